@@ -1,0 +1,1 @@
+"""The people of the site: the community, moderators, staff and bad actors."""

@@ -1,0 +1,308 @@
+"""Bad actors: each a Mesa agent with a tactic, a rate and an adaptation rule.
+
+They act through the same mechanics as everybody (so limits and privileges hold for them) and
+are told when a defence bites (:meth:`BadActor.on_sanction`), whereupon they slow down, switch
+target or tactic, or come back on a new account (ban evasion).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import posting, voting
+from sim.config import BadActorConfig
+from sim.population import Kind
+from sim.store import NONE, Action, Harm, PostType, State, Tone
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+
+class BadActor(mesa.Agent):
+    """Common life cycle: accounts, rate, sanctions and evasion.
+
+    Attributes:
+        family: Config family name (``spammers`` ...).
+        kind: Account kind they register as.
+        rate: Current actions per day (adapts).
+        account: The account in use (``NONE`` while between accounts).
+        accounts_used: Every account this actor has registered.
+        comeback_at: Minute a new account will be registered after a ban (``NONE`` if not evading).
+    """
+
+    family = "bad"
+    kind = Kind.SPAMMER
+    start_rep = 1
+
+    def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
+        super().__init__(model)
+        self.site = model
+        self.cfg = cfg
+        self.index = index
+        self.draws = model.streams[f"{self.family}:{index}"]
+        self.rate = cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
+        self.accounts_used: list[int] = []
+        self.account = NONE
+        self.comeback_at = NONE
+        self.retired = False
+        self.sanctions = 0
+        self.new_account()
+
+    def new_account(self) -> int:
+        site = self.site
+        acct = int(site.users.add(self.draws, 1, joined=site.clock.minute, kind=self.kind, newcomer=True,
+                                  ask_rate=0.0, answer_rate=0.0, comment_rate=0.0, vote_rate=0.0, flag_rate=0.0)[0])
+        site.users.reputation[acct] = self.start_rep
+        site.actor_of[acct] = self
+        self.accounts_used.append(acct)
+        self.account = acct
+        self.comeback_at = NONE
+        return acct
+
+    def can_act(self) -> bool:
+        site = self.site
+        if self.retired:
+            return False
+        if self.account == NONE:
+            if self.comeback_at != NONE and site.clock.minute >= self.comeback_at:
+                self.new_account()
+                site.counters["ban_evasions"] += 1
+            else:
+                return False
+        return bool(site.users.can_act(np.array([self.account]), site.clock.minute)[0])
+
+    def actions_this_tick(self) -> int:
+        return int(self.draws.poisson(self.rate * self.site.clock.tick_days))
+
+    def step(self) -> None:
+        if not self.can_act():
+            return
+        n = self.actions_this_tick()
+        if n:
+            self.act(n)
+
+    def act(self, n: int) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def on_sanction(self, action: Action | str) -> None:
+        """A defence bit: slow down; after a ban, perhaps come back on a new account."""
+        self.sanctions += 1
+        self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
+        banned = action == Action.DESTROY or (action == Action.SUSPEND and
+                                              self.site.users.suspended_until[self.account] - self.site.clock.minute > 20 * 1440)
+        if banned:
+            if self.draws.random() < self.cfg.evasion_prob:
+                self.account = NONE
+                self.comeback_at = self.site.clock.minute + int(self.cfg.evasion_delay_days * 1440 * self.draws.random() * 2)
+            else:
+                self.retired = True
+
+    def my_times(self, n: int) -> np.ndarray:
+        return self.site.clock.jitter(self.draws, n)
+
+
+class Spammer(BadActor):
+    """Link spam from burst accounts (SmokeDetector's prey). Tactic: questions, or answers on
+    recent questions when question spam is removed fast."""
+
+    family, kind = "spammers", Kind.SPAMMER
+
+    def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
+        super().__init__(model, cfg, index)
+        self.tactic = PostType.QUESTION if self.draws.random() < 0.6 else PostType.ANSWER
+
+    def act(self, n: int) -> None:
+        site = self.site
+        times = np.sort(self.my_times(n))
+        if self.tactic == PostType.QUESTION:
+            for t in times[:1].tolist():  # the new-user rate limit allows one question at a time
+                posting.ask(site, np.array([self.account]), np.array([t]), quality=np.array([0.05]), harm=Harm.SPAM)
+        else:
+            qs = site.traffic.sample_viewed(self.draws, n)
+            if qs is None:
+                return
+            qs = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
+            posting.answer(site, np.full(n, self.account), qs, times, correct=np.zeros(n, dtype=bool), harm=Harm.SPAM)
+
+    def on_sanction(self, action: Action | str) -> None:
+        super().on_sanction(action)
+        if self.draws.random() < 0.5:
+            self.tactic = PostType.ANSWER if self.tactic == PostType.QUESTION else PostType.QUESTION
+
+
+class Harasser(BadActor):
+    """Targeted harassment: abusive comments on one victim's posts; switches victim when sanctioned."""
+
+    family, kind, start_rep = "harassers", Kind.HARASSER, 60
+
+    def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
+        super().__init__(model, cfg, index)
+        self.victim = NONE
+        self.victims: list[int] = []
+
+    def pick_victim(self) -> None:
+        site = self.site
+        posts = site.posts
+        lo = site.hot_start()
+        if posts.n == lo:
+            return
+        owners = posts.owner[lo:posts.n]
+        owners = owners[site.users.kind[owners] == Kind.MEMBER]
+        if owners.size:
+            self.victim = int(owners[self.draws.integers(owners.size)])
+            self.victims.append(self.victim)
+
+    def act(self, n: int) -> None:
+        site = self.site
+        if self.victim == NONE or not site.users.active[self.victim]:
+            self.pick_victim()
+        if self.victim == NONE:
+            return
+        post = int(site.users.last_post[self.victim])
+        if post == NONE or site.posts.state[post] >= State.DELETED:
+            return
+        posting.comment(site, np.full(n, self.account), np.full(n, post), self.my_times(n),
+                        np.full(n, Tone.ABUSIVE, dtype=np.int8), Harm.HARASSMENT)
+
+    def on_sanction(self, action: Action | str) -> None:
+        super().on_sanction(action)
+        if self.draws.random() < 0.5:
+            self.victim = NONE
+
+
+class Troll(BadActor):
+    """Untargeted abuse: abusive comments on whatever is popular."""
+
+    family, kind, start_rep = "trolls", Kind.TROLL, 60
+
+    def act(self, n: int) -> None:
+        site = self.site
+        posts_ = site.traffic.sample_viewed(self.draws, n)
+        if posts_ is None:
+            return
+        posting.comment(site, np.full(n, self.account), posts_, self.my_times(n),
+                        np.full(n, Tone.ABUSIVE, dtype=np.int8), Harm.ABUSIVE)
+
+
+class AIFarmer(BadActor):
+    """Plausible-looking machine-generated answers at high volume, often wrong."""
+
+    family, kind, start_rep = "ai_farmers", Kind.AI_FARMER, 1
+
+    def act(self, n: int) -> None:
+        site = self.site
+        qs = site.traffic.sample_viewed(self.draws, n)
+        if qs is None:
+            return
+        qs = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
+        correct = self.draws.random(n) < self.cfg.correctness
+        times = self.my_times(n)
+        for ok, harm in ((True, Harm.NONE), (False, Harm.WRONG_AI)):
+            sel = correct == ok
+            if sel.any():
+                posting.answer(site, np.full(int(sel.sum()), self.account), qs[sel], times[sel],
+                               correct=np.full(int(sel.sum()), ok), harm=harm, ai=True)
+
+
+class VotingRing(BadActor):
+    """Sock puppets upvoting one beneficiary's posts, kept under the serial-voting threshold."""
+
+    family, kind, start_rep = "voting_rings", Kind.SOCK, 20
+
+    def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
+        super().__init__(model, cfg, index)
+        self.socks = [self.account] + [self.new_account() for _ in range(max(cfg.accounts, 2) - 1)]
+        self.account = self.socks[0]
+        self.beneficiary = self.socks[0]
+        site = model
+        site.users.answer_rate[self.beneficiary] = 0.0
+        thr = site.settings.moderation.serial_voting.threshold
+        self.per_sock_per_day = max(1, int(thr) - 1)
+        self._today = -1
+        self._cast: dict[int, int] = {}
+
+    def can_act(self) -> bool:
+        return not self.retired and any(self.site.users.can_act(np.array(self.socks), self.site.clock.minute))
+
+    def act(self, n: int) -> None:
+        site = self.site
+        if site.clock.day != self._today:
+            self._today, self._cast = site.clock.day, {}
+        # the beneficiary posts an answer now and then, the socks upvote it
+        if self.draws.random() < 0.3:
+            qs = site.traffic.sample_viewed(self.draws, 1)
+            if qs is not None:
+                q = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
+                posting.answer(site, np.array([self.beneficiary]), q, self.my_times(1))
+        mine = site.users.last_post[self.beneficiary]
+        if mine == NONE:
+            return
+        lo = site.hot_start()
+        posts_ = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.beneficiary) + lo
+        if posts_.size == 0:
+            return
+        for sock in self.socks[1:]:
+            left = self.per_sock_per_day - self._cast.get(sock, 0)
+            if left <= 0:
+                continue
+            k = min(left, n, posts_.size)
+            targets = self.draws.choice(posts_, size=k, replace=False)
+            ids = voting.vote(site, np.full(k, sock), targets, self.my_times(k), np.ones(k, dtype=bool), fraud=True)
+            self._cast[sock] = self._cast.get(sock, 0) + ids.size
+
+    def on_sanction(self, action: Action | str) -> None:
+        if action == "reversed":
+            self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
+            return
+        self.sanctions += 1
+        alive = self.site.users.can_act(np.array(self.socks), self.site.clock.minute + 1)
+        if not alive.any():
+            self.retired = self.draws.random() >= self.cfg.evasion_prob
+
+
+class SerialDownvoter(BadActor):
+    """An established account downvoting one target's posts, kept under the reversal threshold."""
+
+    family, kind, start_rep = "serial_downvoters", Kind.DOWNVOTER, 600
+
+    def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
+        super().__init__(model, cfg, index)
+        self.target = NONE
+        self.per_day = max(1, int(model.settings.moderation.serial_voting.threshold) + 1)
+        self._today, self._cast = -1, 0
+
+    def act(self, n: int) -> None:
+        site = self.site
+        if site.clock.day != self._today:
+            self._today, self._cast = site.clock.day, 0
+        if self.target == NONE:
+            lo = site.hot_start()
+            owners = site.posts.owner[lo:site.posts.n]
+            owners = owners[site.users.kind[owners] == Kind.MEMBER]
+            if owners.size == 0:
+                return
+            self.target = int(owners[self.draws.integers(owners.size)])
+            site.on_abuse(np.array([self.target]), np.array([site.clock.minute]))
+        lo = site.post_id_at_day(site.clock.day - 30)
+        posts_ = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.target) + lo
+        k = min(n, posts_.size, self.per_day - self._cast)
+        if k <= 0:
+            return
+        targets = self.draws.choice(posts_, size=k, replace=False)
+        ids = voting.vote(site, np.full(k, self.account), targets, self.my_times(k), np.zeros(k, dtype=bool), fraud=True)
+        self._cast += ids.size
+
+    def on_sanction(self, action: Action | str) -> None:
+        if action == "reversed":
+            self.per_day = max(1, self.per_day - 2)
+            return
+        super().on_sanction(action)
+
+
+FAMILIES: dict[str, type[BadActor]] = {
+    "spammers": Spammer, "harassers": Harasser, "trolls": Troll, "ai_farmers": AIFarmer,
+    "voting_rings": VotingRing, "serial_downvoters": SerialDownvoter,
+}

@@ -1,0 +1,168 @@
+"""Ordinary users, acting together: one Mesa agent whose step is vectorised over the user arrays.
+
+Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
+(see :mod:`sim.population`). Each tick the community draws how many questions, answers, comments,
+votes and accepts happen in each timezone, picks who does them in proportion to their rates, picks
+what they act on, and hands the batch to the site's mechanics, which enforce every rule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import posting, voting
+from sim.store import NONE, Harm, PostType, State, Tone
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+
+class Community(mesa.Agent):
+    """The site's ordinary members, as one vectorised actor.
+
+    Attributes:
+        site: The model.
+    """
+
+    def __init__(self, model: Site) -> None:
+        super().__init__(model)
+        self.site = model
+
+    def step(self) -> None:
+        site = self.site
+        clock = site.clock
+        index = site.activity_index
+        act = clock.activity(index.tz_values)
+        tick_days = clock.tick_days
+        self.ask(index.sample("ask", site.streams["ask_arrivals"], act, tick_days, site.policy.ask_multiplier))
+        self.answer(index.sample("answer", site.streams["answer_arrivals"], act, tick_days))
+        self.comment(index.sample("comment", site.streams["comment_arrivals"], act, tick_days))
+        if not site.policy.curators_on_strike:
+            self.vote(index.sample("vote", site.streams["vote_arrivals"], act, tick_days))
+        else:
+            voters = index.sample("vote", site.streams["vote_arrivals"], act, tick_days)
+            self.vote(voters[site.users.reputation[voters] < site.policy.priv_close_vote])
+        self.accept()
+
+    # -- asking ------------------------------------------------------------------------------
+    def ask(self, askers: np.ndarray) -> None:
+        """New questions from this tick's askers (newcomers' extra first-question drive included)."""
+        site = self.site
+        if askers.size == 0:
+            return
+        users = site.users
+        if site.policy.newcomer_ask_multiplier != 1.0:
+            keep = ~users.newcomer[askers] | (site.streams["ask_filter"].random(askers.size)
+                                              < site.policy.newcomer_ask_multiplier)
+            askers = askers[keep]
+        posting.ask(site, askers, site.clock.jitter(site.streams["ask_times"], askers.size))
+
+    # -- answering ---------------------------------------------------------------------------
+    def answer(self, answerers: np.ndarray) -> None:
+        """Answers to open questions, chosen by how attractive and how unanswered they are."""
+        site = self.site
+        if answerers.size == 0:
+            return
+        posts, p = site.posts, site.settings.population
+        lo = site.hot_start()
+        hi = posts.n
+        kind = posts.kind[lo:hi]
+        live = (kind == PostType.QUESTION) & (posts.state[lo:hi] == State.LIVE) & (posts.staged_until[lo:hi] == NONE)
+        pool = np.flatnonzero(live) + lo
+        if pool.size == 0:
+            return
+        age_h = (site.clock.minute - posts.created[pool]) / 60.0
+        w = (0.3 + posts.quality[pool]) * (1.0 + np.maximum(age_h, 0) / p.views_decay_hours) ** (-p.views_decay_power)
+        w = w / (1.0 + posts.answers[pool]) ** 1.5
+        rng = site.streams["answer_targets"]
+        cum = np.cumsum(w)
+        targets = pool[np.minimum(np.searchsorted(cum, rng.random(answerers.size) * cum[-1], side="right"),
+                                  pool.size - 1)]
+        delay = rng.exponential(20.0, answerers.size).astype(np.int64)
+        times = np.maximum(site.clock.jitter(rng, answerers.size), posts.created[targets] + 1 + delay)
+        posting.answer(site, answerers, targets, times)
+
+    # -- commenting --------------------------------------------------------------------------
+    def comment(self, commenters: np.ndarray) -> None:
+        """Comments on posts people are viewing; below 50 rep only on one's own latest post."""
+        site = self.site
+        if commenters.size == 0:
+            return
+        users, posts, pol, p = site.users, site.posts, site.policy, site.settings.population
+        rng = site.streams["comments"]
+        targets = site.traffic.sample_viewed(rng, commenters.size)
+        if targets is None:
+            return
+        low = users.reputation[commenters] < pol.priv_comment_everywhere
+        own = users.last_post[commenters]
+        targets = np.where(low, own, targets)
+        keep = targets != NONE
+        commenters, targets = commenters[keep], targets[keep]
+        n = commenters.size
+        if n == 0:
+            return
+        newcomer_target = posts.newcomer[targets]
+        low_quality = posts.quality[targets] < 0.4
+        own_post = posts.owner[targets] == commenters
+        p_unwelcome = (p.unwelcoming_base * users.civility[commenters]
+                       * np.where(newcomer_target, p.unwelcoming_newcomer_factor, 1.0)
+                       * np.where(low_quality, p.unwelcoming_low_quality_factor, 1.0)
+                       * (1.0 - pol.code_of_conduct_effect) * ~own_post)
+        p_abusive = p.abusive_base * users.civility[commenters] * ~own_post
+        u = rng.random(n)
+        tone = np.where(u < p_abusive, Tone.ABUSIVE, np.where(u < p_abusive + p_unwelcome, Tone.UNWELCOMING, Tone.FINE))
+        tone, keep = site.civility_gate(commenters, tone)
+        commenters, targets, tone = commenters[keep], targets[keep], tone[keep]
+        harm = np.where(tone == Tone.ABUSIVE, Harm.ABUSIVE, Harm.NONE)
+        posting.comment(site, commenters, targets, site.clock.jitter(rng, commenters.size), tone.astype(np.int8), harm)
+
+    # -- voting ------------------------------------------------------------------------------
+    def vote(self, voters: np.ndarray) -> None:
+        """Up and down votes on viewed posts, by their hidden quality and correctness."""
+        site = self.site
+        if voters.size == 0:
+            return
+        posts = site.posts
+        rng = site.streams["votes"]
+        targets = site.traffic.sample_viewed(rng, voters.size)
+        if targets is None:
+            return
+        is_q = posts.kind[targets] == PostType.QUESTION
+        bias = site.settings.population.upvote_bias
+        p_up = np.where(is_q, 0.45 + 0.5 * posts.quality[targets] * bias / 0.8,
+                        np.where(posts.correct[targets], 0.93, 0.55))
+        p_up = np.where(posts.harm[targets] > 0, np.where(posts.harm[targets] == Harm.WRONG_AI, 0.5, 0.03), p_up)
+        up = rng.random(voters.size) < np.clip(p_up, 0, 1)
+        voting.vote(site, voters, targets, site.clock.jitter(rng, voters.size), up)
+
+    # -- accepting ---------------------------------------------------------------------------
+    def accept(self) -> None:
+        """Askers accept an answer, preferring a correct one, some hours after it arrives."""
+        site = self.site
+        posts, p = site.posts, site.settings.population
+        lo, hi = site.hot_start(), posts.n
+        cand = (posts.kind[lo:hi] == PostType.QUESTION) & (posts.answers[lo:hi] > 0)
+        cand &= (posts.accepted[lo:hi] == NONE) & (posts.state[lo:hi] < State.HIDDEN)
+        qs = np.flatnonzero(cand) + lo
+        if qs.size == 0:
+            return
+        rng = site.streams["accepts"]
+        chosen = qs[rng.random(qs.size) < p.accept_prob_per_day * site.clock.tick_days * 2.5]
+        if chosen.size == 0:
+            return
+        ans = np.flatnonzero(np.isin(posts.parent[lo:hi], chosen) & (posts.state[lo:hi] < State.HIDDEN)) + lo
+        if ans.size == 0:
+            return
+        score = rng.random(ans.size) + 2.0 * posts.correct[ans] + 0.5 * (posts.harm[ans] == Harm.NONE)
+        order = np.lexsort((-score, posts.parent[ans]))
+        ans = ans[order]
+        parents = posts.parent[ans]
+        first = np.r_[True, parents[1:] != parents[:-1]]
+        best = ans[first]
+        # an incorrect best answer is accepted less often
+        ok = posts.correct[best] | (rng.random(best.size) < 0.3)
+        best = best[ok]
+        voting.accept(site, posts.parent[best].astype(np.int64), best, site.clock.jitter(rng, best.size))

@@ -1,0 +1,141 @@
+"""Elected moderators working the flag queue a few hours a day."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import close_votes, removal, sanctions
+from sim.store import NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
+from sim.population import Kind
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+
+class Moderator(mesa.Agent):
+    """An elected moderator working the flag queue a few hours a day.
+
+    Attributes:
+        minutes_per_day: Time this moderator gives the site each day.
+        tz: Hour offset; decides when the moderator is online.
+        start_hour: Local hour the moderator's session starts.
+        resigned: Whether the moderator has stepped down.
+        minutes_today: Minutes spent on the queue today.
+        overload_days: Consecutive days the queue exceeded what moderators can handle.
+    """
+
+    def __init__(self, model: Site, index: int, tz: float) -> None:
+        super().__init__(model)
+        self.site = model
+        cfg = model.settings.moderation.moderators
+        self.index = index
+        self.draws = model.streams[f"moderator:{index}"]
+        self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, 0.3))
+        self.tz = tz
+        self.start_hour = float(self.draws.integers(0, 24))
+        self.resigned = False
+        self.minutes_today = 0.0
+        self.decisions_today = 0
+        self.overload_days = 0
+        self._budget = 0.0
+
+    @property
+    def user_id(self) -> int:
+        return -(1000 + self.index)
+
+    def online(self) -> bool:
+        cfg = self.site.settings.moderation.moderators
+        h = (self.site.clock.local_hour(self.tz) - self.start_hour) % 24
+        return h < cfg.online_hours
+
+    def step(self) -> None:
+        site = self.site
+        if self.resigned or site.policy.moderators_on_strike or not self.online():
+            return
+        cfg = site.settings.moderation.moderators
+        self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / 60.0
+        while self._budget > 0:
+            nxt = site.flags.take()
+            if nxt is None:
+                self._budget = min(self._budget, 0.0)
+                break
+            cost = float(self.draws.exponential(cfg.minutes_per_decision))
+            self._budget -= cost
+            self.minutes_today += cost
+            self.decisions_today += 1
+            self.decide(*nxt)
+
+    def decide(self, target: int, item: int, queued_at: int) -> None:
+        """Act on one flagged item: remove it and sanction its author, or decline the flags."""
+        site = self.site
+        cfg = site.settings.moderation.moderators
+        now = site.clock.tick_end - 1
+        kinds = site.flags.kinds_of(target, item)
+        kind = FlagKind(kinds[0]) if kinds else FlagKind.NEEDS_MODERATOR
+        truth = bool(site.flags.truth_bad(target, np.array([item]), np.array([int(kind)]))[0])
+        author = int(site.posts.owner[item] if target == Target.POST else site.comments.author[item])
+        err = cfg.error_rate * (1.0 if site.users.native[author] else cfg.error_multiplier_non_native)
+        correct = self.draws.random() >= err
+        act = truth if correct else not truth
+        cause_flag = site.flags.first_flag_id(target, item)
+        site.counters["mod_decisions"] += 1
+        site.queue_times.append(now - queued_at)
+        if not act:
+            site.flags.resolve(target, item, helpful=False, handler=self.user_id, time=now)
+            return
+        wrongful = not truth
+        if target == Target.POST and kind == FlagKind.SHOULD_CLOSE:
+            close_votes.close(site, np.array([item]), now, Closer.MODERATOR)
+            site.flags.resolve(target, item, helpful=True, handler=self.user_id, time=now)
+            return
+        if target == Target.POST:
+            removal.remove_posts(site, np.array([item]), Cause.MODERATOR, now, delete=True,
+                                 penalty=kind in (FlagKind.SPAM, FlagKind.RUDE))
+            harm = int(site.posts.harm[item])
+        else:
+            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now)
+            harm = int(site.comments.harm[item])
+        site.flags.resolve(target, item, helpful=True, handler=self.user_id, time=now)
+        if cause_flag == NONE or site.users.destroyed[author]:
+            return
+        self.sanction(author, harm, kind, cause_flag, wrongful)
+
+    def sanction(self, author: int, harm: int, kind: FlagKind, cause_flag: int, wrongful: bool) -> None:
+        site = self.site
+        users = site.users
+        if wrongful:
+            if kind in (FlagKind.SPAM, FlagKind.RUDE) and self.draws.random() < 0.3:
+                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag, wrongful=True)
+            return
+        if harm == Harm.SPAM:
+            if users.kind[author] == Kind.SPAMMER or users.reputation[author] < 200:
+                sanctions.destroy(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+            else:
+                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+        elif harm in (Harm.ABUSIVE, Harm.HARASSMENT):
+            if users.suspended_until[author] <= site.clock.minute:
+                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+            if harm == Harm.HARASSMENT and self.draws.random() < site.settings.moderation.moderators.escalation_prob:
+                site.escalate("threat", user=author, cause_flag=cause_flag)
+        elif harm == Harm.WRONG_AI and site.policy.ai_answer_ban:
+            if users.suspended_until[author] <= site.clock.minute:
+                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag,
+                                  days=site.policy.ai_ban_suspend_days)
+
+    def end_day(self, overloaded: bool) -> bool:
+        """Daily bookkeeping; returns True if the moderator resigns today (burnout)."""
+        cfg = self.site.settings.moderation.moderators
+        self.overload_days = self.overload_days + 1 if overloaded else max(0, self.overload_days - 1)
+        self.minutes_today = 0.0
+        self.decisions_today = 0
+        if self.overload_days >= cfg.burnout_weeks * 7:
+            if self.draws.random() < 1 - (1 - cfg.resignation_prob_per_week) ** (1 / 7):
+                self.resigned = True
+                return True
+        return False
+
+
+__all__ = ["Moderator", "State"]

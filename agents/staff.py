@@ -1,0 +1,87 @@
+"""Community managers and trust & safety staff: escalations, fraud investigations, appeals."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim import removal, sanctions, voting
+from sim.store import NONE, Action, Source, State
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+
+class Staff(mesa.Agent):
+    """The staff team as one agent with a shared case queue and finite minutes per day.
+
+    Attributes:
+        cases: Open cases (``threat``, ``voting_fraud``, ``appeal``) in arrival order.
+        minutes_per_day: Team capacity.
+    """
+
+    def __init__(self, model: Site) -> None:
+        super().__init__(model)
+        self.site = model
+        cfg = model.settings.moderation.staff
+        self.minutes_per_day = cfg.minutes_per_day * cfg.count
+        self.cases: deque[dict] = deque()
+        self.draws = model.streams["staff"]
+        self._budget = 0.0
+        self.handled = 0
+
+    def open_case(self, kind: str, **details: int) -> None:
+        self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
+
+    def step(self) -> None:
+        site = self.site
+        hour = site.clock.local_hour(-5.0)
+        if not (9 <= hour < 17) or self.minutes_per_day <= 0:
+            return
+        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / 60.0
+        cost = site.settings.moderation.staff.minutes_per_case
+        while self.cases and self._budget >= cost:
+            self._budget -= cost
+            self.handle(self.cases.popleft())
+        if not self.cases:
+            self._budget = min(self._budget, cost)
+
+    def handle(self, case: dict) -> None:
+        site = self.site
+        self.handled += 1
+        site.counters["staff_cases"] += 1
+        kind, user = case["kind"], int(case["user"])
+        if kind == "threat":
+            sanctions.suspend(site, user, -1, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
+        elif kind == "voting_fraud":
+            votes = site.votes
+            mine = np.flatnonzero((votes.voter[: votes.n] == user) & votes.fraud[: votes.n] & ~votes.reversed[: votes.n])
+            voting.reverse_votes(site, mine)
+            if not site.users.destroyed[user]:
+                sanctions.suspend(site, user, -1, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
+                                  days=30.0)
+        elif kind == "appeal":
+            self.appeal(int(case["action"]))
+
+    def appeal(self, action_id: int) -> None:
+        """Review an appealed sanction; an upheld appeal lifts it and restores removed content."""
+        site = self.site
+        a = site.actions
+        acc = site.settings.moderation.staff.appeal_accuracy
+        wrongful = bool(a.wrongful[action_id])
+        uphold = (self.draws.random() < acc) if wrongful else (self.draws.random() > acc)
+        if not uphold:
+            return
+        site.counters["appeals_upheld"] += 1
+        sanctions.lift(site, action_id, -1)
+        flag = int(a.cause_flag[action_id])
+        if flag != NONE and site.flags_table.target[flag] == 1:
+            post = int(site.flags_table.item[flag])
+            if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
+                removal.restore_posts(site, np.array([post]))
+
+
+__all__ = ["Staff", "Action"]

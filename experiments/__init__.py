@@ -1,0 +1,1 @@
+"""Experiments: paired comparison of a scenario against baseline, guardrails and the report."""

@@ -1,0 +1,5 @@
+"""Policy and product-change levers, and their registry (see ``docs/scenarios.md``)."""
+
+from scenarios.lever import LEVERS, Lever, Param, build_levers, lever
+
+__all__ = ["LEVERS", "Lever", "Param", "build_levers", "lever"]

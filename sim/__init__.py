@@ -1,0 +1,1 @@
+"""Preflight's simulated Q&A site: the Mesa model, its mechanics, metrics and CLI."""

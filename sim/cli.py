@@ -1,0 +1,202 @@
+"""The ``preflight`` command line.
+
+``preflight run [overrides]``         one simulation, run directory written, summary printed
+``preflight compare scenario=NAME``   baseline vs scenario on paired seeds, report written
+``preflight scenarios``               the named what-ifs
+``preflight collect DIR``             gather a sweep's summaries into Parquet + DuckDB
+``preflight sensitivity``             Morris (or Sobol) screening of behavioural assumptions
+
+``run`` and ``compare`` take Hydra overrides and ``-m`` for sweeps. Bad input exits with code 2
+and one line naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+USAGE = __doc__.split("\n\n")[1]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    sys.stderr.write(f"preflight: error: {message}\n")
+    raise SystemExit(code)
+
+
+def _first_values(overrides: list[str]) -> list[str]:
+    """Overrides with each sweep replaced by its first value (for up-front validation)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    out = []
+    for o in parsed:
+        if o.is_sweep_override():
+            first = next(iter(o.sweep_string_iterator()))
+            out.append(f"{o.get_key_element()}={first}")
+        else:
+            out.append(o.input_line)
+    return out
+
+
+def compose(overrides: list[str]):
+    """Compose and validate the configuration without Hydra's app machinery (for tests and checks).
+
+    Returns:
+        ``(cfg, settings)``.
+
+    Raises:
+        SystemExit(2) with a one-line message on any bad input.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    from sim.config import ConfigError, validate
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_module(config_module="conf", version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=overrides)
+        tree = OmegaConf.to_container(cfg, resolve=True)
+        return cfg, validate(tree)
+    except ConfigError as err:
+        _fail(str(err))
+    except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
+        _fail(_one_line(err))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    text = text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
+    if "Could not override" in text and "Key '" in text:
+        key = text.split("Could not override '")[1].split("'")[0]
+        return f"{key}: unknown key (check the spelling; use +{key}=... only for keys the config allows to add)"
+    if "Could not find '" in text:
+        # e.g. "Could not find 'scenario/nope' Available options in 'scenario': ..."
+        return text.replace("In 'config': ", "")
+    return text
+
+
+def _check_sweep(args: list[str]) -> None:
+    overrides = [a for a in args if not a.startswith("-")]
+    try:
+        first = _first_values(overrides)
+    except Exception as err:
+        _fail(_one_line(err))
+    compose([o for o in first if not o.startswith("hydra.") and not o.startswith("hydra/")
+             and not o.startswith("+hydra.")])
+
+
+def _hydra_entry(task, args: list[str]) -> None:
+    import hydra
+
+    _check_sweep(args)
+    sys.argv = ["preflight", *args]
+    hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")(task)()
+
+
+def run_task(cfg) -> None:
+    """Hydra task: one simulation into the Hydra output directory."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from sim.config import ConfigError, validate
+    from sim.run import simulate, write_run
+
+    try:
+        settings = validate(OmegaConf.to_container(cfg, resolve=True))
+    except ConfigError as err:
+        _fail(str(err))
+    out = Path(HydraConfig.get().runtime.output_dir)
+    result = simulate(settings, progress=settings.run.progress)
+    write_run(result, out)
+    print_summary(result.metrics, result.events, result.wall_time_s, settings)
+    print(f"run directory: {out}")
+
+
+def compare_task(cfg) -> None:
+    """Hydra task: baseline vs scenario on paired seeds, with the report."""
+    from omegaconf import OmegaConf
+
+    from experiments.compare import run_comparison
+    from sim.config import ConfigError, validate
+
+    try:
+        settings = validate(OmegaConf.to_container(cfg, resolve=True))
+    except ConfigError as err:
+        _fail(str(err))
+    code = run_comparison(settings, command=" ".join(sys.argv))
+    if code:
+        raise SystemExit(code)
+
+
+def print_summary(metrics: dict[str, float], events: int, wall: float, settings) -> None:
+    """A compact table of community-health and harm metrics."""
+    groups = {
+        "community health": ["questions_per_day", "answers_per_question", "answered_share", "time_to_first_answer_p50_min",
+                             "accepted_share", "closure_rate", "active_contributors"],
+        "harm": ["harm_exposure", "prevalence", "time_to_removal_min_p50", "time_to_removal_min_p90", "proactive_rate",
+                 "wrongful_actions", "wrongful_rate", "victimization"],
+        "newcomers": ["newcomer_closed_share", "newcomer_downvoted_share", "newcomer_unwelcome_share", "newcomer_return_30d"],
+        "moderation": ["flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "minutes_per_moderator",
+                       "moderator_resignations"],
+    }
+    print(f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
+          f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s")
+    for title, names in groups.items():
+        print(f"  {title}")
+        for name in names:
+            v = metrics.get(name, float("nan"))
+            text = "n/a" if v != v else (f"{v:,.4f}" if abs(v) < 10 else f"{v:,.1f}")
+            print(f"    {name:<34}{text:>16}")
+
+
+def list_scenarios() -> None:
+    """Print every named what-if with its description and levers."""
+    import importlib.resources as res
+
+    import yaml
+
+    from sim.config import ConfigError, ScenarioConfig
+    from scenarios import build_levers
+
+    folder = res.files("conf") / "scenario"
+    names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    for name in names:
+        data = yaml.safe_load((folder / f"{name}.yaml").read_text())
+        levers = ", ".join(data.get("levers") or {}) or "none"
+        print(f"{name:<26} {data.get('description', '').strip()}")
+        print(f"{'':<26} levers: {levers}; launch day {data.get('launch_day', 0)}")
+        try:
+            build_levers(ScenarioConfig(levers=data.get("levers") or {}, launch_day=float(data.get("launch_day", 0))))
+        except ConfigError as err:
+            print(f"{'':<26} INVALID: {err}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print("usage:\n" + USAGE)
+        return
+    command, rest = args[0], args[1:]
+    if command == "run":
+        _hydra_entry(run_task, rest)
+    elif command == "compare":
+        _hydra_entry(compare_task, rest)
+    elif command == "scenarios":
+        list_scenarios()
+    elif command == "collect":
+        from experiments.collect import collect_main
+        collect_main(rest)
+    elif command == "sensitivity":
+        from experiments.sensitivity import sensitivity_main
+        sensitivity_main(rest)
+    else:
+        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity)")
+
+
+if __name__ == "__main__":
+    main()

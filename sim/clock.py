@@ -1,0 +1,73 @@
+"""The simulated clock: minute timestamps, ticks, days, weekly and daily activity cycles."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+MINUTES_PER_DAY = 1440
+
+
+class Clock:
+    """Simulated time in minutes since the start of the run.
+
+    The model advances in ticks of ``tick_minutes``; every event carries a minute timestamp.
+
+    Attributes:
+        tick_minutes: Length of one tick.
+        minute: Start of the current tick.
+    """
+
+    def __init__(self, tick_minutes: int, diurnal_amplitude: float, weekend_factor: float) -> None:
+        self.tick_minutes = int(tick_minutes)
+        self.minute = 0
+        self.amplitude = float(diurnal_amplitude)
+        self.weekend_factor = float(weekend_factor)
+
+    @property
+    def day(self) -> int:
+        """Whole days elapsed."""
+        return self.minute // MINUTES_PER_DAY
+
+    @property
+    def tick_end(self) -> int:
+        """First minute after the current tick."""
+        return self.minute + self.tick_minutes
+
+    @property
+    def is_day_start(self) -> bool:
+        """Whether this tick is the first of a simulated day."""
+        return self.minute % MINUTES_PER_DAY < self.tick_minutes
+
+    @property
+    def is_day_end(self) -> bool:
+        """Whether this tick is the last of a simulated day."""
+        return (self.minute + self.tick_minutes) % MINUTES_PER_DAY < self.tick_minutes
+
+    @property
+    def tick_days(self) -> float:
+        """Length of a tick in days."""
+        return self.tick_minutes / MINUTES_PER_DAY
+
+    def advance(self) -> None:
+        """Move to the next tick."""
+        self.minute += self.tick_minutes
+
+    def local_hour(self, tz: np.ndarray | float) -> np.ndarray | float:
+        """Local hour of day (0-24, fractional) at the middle of the tick for UTC offset ``tz``."""
+        mid = (self.minute + self.tick_minutes / 2) / 60.0
+        return (mid + tz) % 24.0
+
+    def activity(self, tz: np.ndarray | float) -> np.ndarray | float:
+        """Relative activity (mean about 1) at hour offset ``tz``: a daily cycle peaking mid-afternoon
+        local time, damped on the local weekend."""
+        hour = self.local_hour(tz)
+        daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - 15.0) / 24.0)
+        local_day = ((self.minute / 60.0 + tz) // 24.0) % 7
+        weekend = np.where(local_day >= 5, self.weekend_factor, 1.0)
+        return daily * weekend * (7.0 / (5.0 + 2.0 * self.weekend_factor))
+
+    def jitter(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` event timestamps spread uniformly over the current tick."""
+        return self.minute + rng.integers(0, self.tick_minutes, size=n)

@@ -1,0 +1,99 @@
+"""Close and reopen votes: the privilege, the threshold, aging, the duplicate hammer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.store import NONE, CloseReason, Closer, PostType, State
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+OTHER_REASONS = np.array([CloseReason.NEEDS_DETAILS, CloseReason.OFF_TOPIC, CloseReason.OPINION])
+OTHER_WEIGHTS = np.array([0.6, 0.25, 0.15])
+
+
+def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Close votes by ``voters`` on ``questions``; only users with the close privilege count.
+
+    A question reaching the current threshold before its votes age away is closed by the
+    community. Returns the questions closed by these votes.
+    """
+    posts, users, pol = site.posts, site.users, site.policy
+    questions = np.asarray(questions, dtype=np.int64)
+    voters = np.asarray(voters, dtype=np.int64)
+    ok = (voters >= 0)
+    ok[ok] &= users.reputation[voters[ok]] >= pol.priv_close_vote
+    ok[ok] &= users.can_act(voters[ok], site.clock.minute)
+    ok &= (posts.kind[questions] == PostType.QUESTION) & (posts.state[questions] == State.LIVE)
+    ok &= posts.owner[questions] != voters
+    questions, times = questions[ok], np.asarray(times)[ok]
+    if questions.size == 0:
+        return questions
+    start = posts.close_vote_start[questions]
+    posts.close_vote_start[questions] = np.where(start == NONE, times, start)
+    np.add.at(posts.close_votes, questions, 1)
+    site.counters["close_votes"] += questions.size
+    done = np.unique(questions[posts.close_votes[questions] >= pol.close_vote_threshold])
+    close(site, done, site.clock.tick_end - 1, Closer.COMMUNITY)
+    return done
+
+
+def close(site: Site, questions: np.ndarray, time: int, closer: Closer) -> None:
+    """Close questions (duplicates as duplicates; others for a drawn reason)."""
+    posts = site.posts
+    questions = questions[posts.state[questions] == State.LIVE]
+    if questions.size == 0:
+        return
+    rng = site.streams["close_reasons"]
+    reason = np.where(posts.duplicate[questions], CloseReason.DUPLICATE,
+                      rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
+    posts.state[questions] = State.CLOSED
+    posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
+    posts.close_reason[questions] = reason
+    posts.closer[questions] = int(closer)
+    site.on_first_post_hit(questions, posts.closed_at[questions], closed=True)
+
+
+def reopen_votes(site: Site, questions: np.ndarray, times: np.ndarray) -> None:
+    """Reopen votes on closed questions; at the threshold the question is live again."""
+    posts = site.posts
+    questions = questions[posts.state[questions] == State.CLOSED]
+    if questions.size == 0:
+        return
+    np.add.at(posts.reopen_votes, questions, 1)
+    done = np.unique(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
+    posts.state[done] = State.LIVE
+    posts.reopened_at[done] = site.clock.tick_end - 1
+    posts.close_votes[done] = 0
+    posts.close_vote_start[done] = NONE
+    posts.reopen_votes[done] = 0
+
+
+def age_votes(site: Site) -> None:
+    """Close votes older than the aging period expire on questions that did not close."""
+    posts = site.posts
+    lo = site.post_id_at_day(site.clock.day - int(site.settings.rules.close_vote_aging_days) - 2)
+    sl = slice(lo, posts.n)
+    start = posts.close_vote_start[sl]
+    expired = (start != NONE) & (posts.state[sl] == State.LIVE) & (
+        site.clock.minute - start > site.settings.rules.close_vote_aging_days * 1440)
+    idx = np.flatnonzero(expired) + lo
+    posts.close_votes[idx] = 0
+    posts.close_vote_start[idx] = NONE
+
+
+def dupe_hammer(site: Site) -> None:
+    """Gold-badge holders close some duplicates single-handedly, within hours of posting."""
+    posts = site.posts
+    lo = site.hot_start()
+    sl = slice(lo, posts.n)
+    cand = posts.duplicate[sl] & (posts.state[sl] == State.LIVE) & (posts.staged_until[sl] == NONE)
+    idx = np.flatnonzero(cand) + lo
+    if idx.size == 0 or site.policy.curators_on_strike:
+        return
+    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes
+    hit = idx[site.streams["dupe_hammer"].random(idx.size) < rate]
+    close(site, hit, site.clock.tick_end - 1, Closer.DUPE_HAMMER)

@@ -1,0 +1,425 @@
+"""Typed, validated configuration.
+
+Hydra composes plain YAML from ``conf/``; :func:`validate` turns the composed tree into frozen
+dataclasses and rejects anything a user could get wrong with a one-line :class:`ConfigError`
+naming the key, the value and what is allowed. Every number in DESIGN.md is a default here or in
+the YAML, never a literal in the mechanics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad configuration value; its message is one line: key, value, what is allowed."""
+
+
+def _rng(lo: float | None = None, hi: float | None = None, doc: str = "") -> dict:
+    return {"min": lo, "max": hi, "doc": doc}
+
+
+PROB = _rng(0.0, 1.0)
+NONNEG = _rng(0.0, None)
+POS = _rng(1e-12, None)
+
+
+def num(default: float, meta: dict = NONNEG) -> Any:
+    """A numeric field with bounds (``meta``)."""
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class RegionGroup:
+    """A region/language group of users: a fairness group with its own timezone.
+
+    Attributes:
+        share: Share of registered users in this group.
+        tz: Hour offset from UTC of the group's typical user.
+        native_english: Whether the group writes in its first language on the site.
+    """
+
+    share: float = num(0.25, PROB)
+    tz: int = num(0, _rng(-12, 14))
+    native_english: bool = True
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Scale of the simulated site (presets: ``small``, ``stackoverflow_2018``)."""
+
+    name: str = "small"
+    registered_users: int = num(2000, _rng(10, 50_000_000))
+    active_share: float = num(0.2, PROB)
+    registrations_per_day: float = num(40.0)
+    topics: int = num(20, _rng(1, 10_000))
+    activity_scale: float = num(1.0, POS)
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    """Stack Overflow's mechanics (DESIGN.md section 2)."""
+
+    rep_question_upvote: int = num(10)
+    rep_answer_upvote: int = num(10)
+    rep_downvote_received: int = num(2)
+    rep_answer_downvote_cost: int = num(1)
+    rep_accept: int = num(15)
+    rep_accepter: int = num(2)
+    rep_spam_deletion_penalty: int = num(100)
+    rep_daily_cap: int = num(200, _rng(1, None))
+    rep_floor: int = num(1, _rng(1, None))
+    votes_per_day: int = num(40, _rng(1, None))
+    priv_upvote: int = num(15)
+    priv_flag: int = num(15)
+    priv_comment_everywhere: int = num(50)
+    priv_downvote: int = num(125)
+    priv_review: int = num(500)
+    priv_review_low_quality: int = num(2000)
+    priv_close_vote: int = num(3000)
+    priv_moderator_tools: int = num(10000)
+    priv_trusted_user: int = num(20000)
+    newcomer_rep: int = num(125)
+    newcomer_question_interval_min: int = num(90)
+    close_vote_threshold: int = num(3, _rng(1, 50))
+    close_vote_aging_days: float = num(14.0, POS)
+    reopen_vote_threshold: int = num(3, _rng(1, 50))
+    dupe_hammer_prob: float = num(0.35, PROB)
+    flag_allowance: int = num(10, _rng(1, None))
+    flag_allowance_bonus_per_10_helpful: int = num(1)
+    flag_allowance_max: int = num(100, _rng(1, None))
+    flag_ban_declined_share: float = num(0.25, PROB)
+    flag_ban_min_flags: int = num(10, _rng(1, None))
+    flag_ban_days: float = num(7.0)
+    red_flags_to_hide: int = num(3, _rng(1, 100))
+    red_flags_to_delete: int = num(6, _rng(1, 100))
+    comment_flags_to_delete: int = num(3, _rng(1, 100))
+    reviews_per_queue_per_day: int = num(20, _rng(1, None))
+    reviews_per_queue_per_day_backlog: int = num(40, _rng(1, None))
+    review_backlog_threshold: int = num(200)
+    low_quality_reviews_to_delete: int = num(3, _rng(1, 50))
+    roomba_days: float = num(9.0)
+    harm_delete_removes_views: bool = True
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    """How ordinary users behave: heavy-tailed activity, skill, civility, retention."""
+
+    regions: dict[str, RegionGroup] = field(default_factory=lambda: {
+        "americas": RegionGroup(0.35, -5, True), "europe": RegionGroup(0.30, 1, False),
+        "south_asia": RegionGroup(0.22, 5, False), "east_asia": RegionGroup(0.13, 8, False)})
+    activity_tail: float = num(1.1, _rng(0.2, 10))
+    activity_max: float = num(2000.0, POS)
+    ask_rate: float = num(0.02)
+    answer_rate: float = num(0.02)
+    comment_rate: float = num(0.05)
+    vote_rate: float = num(0.12)
+    flag_rate: float = num(0.01)
+    newcomer_ask_boost: float = num(6.0)
+    expert_share: float = num(0.08, PROB)
+    question_quality_mean: float = num(0.6, PROB)
+    question_quality_sd: float = num(0.2)
+    newcomer_quality_penalty: float = num(0.12, PROB)
+    duplicate_base: float = num(0.03, PROB)
+    duplicate_low_quality: float = num(0.12, PROB)
+    close_worthy_quality: float = num(0.32, PROB)
+    skill_mean: float = num(0.6, PROB)
+    topic_loyalty: float = num(0.8, PROB)
+    unwelcoming_base: float = num(0.012, PROB)
+    unwelcoming_newcomer_factor: float = num(2.0)
+    unwelcoming_low_quality_factor: float = num(2.0)
+    abusive_base: float = num(0.0005, PROB)
+    upvote_bias: float = num(0.8, PROB)
+    view_vote_prob: float = num(1.0)
+    accept_prob_per_day: float = num(0.6, PROB)
+    diurnal_amplitude: float = num(0.6, PROB)
+    weekend_factor: float = num(0.7, POS)
+    churn_hazard_per_day: float = num(0.03, PROB)
+    churn_activity_protection: float = num(1.0)
+    bad_first_post_churn: float = num(0.35, PROB)
+    abuse_churn: float = num(0.25, PROB)
+    newcomer_days: float = num(30.0, POS)
+    views_per_hour_new_question: float = num(6.0)
+    views_decay_hours: float = num(10.0, POS)
+    views_decay_power: float = num(1.3, POS)
+    hot_days: float = num(3.0, POS)
+    comment_view_share: float = num(0.3, PROB)
+    flag_prob_spam: float = num(0.02, PROB)
+    flag_prob_abusive: float = num(0.02, PROB)
+    flag_prob_wrong_ai: float = num(0.003, PROB)
+    flag_prob_low_quality: float = num(0.001, PROB)
+    flag_prob_mistaken: float = num(0.00004, PROB)
+    close_flag_prob: float = num(0.002, PROB)
+    close_vote_prob: float = num(0.004, PROB)
+    false_close_vote_prob: float = num(0.0002, PROB)
+    reopen_vote_prob: float = num(0.002, PROB)
+    comment_flag_prob_abusive: float = num(0.03, PROB)
+    comment_flag_prob_unwelcoming: float = num(0.003, PROB)
+    appeal_prob: float = num(0.3, PROB)
+    rep_warm_start_days: float = num(600.0)
+
+
+@dataclass(frozen=True)
+class ModeratorConfig:
+    """Elected moderators (DESIGN.md section 3)."""
+
+    count: int = num(3, _rng(0, 10_000))
+    minutes_per_day: float = num(60.0)
+    online_hours: int = num(4, _rng(1, 24))
+    minutes_per_decision: float = num(1.5, POS)
+    error_rate: float = num(0.03, PROB)
+    error_multiplier_non_native: float = num(1.5)
+    escalation_prob: float = num(0.5, PROB)
+    burnout_load: float = num(2.0, POS)
+    burnout_weeks: float = num(4.0, POS)
+    resignation_prob_per_week: float = num(0.1, PROB)
+    close_share_of_close_flags: float = num(0.03, PROB)
+    handles_close_flags_share: float = num(0.05, PROB)
+
+
+@dataclass(frozen=True)
+class StaffConfig:
+    """Community managers and trust & safety staff taking escalations and appeals."""
+
+    count: int = num(1, _rng(0, 1000))
+    minutes_per_day: float = num(120.0)
+    minutes_per_case: float = num(20.0, POS)
+    appeal_accuracy: float = num(0.9, PROB)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """An automated defender with its error rates; ``enabled`` switches it."""
+
+    enabled: bool = True
+    precision: float = num(0.995, _rng(1e-6, 1.0))
+    recall: float = num(0.9, PROB)
+    flags_cast: int = num(3, _rng(0, 100))
+    threshold: float = num(5.0)
+    delay_min: float = num(2.0)
+
+
+@dataclass(frozen=True)
+class ModerationConfig:
+    """The community's and site's defences."""
+
+    moderators: ModeratorConfig = field(default_factory=ModeratorConfig)
+    staff: StaffConfig = field(default_factory=StaffConfig)
+    spam_detector: DetectorConfig = field(default_factory=DetectorConfig)
+    serial_voting: DetectorConfig = field(default_factory=lambda: DetectorConfig(
+        precision=0.9, recall=0.8, flags_cast=0, threshold=5.0))
+    question_ban: DetectorConfig = field(default_factory=lambda: DetectorConfig(
+        precision=1.0, recall=1.0, flags_cast=0, threshold=0.6))
+    civility_classifier: DetectorConfig = field(default_factory=lambda: DetectorConfig(
+        precision=0.7, recall=0.5, flags_cast=1, threshold=0.0))
+    ai_detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(
+        enabled=False, precision=0.95, recall=0.7, flags_cast=0))
+    reviewer_accuracy: float = num(0.9, PROB)
+    review_share_of_eligible: float = num(0.05, PROB)
+    question_ban_min_questions: int = num(4, _rng(1, None))
+    suspension_ladder_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 30.0, 365.0])
+
+
+@dataclass(frozen=True)
+class BadActorConfig:
+    """One family of bad actors."""
+
+    count: int = num(0, _rng(0, 100_000))
+    rate_per_day: float = num(1.0)
+    evasion_prob: float = num(0.5, PROB)
+    evasion_delay_days: float = num(2.0)
+    adapt_slowdown: float = num(0.5, PROB)
+    accounts: int = num(1, _rng(1, 1000))
+    correctness: float = num(0.4, PROB)
+
+
+@dataclass(frozen=True)
+class BadActorsConfig:
+    """The bad-actor population (DESIGN.md section 3)."""
+
+    spammers: BadActorConfig = field(default_factory=BadActorConfig)
+    harassers: BadActorConfig = field(default_factory=BadActorConfig)
+    trolls: BadActorConfig = field(default_factory=BadActorConfig)
+    voting_rings: BadActorConfig = field(default_factory=BadActorConfig)
+    ai_farmers: BadActorConfig = field(default_factory=BadActorConfig)
+    serial_downvoters: BadActorConfig = field(default_factory=BadActorConfig)
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """A named what-if: levers with parameters, switched on at ``launch_day``."""
+
+    name: str = "baseline"
+    description: str = ""
+    hypothesis: str = ""
+    primary_metric: str = ""
+    launch_day: float = num(0.0)
+    levers: dict[str, dict] = field(default_factory=dict)
+    guardrails: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One simulation run: length, warm-up, tick and outputs."""
+
+    days: float = num(30.0, _rng(1 / 24, 100_000))
+    warmup_days: float = num(0.0)
+    tick_minutes: int = num(60, _rng(1, 1440))
+    progress: bool = True
+    event_tables: bool = False
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """A paired comparison: replicates (seeds), CI method, parallel jobs."""
+
+    ci_method: str = "t"
+    jobs: int = num(0, _rng(0, 1024))
+    out: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration of one run or comparison."""
+
+    seed: int = num(0, _rng(0, 2**63 - 1))
+    replicates: int = num(4, _rng(2, 10_000))
+    site: SiteConfig = field(default_factory=SiteConfig)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    moderation: ModerationConfig = field(default_factory=ModerationConfig)
+    bad_actors: BadActorsConfig = field(default_factory=BadActorsConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    guardrails: list[dict] = field(default_factory=list)
+
+
+_CHOICES = {"compare.ci_method": ("t", "bootstrap")}
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(value: Any, tp: Any, key: str, meta: dict | None) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}={value!r}: expected a mapping of {tp.__name__} fields")
+        return _build(tp, value, key)
+    if origin is dict:
+        _, vt = typing.get_args(tp)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}={value!r}: expected a mapping")
+        return {str(k): _convert(v, vt, f"{key}.{k}", None) for k, v in value.items()}
+    if origin is list:
+        (it,) = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}={value!r}: expected a list")
+        return [_convert(v, it, f"{key}[{i}]", meta) for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}={value!r}: expected true or false")
+        return value
+    if tp in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}={value!r}: expected a number ({_type_name(tp)})")
+        if tp is int and float(value) != int(value):
+            raise ConfigError(f"{key}={value!r}: expected a whole number")
+        value = tp(value)
+        if value != value:
+            raise ConfigError(f"{key}={value!r}: expected a number, not NaN")
+        if meta:
+            lo, hi = meta.get("min"), meta.get("max")
+            if lo is not None and value < lo:
+                allowed = "must be > 0" if lo == 1e-12 else f"must be >= {lo:g}"
+                raise ConfigError(f"{key}={value!r}: {allowed}" + (f" and <= {hi:g}" if hi is not None else ""))
+            if hi is not None and value > hi:
+                raise ConfigError(f"{key}={value!r}: must be <= {hi:g}" + (
+                    f" (a probability)" if (lo, hi) == (0.0, 1.0) else ""))
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}={value!r}: expected a string")
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ConfigError(f"{key}={value!r}: must be one of {', '.join(_CHOICES[key])}")
+        return value
+    if tp is dict or tp is Any:
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover
+
+
+def _build(cls: type, data: dict, prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for k in data:
+        if k not in fields:
+            allowed = ", ".join(sorted(fields))
+            raise ConfigError(f"{prefix + '.' if prefix else ''}{k}: unknown key (allowed: {allowed})")
+    kwargs = {}
+    for name, f in fields.items():
+        if name in data:
+            key = f"{prefix}.{name}" if prefix else name
+            val = data[name]
+            if val is None:
+                raise ConfigError(f"{key}=null: a value is required")
+            kwargs[name] = _convert(val, hints[name], key, dict(f.metadata) or None)
+    return cls(**kwargs)
+
+
+def validate(tree: dict) -> Settings:
+    """Build validated :class:`Settings` from a plain (resolved) config tree.
+
+    Args:
+        tree: The composed configuration, e.g. ``OmegaConf.to_container(cfg, resolve=True)``.
+
+    Returns:
+        Frozen settings.
+
+    Raises:
+        ConfigError: One line naming the key, the value and what is allowed.
+    """
+    tree = {k: v for k, v in tree.items() if k != "hydra"}
+    settings = _build(Settings, tree, "")
+    _cross_checks(settings)
+    return settings
+
+
+def _cross_checks(s: Settings) -> None:
+    shares = sum(g.share for g in s.population.regions.values())
+    if not s.population.regions:
+        raise ConfigError("population.regions={}: at least one region group is required")
+    if abs(shares - 1.0) > 1e-6:
+        raise ConfigError(f"population.regions: shares sum to {shares:g}; they must sum to 1")
+    if s.run.warmup_days >= s.run.days:
+        raise ConfigError(f"run.warmup_days={s.run.warmup_days:g}: must be < run.days ({s.run.days:g})")
+    if s.rules.red_flags_to_delete < s.rules.red_flags_to_hide:
+        raise ConfigError(f"rules.red_flags_to_delete={s.rules.red_flags_to_delete}: must be >= "
+                          f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")
+    if len(s.moderation.suspension_ladder_days) < 1:
+        raise ConfigError("moderation.suspension_ladder_days=[]: at least one step is required")
+
+
+def to_tree(settings: Settings) -> dict:
+    """The settings as a plain dict (for ``config.yaml`` and diffs)."""
+    return dataclasses.asdict(settings)
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with dotted keys replaced, e.g. ``replace(s, **{"run.days": 3})``."""
+    tree = to_tree(settings)
+    for dotted, value in changes.items():
+        node = tree
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return validate(tree)
+
+
+__all__ = ["ConfigError", "Settings", "validate", "to_tree", "replace"]

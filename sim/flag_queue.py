@@ -1,0 +1,224 @@
+"""Flags: the allowance and flag bans, red-flag thresholds, routing, and the moderator flag queue."""
+
+from __future__ import annotations
+
+import heapq
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim import removal
+from sim.store import NONE, Cause, FlagKind, FlagStatus, Harm, PostType, Source, State, Target, Tone
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+RED = (FlagKind.SPAM, FlagKind.RUDE)
+LOW_QUALITY = (FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)
+PRIORITY = {FlagKind.SPAM: 0, FlagKind.RUDE: 0, FlagKind.COMMENT_HARASSMENT: 1, FlagKind.NEEDS_MODERATOR: 1,
+            FlagKind.COMMENT_UNFRIENDLY: 2, FlagKind.SHOULD_CLOSE: 3, FlagKind.NOT_AN_ANSWER: 3,
+            FlagKind.VERY_LOW_QUALITY: 3}
+CAUSE_OF_SOURCE = {Source.USER: Cause.COMMUNITY_FLAGS, Source.SPAM_DETECTOR: Cause.SPAM_DETECTOR,
+                   Source.CIVILITY_CLASSIFIER: Cause.CIVILITY_CLASSIFIER, Source.AI_DETECTOR: Cause.AI_DETECTOR,
+                   Source.MODERATOR: Cause.MODERATOR}
+
+
+class FlagQueue:
+    """Every flag on the site, and the queue of flagged items waiting for a moderator.
+
+    Attributes:
+        pending: ``(target, item)`` -> ids of flags not yet resolved.
+        queued_at: ``(target, item)`` -> minute the item entered the moderator queue.
+    """
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.pending: dict[tuple[int, int], list[int]] = {}
+        self.queued_at: dict[tuple[int, int], int] = {}
+        self._heap: list[tuple[int, int, int, int]] = []
+
+    # -- truth -------------------------------------------------------------------------------
+    def truth_bad(self, target: int, items: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Whether each flagged item really deserves the flag's action (ground truth)."""
+        site = self.site
+        if target == Target.COMMENT:
+            return site.comments.tone[items] >= Tone.UNWELCOMING
+        posts = site.posts
+        harm = posts.harm[items]
+        low = (posts.kind[items] == PostType.ANSWER) & ~posts.correct[items] & (posts.quality[items] < 0.25)
+        return np.select([np.isin(kinds, LOW_QUALITY), kinds == FlagKind.SHOULD_CLOSE],
+                         [low | (harm > 0), posts.close_worthy[items] | (harm > 0)], harm > 0)
+
+    # -- raising flags -----------------------------------------------------------------------
+    def allowance(self, users: np.ndarray) -> np.ndarray:
+        r = self.site.settings.rules
+        bonus = (self.site.users.flags_helpful[users] // 10) * r.flag_allowance_bonus_per_10_helpful
+        return np.minimum(r.flag_allowance + bonus, r.flag_allowance_max)
+
+    def raise_user_flags(self, target: int, items: np.ndarray, flaggers: np.ndarray, kinds: np.ndarray,
+                         times: np.ndarray) -> np.ndarray:
+        """Flags from members: privilege, flag ban and daily allowance enforced; a close flag from a
+        user who can vote to close becomes a close vote."""
+        site, users = self.site, self.site.users
+        flaggers = np.asarray(flaggers, dtype=np.int64)
+        kinds = np.asarray(kinds)
+        now = site.clock.minute
+        ok = (flaggers >= 0)
+        f = np.maximum(flaggers, 0)
+        ok &= users.reputation[f] >= site.settings.rules.priv_flag
+        ok &= users.can_act(f, now) & (users.flag_banned_until[f] <= now)
+        if target == Target.POST:
+            ok &= site.posts.owner[items] != flaggers
+        else:
+            ok &= site.comments.author[items] != flaggers
+        _, first = np.unique(flaggers * (1 << 32) + items, return_index=True)
+        uniq = np.zeros(items.size, dtype=bool)
+        uniq[first] = True
+        ok &= uniq
+        ok &= users.flags_today[f] < self.allowance(f)
+        items, flaggers, kinds, times = items[ok], flaggers[ok], kinds[ok], np.asarray(times)[ok]
+        if items.size == 0:
+            return items
+        if target == Target.POST:
+            as_vote = (kinds == FlagKind.SHOULD_CLOSE) & (users.reputation[flaggers] >= site.policy.priv_close_vote)
+            if as_vote.any():
+                from sim import close_votes
+                close_votes.cast(site, items[as_vote], flaggers[as_vote], times[as_vote])
+                items, flaggers, kinds, times = items[~as_vote], flaggers[~as_vote], kinds[~as_vote], times[~as_vote]
+        np.add.at(users.flags_today, flaggers, 1)
+        users.touch(flaggers, times)
+        return self.record(target, items, flaggers, Source.USER, kinds, times)
+
+    def raise_bot_flags(self, target: int, items: np.ndarray, source: Source, kind: FlagKind, times: np.ndarray,
+                        copies: int = 1) -> np.ndarray:
+        """Automatic flags from a detector (``copies`` flags per item, as SmokeDetector casts several)."""
+        items = np.repeat(np.asarray(items, dtype=np.int64), copies)
+        times = np.repeat(np.asarray(times, dtype=np.int64), copies)
+        return self.record(target, items, np.full(items.size, NONE), source, np.full(items.size, int(kind)), times)
+
+    def record(self, target: int, items: np.ndarray, flaggers: np.ndarray, source: Source, kinds: np.ndarray,
+               times: np.ndarray) -> np.ndarray:
+        """Store flags and apply their effects: thresholds, review queues, the moderator queue."""
+        site = self.site
+        if items.size == 0:
+            return items
+        table = site.posts if target == Target.POST else site.comments
+        times = np.maximum(times, table.created[items] + 1)
+        truth = self.truth_bad(target, items, kinds)
+        ids = site.flags_table.append(items.size, target=int(target), item=items, flagger=flaggers, source=int(source),
+                                      kind=kinds, created=times, truth_bad=truth)
+        if source == Source.USER:
+            cur = table.first_flag_at[items]
+            table.first_flag_at[items] = np.where(cur == NONE, times, np.minimum(cur, times))
+        for fid, item, kind in zip(ids.tolist(), items.tolist(), kinds.tolist(), strict=True):
+            key = (int(target), item)
+            self.pending.setdefault(key, []).append(fid)
+        if target == Target.POST:
+            self._post_effects(items, kinds, source, times, ids)
+        else:
+            self._comment_effects(items, kinds, source, times, ids)
+        return ids
+
+    def _post_effects(self, items, kinds, source, times, ids) -> None:
+        site, posts, pol = self.site, self.site.posts, self.site.policy
+        red = np.isin(kinds, RED)
+        if red.any():
+            r_items = items[red]
+            np.add.at(posts.red_flags, r_items, 1)
+            cause = CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS)
+            u = np.unique(r_items)
+            hide = u[(posts.red_flags[u] >= pol.red_flags_to_hide) & (posts.state[u] < State.HIDDEN)]
+            removal.remove_posts(site, hide, cause, site.clock.tick_end - 1, delete=False)
+            kill = u[(posts.red_flags[u] >= pol.red_flags_to_delete) & (posts.state[u] < State.DELETED)]
+            removal.remove_posts(site, kill, cause, site.clock.tick_end - 1, delete=True, penalty=True)
+        lq = np.isin(kinds, LOW_QUALITY)
+        if lq.any():
+            np.add.at(posts.lq_flags, items[lq], 1)
+            site.review.low_quality.add(np.unique(items[lq]), site.clock.minute)
+        close = kinds == FlagKind.SHOULD_CLOSE
+        if close.any():
+            c_items = np.unique(items[close])
+            site.review.close.add(c_items, site.clock.minute)
+        rng = site.streams["flag_routing"]
+        to_mods = red | (kinds == FlagKind.NEEDS_MODERATOR)
+        to_mods |= close & (rng.random(kinds.size) < site.settings.moderation.moderators.handles_close_flags_share)
+        for item, kind, t in zip(items[to_mods].tolist(), kinds[to_mods].tolist(), times[to_mods].tolist(), strict=True):
+            self._enqueue(Target.POST, item, PRIORITY[FlagKind(kind)], t)
+
+    def _comment_effects(self, items, kinds, source, times, ids) -> None:
+        site, comments = self.site, self.site.comments
+        np.add.at(comments.flags, items, 1)
+        u = np.unique(items)
+        gone = u[(comments.flags[u] >= site.settings.rules.comment_flags_to_delete) & (comments.removed_at[u] == NONE)]
+        removal.remove_comments(site, gone, CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS),
+                                site.clock.tick_end - 1)
+        for item, kind, t in zip(items.tolist(), kinds.tolist(), times.tolist(), strict=True):
+            if comments.removed_at[item] == NONE:
+                self._enqueue(Target.COMMENT, item, PRIORITY[FlagKind(kind)], t)
+
+    def _enqueue(self, target: int, item: int, priority: int, time: int) -> None:
+        key = (int(target), int(item))
+        if key in self.queued_at:
+            return
+        self.queued_at[key] = time
+        self.site.counters["mod_flags"] += 1
+        heapq.heappush(self._heap, (priority, time, int(target), int(item)))
+
+    # -- the moderator queue -----------------------------------------------------------------
+    def take(self) -> tuple[int, int, int] | None:
+        """Next item for a moderator: highest priority, oldest first. Returns (target, item, queued_at)."""
+        while self._heap:
+            _, t, target, item = heapq.heappop(self._heap)
+            key = (target, item)
+            if key in self.queued_at and self.queued_at[key] == t:
+                del self.queued_at[key]
+                if self._still_actionable(target, item):
+                    return target, item, t
+                self.resolve(target, item, helpful=True, handler=NONE, time=self.site.clock.minute)
+        return None
+
+    def _still_actionable(self, target: int, item: int) -> bool:
+        if target == Target.POST:
+            return self.site.posts.state[item] < State.DELETED
+        return self.site.comments.removed_at[item] == NONE
+
+    @property
+    def backlog(self) -> int:
+        """Items waiting for a moderator."""
+        return len(self.queued_at)
+
+    def kinds_of(self, target: int, item: int) -> list[int]:
+        """Flag kinds pending on an item."""
+        return [int(self.site.flags_table.kind[f]) for f in self.pending.get((target, item), [])]
+
+    def first_flag_id(self, target: int, item: int) -> int:
+        ids = self.pending.get((target, item))
+        return ids[0] if ids else NONE
+
+    def resolve(self, target: int, item: int, helpful: bool, handler: int, time: int) -> None:
+        """Mark an item's pending flags helpful or declined; a flagger whose declined share passes
+        the limit is flag-banned."""
+        ids = self.pending.pop((int(target), int(item)), None)
+        self.queued_at.pop((int(target), int(item)), None)
+        if not ids:
+            return
+        site, users, r = self.site, self.site.users, self.site.settings.rules
+        ids = np.asarray(ids)
+        ft = site.flags_table
+        ft.status[ids] = FlagStatus.HELPFUL if helpful else FlagStatus.DECLINED
+        ft.handled_at[ids] = np.maximum(time, ft.created[ids])
+        ft.handler[ids] = handler
+        who = ft.flagger[ids]
+        who = who[who >= 0].astype(np.int64)
+        if who.size == 0:
+            return
+        if helpful:
+            np.add.at(users.flags_helpful, who, 1)
+            return
+        np.add.at(users.flags_declined, who, 1)
+        total = users.flags_helpful[who] + users.flags_declined[who]
+        ban = (total >= r.flag_ban_min_flags) & (users.flags_declined[who] >= r.flag_ban_declined_share * total)
+        users.flag_banned_until[who[ban]] = time + int(r.flag_ban_days * 1440)
+
+
+__all__ = ["FlagQueue", "Harm"]

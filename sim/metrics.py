@@ -1,0 +1,346 @@
+"""The metrics of DESIGN.md section 4: a daily time series and a summary over the measurement window.
+
+Names are binding; every report uses them. :data:`DIRECTIONS` says whether higher is better or
+worse. All measures are computed from the content store against ground truth, so harm and
+wrongful actions count what content really was, not what the site decided.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.clock import MINUTES_PER_DAY
+from sim.population import Kind
+from sim.store import NONE, Action, Cause, CloseReason, Closer, FlagStatus, Harm, PostType, Source, State, Tone
+
+if TYPE_CHECKING:
+    from sim.model import Site
+
+WORSE, BETTER, NEUTRAL = "lower_is_better", "higher_is_better", "neutral"
+
+DIRECTIONS: dict[str, str] = {
+    "harm_exposure": WORSE, "harm_exposure_per_1k_views": WORSE, "prevalence": WORSE,
+    "harm_exposure_spam": WORSE, "harm_exposure_abusive": WORSE, "harm_exposure_harassment": WORSE,
+    "harm_exposure_wrong_ai": WORSE,
+    "time_to_removal_min_p50": WORSE, "time_to_removal_min_p90": WORSE, "never_removed_share": WORSE,
+    "proactive_rate": BETTER,
+    "wrongful_actions": WORSE, "wrongful_rate": WORSE, "appeals_upheld": NEUTRAL,
+    "victimization": WORSE, "victim_churn": WORSE, "nonvictim_churn": NEUTRAL, "victim_churn_ratio": WORSE,
+    "newcomer_closed_share": WORSE, "newcomer_downvoted_share": WORSE, "newcomer_unwelcome_share": WORSE,
+    "newcomer_return_30d": BETTER,
+    "flags_per_day": NEUTRAL, "flag_queue_backlog": WORSE, "queue_time_p50_min": WORSE, "queue_time_p90_min": WORSE,
+    "minutes_per_moderator": WORSE, "escalations_per_day": NEUTRAL, "moderator_resignations": WORSE,
+    "questions_per_day": BETTER, "answered_share": BETTER, "time_to_first_answer_p50_min": WORSE,
+    "accepted_share": BETTER, "active_contributors": BETTER, "closure_rate": NEUTRAL,
+    "answers_per_question": BETTER, "upvotes_per_day": NEUTRAL, "downvotes_per_day": NEUTRAL,
+    "comments_per_day": NEUTRAL, "community_share_of_closures": NEUTRAL, "duplicate_share_of_closures": NEUTRAL,
+    "question_flags_per_day": NEUTRAL, "moderator_share_of_flag_handling": NEUTRAL, "spam_posts_per_day": WORSE,
+    "spam_autoflag_precision": BETTER, "unfriendly_comment_share": WORSE, "moderators": NEUTRAL,
+    "top1pct_reputation_share": NEUTRAL, "share_posters_with_at_most_two_posts": NEUTRAL,
+    "fraud_reputation": WORSE, "ban_evasions": WORSE,
+}
+
+FAIRNESS_METRICS = ("wrongful_rate", "newcomer_closed_share", "newcomer_unwelcome_share", "victimization_rate")
+
+# daily series: name -> how the recorder computes it (see DailyRecorder.record_day)
+DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",
+         "time_to_removal_min_p50", "flags_per_day", "flag_queue_backlog", "wrongful_actions", "closures",
+         "spam_posts", "active_moderators", "mod_decisions", "escalations", "registrations", "active_users",
+         "unfriendly_comments")
+
+
+def _q(values: np.ndarray, q: float) -> float:
+    return float(np.quantile(values, q)) if values.size else float("nan")
+
+
+def _share(num: float, den: float) -> float:
+    return float(num) / float(den) if den else float("nan")
+
+
+class DailyRecorder:
+    """Collects one row per simulated day (the time series written to ``timeseries.parquet``)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.rows: dict[str, list[float]] = {"day": []}
+        for name in DAILY:
+            self.rows[name] = []
+        self._last = {"posts": 0, "comments": 0, "votes": 0, "flags": 0, "actions": 0}
+        self._counters: dict[str, int] = {}
+
+    def _delta(self, key: str) -> int:
+        now = self.site.counters[key]
+        before = self._counters.get(key, 0)
+        self._counters[key] = now
+        return now - before
+
+    def record_day(self) -> None:
+        site = self.site
+        posts, comments, votes = site.posts, site.comments, site.votes
+        day = site.clock.day
+        day_lo, day_hi = day * MINUTES_PER_DAY, (day + 1) * MINUTES_PER_DAY
+        p0, c0, v0, f0, a0 = (self._last[k] for k in ("posts", "comments", "votes", "flags", "actions"))
+        kind = posts.kind[p0:posts.n]
+        vt = votes.vote_type[v0:votes.n]
+        views = site.traffic.views_today
+        harm_views = sum(site.traffic.harm_views_today.values())
+        # harmful content removed today
+        lo = site.post_id_at_day(day - 30)
+        sl = slice(lo, posts.n)
+        rem = (posts.harm[sl] > 0) & (posts.removed_at[sl] >= day_lo) & (posts.removed_at[sl] < day_hi)
+        ttr = (posts.removed_at[sl][rem] - posts.created[sl][rem]).astype(np.float64)
+        closed_today = (posts.closed_at[sl] >= day_lo) & (posts.closed_at[sl] < day_hi)
+        a = site.actions
+        row = {
+            "day": day, "questions_per_day": int((kind == PostType.QUESTION).sum()),
+            "answers": int((kind == PostType.ANSWER).sum()), "comments": comments.n - c0,
+            "upvotes": int((vt == 2).sum()), "downvotes": int((vt == 3).sum()), "views": views,
+            "harm_exposure": harm_views, "prevalence": _share(harm_views, views),
+            "time_to_removal_min_p50": _q(ttr, 0.5), "flags_per_day": site.flags_table.n - f0,
+            "flag_queue_backlog": site.flags.backlog,
+            "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(day_lo, day_hi),
+            "closures": int(closed_today.sum()), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
+            "active_moderators": sum(1 for m in site.moderators if not m.resigned),
+            "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
+            "registrations": int((site.users.joined[: site.users.n] >= day_lo).sum()),
+            "active_users": int(site.activity_index.ids.size),
+            "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
+        }
+        for k, v in row.items():
+            self.rows[k].append(float(v))
+        self._last = {"posts": posts.n, "comments": comments.n, "votes": votes.n, "flags": site.flags_table.n,
+                      "actions": a.n}
+        self.rows.setdefault("harm_exposure_by_kind", [])
+        self.rows["harm_exposure_by_kind"].append(dict(site.traffic.harm_views_today))
+
+    def _wrongful_removals(self, lo: int, hi: int) -> int:
+        site = self.site
+        posts = site.posts
+        first = site.post_id_at_day(site.clock.day - 60)
+        sl = slice(first, posts.n)
+        removed = (posts.removed_at[sl] >= lo) & (posts.removed_at[sl] < hi)
+        return int((removed & _wrongful_cause(posts.removal_cause[sl]) & _good_faith_post(site, sl)).sum())
+
+    def series(self) -> dict[str, np.ndarray]:
+        """The daily series as columns (harm exposure by kind flattened)."""
+        out = {k: np.asarray(v, dtype=np.float64) for k, v in self.rows.items() if k != "harm_exposure_by_kind"}
+        by_kind = self.rows.get("harm_exposure_by_kind", [])
+        for name in ("spam", "abusive", "harassment", "wrong_ai"):
+            out[f"harm_exposure_{name}"] = np.asarray([d.get(name, 0.0) for d in by_kind], dtype=np.float64)
+        return out
+
+
+def _wrongful_cause(cause: np.ndarray) -> np.ndarray:
+    """Removals that are actions by the site's defences (roomba and owner deletions are not)."""
+    return np.isin(cause, [Cause.COMMUNITY_FLAGS, Cause.MODERATOR, Cause.REVIEW, Cause.SPAM_DETECTOR,
+                           Cause.AI_DETECTOR, Cause.CIVILITY_CLASSIFIER, Cause.STAFF, Cause.ACCOUNT_DESTROYED])
+
+
+def _good_faith_post(site: Site, sl) -> np.ndarray:
+    """Ground truth: a post that harms nobody and is not low-quality junk by a bad actor."""
+    posts = site.posts
+    owners = posts.owner[sl]
+    junk = (posts.kind[sl] == PostType.ANSWER) & ~posts.correct[sl] & (posts.quality[sl] < 0.25)
+    return (posts.harm[sl] == Harm.NONE) & ~junk & ~posts.ai[sl] & (site.users.kind[owners] == Kind.MEMBER)
+
+
+def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
+    """Metrics over the measurement window (after warm-up).
+
+    Returns:
+        ``(metrics, fairness)``: flat metric name -> value, and per-metric group breakdowns with
+        the worst-to-best ratio.
+    """
+    s = site.settings
+    posts, comments, votes, users, flags, actions = (site.posts, site.comments, site.votes, site.users,
+                                                     site.flags_table, site.actions)
+    w0 = int(s.run.warmup_days * MINUTES_PER_DAY)
+    w1 = site.clock.minute
+    days = max((w1 - w0) / MINUTES_PER_DAY, 1e-9)
+    series = site.recorder.series()
+    in_win = series["day"] >= s.run.warmup_days
+    m: dict[str, float] = {}
+
+    P = {k: v for k, v in posts.frame().items()}
+    win = (P["created"] >= w0) & (P["created"] < w1)
+    is_q = P["kind"] == PostType.QUESTION
+    harm = P["harm"]
+    # -- harm exposure ---------------------------------------------------------------------
+    views = float(series["views"][in_win].sum())
+    hv = float(series["harm_exposure"][in_win].sum())
+    m["harm_exposure"] = hv
+    m["harm_exposure_per_1k_views"] = 1000 * _share(hv, views)
+    m["prevalence"] = _share(hv, views)
+    for name in ("spam", "abusive", "harassment", "wrong_ai"):
+        m[f"harm_exposure_{name}"] = float(series[f"harm_exposure_{name}"][in_win].sum())
+    # -- time to removal (posts and comments) ------------------------------------------------
+    C = comments.frame()
+    cwin = (C["created"] >= w0) & (C["created"] < w1)
+    hp = win & (harm > 0)
+    hc = cwin & (C["harm"] > 0)
+    removed_at = np.concatenate([P["removed_at"][hp], C["removed_at"][hc]])
+    created = np.concatenate([P["created"][hp], C["created"][hc]])
+    first_flag = np.concatenate([P["first_flag_at"][hp], C["first_flag_at"][hc]])
+    removed = removed_at != NONE
+    ttr = (removed_at[removed] - created[removed]).astype(np.float64)
+    m["time_to_removal_min_p50"] = _q(ttr, 0.5)
+    m["time_to_removal_min_p90"] = _q(ttr, 0.9)
+    # never removed: still visible at the end, counting only items old enough to have had a day
+    old_enough = created < w1 - MINUTES_PER_DAY
+    m["never_removed_share"] = _share((~removed & old_enough).sum(), old_enough.sum())
+    proactive = removed & ((first_flag == NONE) | (first_flag > removed_at))
+    m["proactive_rate"] = _share(proactive.sum(), removed.sum())
+    # -- wrongful actions ----------------------------------------------------------------------
+    A = actions.frame()
+    awin = (A["created"] >= w0) & (A["created"] < w1)
+    premoved = win & (P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"])
+    good = _good_faith_post(site, slice(0, posts.n))
+    cremoved = cwin & (C["removed_at"] != NONE) & (C["removal_cause"] != Cause.ROOMBA)
+    c_good = C["tone"] == Tone.FINE
+    wrong_posts = premoved & good
+    wrong_comments = cremoved & c_good
+    wrong_sanctions = awin & A["wrongful"]
+    n_wrong = int(wrong_posts.sum() + wrong_comments.sum() + wrong_sanctions.sum())
+    n_actions = int(premoved.sum() + cremoved.sum() + awin.sum())
+    m["wrongful_actions"] = float(n_wrong)
+    m["wrongful_rate"] = 1000 * _share(n_wrong, n_actions)
+    m["appeals_upheld"] = float(site.counters["appeals_upheld"])
+    # -- victimization ---------------------------------------------------------------------------
+    U = {k: users.col(k) for k in ("kind", "abused_at", "active", "churned_at", "joined", "first_post_at",
+                                   "returned_at", "region", "reputation", "first_post", "questions", "answers")}
+    member = U["kind"] == Kind.MEMBER
+    victim = member & (U["abused_at"] >= w0)
+    m["victimization"] = float(victim.sum())
+    contributors = member & (U["first_post_at"] != NONE)
+    churned = U["churned_at"] >= w0
+    m["victim_churn"] = _share((victim & churned).sum(), victim.sum())
+    others = contributors & ~victim & ((U["churned_at"] == NONE) | churned)
+    m["nonvictim_churn"] = _share((others & churned).sum(), others.sum())
+    m["victim_churn_ratio"] = _share(m["victim_churn"], m["nonvictim_churn"]) if m["nonvictim_churn"] else float("nan")
+    # -- newcomer experience -----------------------------------------------------------------------
+    first = win & P["newcomer"] & (P["created"] < w1 - 7 * MINUTES_PER_DAY)
+    week = 7 * MINUTES_PER_DAY
+    closed7 = (P["closed_at"] != NONE) & (P["closed_at"] - P["created"] <= week)
+    unwelcome7 = (P["unwelcome_at"] != NONE) & (P["unwelcome_at"] - P["created"] <= week)
+    down_first = np.zeros(posts.n, dtype=bool)
+    vdown = votes.column("vote_type") == 3
+    vp = votes.column("post")[vdown]
+    vt = votes.column("created")[vdown]
+    early = vt - P["created"][vp] <= week
+    down_first[vp[early]] = True
+    fq = first & is_q
+    m["newcomer_closed_share"] = _share((fq & closed7).sum(), fq.sum())
+    m["newcomer_downvoted_share"] = _share((first & down_first).sum(), first.sum())
+    m["newcomer_unwelcome_share"] = _share((first & unwelcome7).sum(), first.sum())
+    newcomers = member & (U["first_post_at"] >= w0) & (U["first_post_at"] < w1 - 30 * MINUTES_PER_DAY)
+    newcomers &= U["joined"] >= 0
+    back = newcomers & (U["returned_at"] != NONE) & (U["returned_at"] - U["first_post_at"] <= 30 * MINUTES_PER_DAY)
+    m["newcomer_return_30d"] = _share(back.sum(), newcomers.sum())
+    # -- moderator workload ---------------------------------------------------------------------------
+    F = flags.frame()
+    fwin = (F["created"] >= w0) & (F["created"] < w1)
+    m["flags_per_day"] = float(fwin.sum()) / days
+    m["flag_queue_backlog"] = float(np.mean(series["flag_queue_backlog"][in_win])) if in_win.any() else float("nan")
+    handled_by_mod = fwin & (F["handler"] <= -1000) & (F["status"] != FlagStatus.PENDING)
+    qt = (F["handled_at"][handled_by_mod] - F["created"][handled_by_mod]).astype(np.float64)
+    qt_all = np.asarray(site.queue_times, dtype=np.float64)
+    m["queue_time_p50_min"] = _q(qt if qt.size else qt_all, 0.5)
+    m["queue_time_p90_min"] = _q(qt if qt.size else qt_all, 0.9)
+    n_mods = max(1, len(site.moderators))
+    mod_minutes = site.counters["mod_decisions"] * s.moderation.moderators.minutes_per_decision
+    m["minutes_per_moderator"] = mod_minutes / n_mods / max(site.clock.minute / MINUTES_PER_DAY, 1e-9)
+    m["escalations_per_day"] = float(series["escalations"][in_win].sum()) / days
+    m["moderator_resignations"] = float(site.counters["moderator_resignations"])
+    m["moderators"] = float(sum(1 for x in site.moderators if not x.resigned))
+    # -- community health ---------------------------------------------------------------------------------
+    q_win = win & is_q & (harm == Harm.NONE)
+    m["questions_per_day"] = float(q_win.sum()) / days
+    answered = q_win & (P["answers"] > 0)
+    m["answered_share"] = _share(answered.sum(), q_win.sum())
+    tfa = (P["first_answer_at"][answered] - P["created"][answered]).astype(np.float64)
+    m["time_to_first_answer_p50_min"] = _q(tfa, 0.5)
+    m["accepted_share"] = _share((q_win & (P["accepted"] != NONE)).sum(), q_win.sum())
+    last30 = (P["created"] >= max(w0, w1 - 30 * MINUTES_PER_DAY)) & (P["created"] < w1)
+    m["active_contributors"] = float(np.unique(P["owner"][last30]).size)
+    closed = q_win & (P["closed_at"] != NONE)
+    m["closure_rate"] = _share(closed.sum(), q_win.sum())
+    # -- calibration figures (targets.yaml) ------------------------------------------------------------------
+    a_win = win & (P["kind"] == PostType.ANSWER)
+    m["answers_per_question"] = _share(a_win.sum(), (win & is_q).sum())
+    V = votes.frame()
+    vwin = (V["created"] >= w0) & (V["created"] < w1)
+    m["upvotes_per_day"] = float((vwin & (V["vote_type"] == 2)).sum()) / days
+    m["downvotes_per_day"] = float((vwin & (V["vote_type"] == 3)).sum()) / days
+    m["comments_per_day"] = float(cwin.sum()) / days
+    cl = (P["closed_at"] >= w0) & (P["closed_at"] < w1)
+    m["community_share_of_closures"] = _share((cl & (P["closer"] != Closer.MODERATOR)).sum(), cl.sum())
+    m["duplicate_share_of_closures"] = _share((cl & (P["close_reason"] == CloseReason.DUPLICATE)).sum(), cl.sum())
+    fq_ = fwin & (F["target"] == 1)
+    fq_ &= posts.kind[np.maximum(F["item"], 0)] == PostType.QUESTION
+    m["question_flags_per_day"] = float((fq_ & (F["source"] == Source.USER)).sum()) / days
+    m["moderator_share_of_flag_handling"] = _share((fq_ & (F["handler"] <= -1000)).sum(), (fq_ & (F["status"] != 0)).sum())
+    m["spam_posts_per_day"] = float((win & (harm == Harm.SPAM)).sum()) / days
+    D = site.detections.frame()
+    dspam = (D["source"] == Source.SPAM_DETECTOR) & (D["created"] >= w0)
+    m["spam_autoflag_precision"] = _share((dspam & D["truth_bad"]).sum(), dspam.sum())
+    m["unfriendly_comment_share"] = _share((cwin & (C["tone"] >= Tone.UNWELCOMING)).sum(), cwin.sum())
+    rep = np.sort(U["reputation"][member].astype(np.float64))[::-1]
+    top = max(1, rep.size // 100)
+    m["top1pct_reputation_share"] = _share(rep[:top].sum(), rep.sum())
+    posters_n = U["questions"][member] + U["answers"][member]
+    posters_n = posters_n[posters_n > 0]
+    m["share_posters_with_at_most_two_posts"] = _share((posters_n <= 2).sum(), posters_n.size)
+    m["fraud_reputation"] = float(users.col("fraud_rep").sum())
+    m["ban_evasions"] = float(site.counters["ban_evasions"])
+    # -- fairness by group -----------------------------------------------------------------------------------
+    fairness = _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions,
+                         first, closed7, unwelcome7, fq)
+    return m, fairness
+
+
+def _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions, first, closed7,
+              unwelcome7, fq) -> dict[str, dict]:
+    """Each rate by group (region groups and tenure groups), with the worst-to-best ratio."""
+    users = site.users
+    region_names = users.region_names
+    now = site.clock.minute
+    post_newcomer = (P["created"] - users.joined[P["owner"]]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
+    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (post mask, action mask)
+    for i, name in enumerate(region_names):
+        groups[name] = (P["group"] == i, A["group"] == i)
+    a_user_new = (A["created"] - users.joined[np.maximum(A["user"], 0)]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
+    groups["newcomer"] = (post_newcomer, a_user_new)
+    groups["established"] = (~post_newcomer, ~a_user_new)
+    out: dict[str, dict] = {}
+    victims = (U["kind"] == Kind.MEMBER) & (U["abused_at"] != NONE)
+    contributors = (U["kind"] == Kind.MEMBER) & (U["first_post_at"] != NONE)
+    user_new = (now - U["joined"]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
+    for metric in FAIRNESS_METRICS:
+        vals: dict[str, float] = {}
+        for g, (pm, am) in groups.items():
+            if metric == "wrongful_rate":
+                wrong = (wrong_posts & pm).sum() + (wrong_sanctions & am).sum()
+                total = (premoved & pm).sum() + (awin & am).sum()
+                vals[g] = 1000 * _share(wrong, total)
+            elif metric == "newcomer_closed_share":
+                vals[g] = _share((fq & pm & closed7).sum(), (fq & pm).sum())
+            elif metric == "newcomer_unwelcome_share":
+                vals[g] = _share((first & pm & unwelcome7).sum(), (first & pm).sum())
+            else:
+                if g in region_names:
+                    um = U["region"] == region_names.index(g)
+                else:
+                    um = user_new if g == "newcomer" else ~user_new
+                vals[g] = 1000 * _share((victims & um).sum(), (contributors & um).sum())
+        finite = [v for v in vals.values() if v == v]
+        ratio = float("nan")
+        if finite:
+            best, worst = min(finite), max(finite)
+            ratio = worst / best if best > 0 else (1.0 if worst == 0 else float("inf"))
+        out[metric] = {"groups": vals, "worst_to_best": ratio}
+    return out
+
+
+__all__ = ["DIRECTIONS", "DailyRecorder", "summarize", "Action", "State"]

@@ -1,0 +1,323 @@
+"""The simulated Q&A site: a Mesa model that owns the clock, the user arrays and the content store."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import Counter
+
+import mesa
+import numpy as np
+
+from agents.bad_actors import FAMILIES, BadActor
+from agents.community import Community
+from agents.moderator import Moderator
+from agents.staff import Staff
+from scenarios import build_levers
+from sim import close_votes, removal, store
+from sim.clock import MINUTES_PER_DAY, Clock
+from sim.config import Settings
+from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
+from sim.flag_queue import FlagQueue
+from sim.metrics import DailyRecorder
+from sim.policy import Policy
+from sim.population import ActivityIndex, Kind, Users, WeightedPool
+from sim.review_queues import ReviewQueues
+from sim.store import NONE, Cause, Harm, PostType, State, Tone
+from sim.streams import Streams
+from sim.traffic import Traffic
+
+
+logging.getLogger("MESA").setLevel(logging.WARNING)
+
+
+class Site(mesa.Model):
+    """A Stack Overflow-like site.
+
+    One :meth:`step` is one tick (an hour by default). Ordinary members act through the
+    vectorised :class:`~agents.community.Community`; moderators, staff and bad actors are
+    individual Mesa agents. Every random draw comes from a named stream of :attr:`streams`.
+
+    Attributes:
+        settings: The validated configuration.
+        clock: Simulated time (minute timestamps).
+        users: Per-account state arrays.
+        posts, comments, votes, flags_table, actions, detections: The content store.
+        policy: Lever-controlled rules in force now.
+        flags: The flag queue; review: the review queues; traffic: views and exposure.
+        recorder: Daily metrics.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.streams = Streams(settings.seed)
+        super().__init__(rng=self.streams["mesa"])
+        self.settings = settings
+        p = settings.population
+        self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
+        self.policy = Policy.from_settings(settings)
+        self.users = Users(settings, self.streams["population"])
+        expected_posts = int(self.users.n * 0.05 * settings.run.days) + 1024
+        self.posts = store.posts_table(expected_posts)
+        self.comments = store.comments_table(expected_posts)
+        self.votes = store.votes_table(expected_posts * 3)
+        self.flags_table = store.flags_table(4096)
+        self.actions = store.actions_table(1024)
+        self.detections = store.detections_table(1024)
+        self.counters: Counter[str] = Counter()
+        self.queue_times: list[int] = []
+        self.actor_of: dict[int, BadActor] = {}
+        self.harm_posts_live = np.zeros(0, dtype=np.int64)
+        self.flaggable_comments = np.zeros(0, dtype=np.int64)
+        self._day_first_post: list[int] = []
+        self._day_first_vote: list[int] = []
+        self._day_first_comment: list[int] = []
+        self._new_posts: list[np.ndarray] = []
+        self._new_comments: list[np.ndarray] = []
+        self.global_activity = 1.0
+        self.traffic = Traffic(self)
+        self.flags = FlagQueue(self)
+        self.review = ReviewQueues(self)
+        m = settings.moderation
+        self.spam_detector = SpamDetector(self, m.spam_detector)
+        self.ai_detector = AIAnswerDetector(self, m.ai_detector)
+        self.civility = CivilityClassifier(self, m.civility_classifier)
+        self.serial_voting = SerialVotingScript(self, m.serial_voting)
+        self.question_ban = QuestionBan(self, m.question_ban)
+        self.community = Community(self)
+        self.staff = Staff(self)
+        self.moderators: list[Moderator] = []
+        self.add_moderators(m.moderators.count)
+        self.bad_actors: list[BadActor] = []
+        for family, cls in FAMILIES.items():
+            self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
+        self.levers = build_levers(settings.scenario)
+        self.recorder = DailyRecorder(self)
+        self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
+        self._rebuild_daily()
+
+    # -- population changes -------------------------------------------------------------------
+    def add_moderators(self, n: int) -> None:
+        """Elect ``n`` more moderators, spread over the user timezones."""
+        tzs = self.users.tz[: self.users.n]
+        rng = self.streams["elections"]
+        for _ in range(int(n)):
+            tz = float(tzs[rng.integers(tzs.size)]) if tzs.size else 0.0
+            self.moderators.append(Moderator(self, len(self.moderators), tz))
+
+    def add_bad_actors(self, cls: type[BadActor], n: int, cfg=None) -> None:
+        """Add ``n`` bad actors of a family (used at start and by influx levers)."""
+        cfg = cfg or getattr(self.settings.bad_actors, cls.family)
+        start = sum(1 for a in self.bad_actors if a.family == cls.family)
+        for i in range(int(n)):
+            self.bad_actors.append(cls(self, cfg, start + i))
+
+    # -- indices into the time-ordered tables ---------------------------------------------------
+    def post_id_at_day(self, day: int) -> int:
+        """First post id created on or after ``day`` (0 before the run)."""
+        if day <= 0 or not self._day_first_post:
+            return 0
+        return self._day_first_post[day] if day < len(self._day_first_post) else self.posts.n
+
+    def hot_start(self) -> int:
+        """First post of the hot window (posts young enough to draw most traffic)."""
+        return self.post_id_at_day(self.clock.day - int(math.ceil(self.settings.population.hot_days)))
+
+    # -- hooks the mechanics call -------------------------------------------------------------
+    def on_posts_created(self, ids: np.ndarray) -> None:
+        posts = self.posts
+        harmful = ids[posts.harm[ids] > 0]
+        if harmful.size:
+            self.harm_posts_live = np.concatenate([self.harm_posts_live, harmful])
+        first = ids[posts.newcomer[ids] | (self.users.first_post[posts.owner[ids]] == ids)]
+        if self.policy.staging_ground:
+            staged = first[posts.kind[first] == PostType.QUESTION]
+            posts.staged_until[staged] = posts.created[staged] + int(self.policy.staging_hours * 60)
+            self.review.staging.add(staged, self.clock.minute)
+            first = first[posts.kind[first] != PostType.QUESTION]
+        self.review.first_posts.add(first, self.clock.minute)
+        self._new_posts.append(ids)
+
+    def on_comments_created(self, ids: np.ndarray) -> None:
+        bad = ids[self.comments.tone[ids] >= Tone.UNWELCOMING]
+        if bad.size:
+            self.flaggable_comments = np.concatenate([self.flaggable_comments, bad])
+        self._new_comments.append(ids)
+
+    def on_first_post_hit(self, post_ids: np.ndarray, times: np.ndarray, closed: bool = False) -> None:
+        """A first post was closed, downvoted or met an unwelcoming comment: its author may leave."""
+        posts, users, pol, p = self.posts, self.users, self.policy, self.settings.population
+        owners = posts.owner[post_ids].astype(np.int64)
+        hit = (users.first_post[owners] == post_ids) & ~users.first_post_bad[owners]
+        hit &= (np.asarray(times) - posts.created[post_ids]) <= 7 * MINUTES_PER_DAY
+        if not hit.any():
+            return
+        owners, pids = owners[hit], np.asarray(post_ids)[hit]
+        users.first_post_bad[owners] = True
+        rng = self.streams["retention"]
+        churn_p = np.full(owners.size, p.bad_first_post_churn)
+        if closed and pol.clear_close_notices:
+            churn_p *= pol.close_notice_churn_relief
+            fix = rng.random(owners.size) < pol.close_notice_fix_prob
+            fixed = pids[fix & ~posts.duplicate[pids]]
+            posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + 0.1)
+            posts.close_worthy[fixed] = False
+        leave = (rng.random(owners.size) < churn_p) & (users.kind[owners] == Kind.MEMBER)
+        self._churn(owners[leave])
+
+    def on_abuse(self, victims: np.ndarray, times: np.ndarray) -> None:
+        """Abuse received: recorded for victimization; some victims leave."""
+        users = self.users
+        victims = np.asarray(victims, dtype=np.int64)
+        np.add.at(users.abuse_received, victims, 1)
+        first = users.abused_at[victims] == NONE
+        users.abused_at[victims[first]] = np.asarray(times)[first]
+        leave = self.streams["retention"].random(victims.size) < self.settings.population.abuse_churn
+        self._churn(victims[leave & (users.kind[victims] == Kind.MEMBER)])
+
+    def _churn(self, ids: np.ndarray) -> None:
+        ids = ids[self.users.active[ids]]
+        self.users.active[ids] = False
+        self.users.churned_at[ids] = self.clock.minute
+
+    def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.civility.gate(authors, tone)
+
+    def notify_actor(self, user: int, action) -> None:
+        actor = self.actor_of.get(int(user))
+        if actor is not None:
+            actor.on_sanction(action)
+
+    def maybe_appeal(self, action_id: int, user: int) -> None:
+        if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
+            self.counters["appeals"] += 1
+            self.staff.open_case("appeal", action=action_id, user=user)
+
+    def escalate(self, kind: str, user: int, **cause: int) -> None:
+        self.counters["escalations"] += 1
+        self.staff.open_case(kind, user=user, **cause)
+
+    # -- the tick ------------------------------------------------------------------------------
+    def _rebuild_daily(self) -> None:
+        users, rules, pol = self.users, self.settings.rules, self.policy
+        self.activity_index = ActivityIndex(users, self.clock.minute)
+        n = users.n
+        ok = users.active[:n] & ~users.destroyed[:n] & (users.kind[:n] == Kind.MEMBER)
+        ids = np.flatnonzero(ok)
+        rep = users.reputation[ids]
+        flaggers = rep >= rules.priv_flag
+        self.flagger_pool = WeightedPool(ids[flaggers], users.flag_rate[ids[flaggers]] + users.vote_rate[ids[flaggers]] * 0.2)
+        closers = rep >= pol.priv_close_vote
+        self.closer_pool = WeightedPool(ids[closers], users.vote_rate[ids[closers]] + users.flag_rate[ids[closers]])
+        reviewers = rep >= pol.priv_review
+        self.reviewer_pool = WeightedPool(ids[reviewers], users.flag_rate[ids[reviewers]] + 0.01)
+        self.review.refresh_reviewers()
+        self._tz_weights = self.activity_index.totals["vote"] / max(self.activity_index.totals["vote"].sum(), 1e-12)
+
+    def _start_day(self) -> None:
+        users, p, s = self.users, self.settings.population, self.settings.site
+        day = self.clock.day
+        while len(self._day_first_post) <= day:
+            self._day_first_post.append(self.posts.n)
+            self._day_first_vote.append(self.votes.n)
+            self._day_first_comment.append(self.comments.n)
+        rng = self.streams["registrations"]
+        n_new = int(rng.poisson(s.registrations_per_day))
+        if n_new:
+            users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
+        # newcomers stop being newcomers: their first-question drive fades
+        cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)
+        old = np.flatnonzero(users.newcomer[: users.n] & (users.joined[: users.n] <= cutoff))
+        if old.size:
+            users.newcomer[old] = False
+            users.ask_rate[old] = np.maximum(users.ask_rate[old] - p.ask_rate * s.activity_scale * p.newcomer_ask_boost, 0)
+        n = users.n
+        users.rep_today[:n] = 0
+        users.votes_today[:n] = 0
+        users.flags_today[:n] = 0
+        self._rebuild_daily()
+
+    def step(self) -> None:
+        """Advance one tick."""
+        clock = self.clock
+        if clock.is_day_start:
+            self._start_day()
+        for lever in self.levers:
+            lever.maybe_launch(self)
+        act = clock.activity(self.activity_index.tz_values)
+        self.global_activity = float(np.dot(act, self._tz_weights)) if act.size else 1.0
+        self.traffic.step()
+        self.community.step()
+        for actor in self.bad_actors:
+            actor.step()
+        self._scan_new_content()
+        close_votes.dupe_hammer(self)
+        self.review.step()
+        for mod in self.moderators:
+            mod.step()
+        self.staff.step()
+        if clock.is_day_end:
+            self._end_day()
+        clock.advance()
+
+    def _scan_new_content(self) -> None:
+        if self._new_posts:
+            ids = np.concatenate(self._new_posts)
+            self._new_posts = []
+            self.spam_detector.scan(ids)
+            self.ai_detector.scan(ids)
+        if self._new_comments:
+            ids = np.concatenate(self._new_comments)
+            self._new_comments = []
+            self.civility.scan(ids)
+
+    def _end_day(self) -> None:
+        day = self.clock.day
+        self.serial_voting.run_daily(self._day_first_vote[day])
+        self.question_ban.run_daily()
+        close_votes.age_votes(self)
+        self._roomba()
+        self._daily_churn()
+        # moderators burn out when the queue stays above what they can handle
+        active = [m for m in self.moderators if not m.resigned]
+        capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
+        overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
+        self.recorder.record_day()
+        for m in active:
+            if not self.policy.moderators_on_strike and m.end_day(overloaded):
+                self.counters["moderator_resignations"] += 1
+        self.traffic.reset_day()
+        # drop removed items from the live lists
+        hp = self.harm_posts_live
+        self.harm_posts_live = hp[self.posts.state[hp] < State.HIDDEN]
+        fc = self.flaggable_comments
+        young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
+        self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
+
+    def _roomba(self) -> None:
+        """Auto-delete closed, unanswered, non-positive questions after the roomba period."""
+        posts = self.posts
+        lo = self.post_id_at_day(self.clock.day - 60)
+        sl = slice(lo, posts.n)
+        old = posts.closed_at[sl] != NONE
+        old &= posts.closed_at[sl] < self.clock.minute - self.settings.rules.roomba_days * MINUTES_PER_DAY
+        ids = np.flatnonzero(old & (posts.state[sl] == State.CLOSED) & (posts.score[sl] <= 0)
+                             & (posts.answers[sl] == 0)) + lo
+        removal.remove_posts(self, ids, Cause.ROOMBA, self.clock.tick_end - 1, delete=True)
+
+    def _daily_churn(self) -> None:
+        users, p = self.users, self.settings.population
+        ids = self.activity_index.ids
+        ids = ids[users.active[ids]]
+        hazard = p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids]))
+        leave = self.streams["retention"].random(ids.size) < hazard
+        self._churn(ids[leave])
+
+    def run(self, progress=None) -> None:
+        """Run all ticks of ``run.days``; ``progress(done, total)`` is called once per day."""
+        for tick in range(self.total_ticks):
+            self.step()
+            if progress is not None and self.clock.minute % MINUTES_PER_DAY == 0:
+                progress(tick + 1, self.total_ticks)
+
+
+__all__ = ["Site", "Harm"]

@@ -1,0 +1,76 @@
+"""The site's live policy: the extension points that scenario levers switch at launch.
+
+Mechanics read these fields every tick instead of the static rules, so a lever changes the site's
+behaviour from its launch time onwards without touching mechanics code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.config import Settings
+
+
+@dataclass
+class Policy:
+    """Current values of every lever-controlled rule and switch.
+
+    Attributes:
+        close_vote_threshold: Close votes needed to close a question.
+        red_flags_to_hide: Spam/rude flags that hide a post.
+        red_flags_to_delete: Spam/rude flags that delete a post (with the reputation penalty).
+        newcomer_rep: Reputation below which new-user limits apply.
+        newcomer_question_interval_min: Minimum minutes between questions below ``newcomer_rep``.
+        ask_multiplier: Multiplier on every asker's rate (e.g. askers going elsewhere).
+        spam_detector: Whether the spam detector runs.
+        moderators_on_strike: Moderators stop handling flags.
+        curators_on_strike: Reviewers and close voters stop.
+        staging_ground: First questions wait for review by experienced users before going public.
+        ai_answer_ban: AI answers are removed and their authors suspended when detected.
+        civility_nudge: The civility classifier nudges authors of unfriendly comments before posting.
+        clear_close_notices: Closed newcomers are told clearly why and how to fix the question.
+        free_votes_for_new_users: Low-rep users may upvote, without reputation effect.
+    """
+
+    close_vote_threshold: int
+    red_flags_to_hide: int
+    red_flags_to_delete: int
+    newcomer_rep: int
+    newcomer_question_interval_min: int
+    priv_upvote: int
+    priv_downvote: int
+    priv_comment_everywhere: int
+    priv_close_vote: int
+    priv_review: int
+    ask_multiplier: float = 1.0
+    newcomer_ask_multiplier: float = 1.0
+    spam_detector: bool = True
+    spam_detector_flags: int = 3
+    moderators_on_strike: bool = False
+    curators_on_strike: bool = False
+    staging_ground: bool = False
+    staging_hours: float = 24.0
+    staging_improvement: float = 0.2
+    staging_rejects_close_worthy: float = 0.6
+    ai_answer_ban: bool = False
+    ai_ban_suspend_days: float = 7.0
+    civility_nudge: bool = False
+    civility_nudge_withdraw: float = 0.6
+    code_of_conduct_effect: float = 0.0
+    clear_close_notices: bool = False
+    close_notice_churn_relief: float = 0.5
+    close_notice_fix_prob: float = 0.3
+    free_votes_for_new_users: bool = False
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Policy:
+        r = s.rules
+        return cls(
+            close_vote_threshold=r.close_vote_threshold, red_flags_to_hide=r.red_flags_to_hide,
+            red_flags_to_delete=r.red_flags_to_delete, newcomer_rep=r.newcomer_rep,
+            newcomer_question_interval_min=r.newcomer_question_interval_min, priv_upvote=r.priv_upvote,
+            priv_downvote=r.priv_downvote, priv_comment_everywhere=r.priv_comment_everywhere,
+            priv_close_vote=r.priv_close_vote, priv_review=r.priv_review,
+            spam_detector=s.moderation.spam_detector.enabled,
+            spam_detector_flags=s.moderation.spam_detector.flags_cast,
+        )

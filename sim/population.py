@@ -1,0 +1,237 @@
+"""User state as arrays owned by the model, and fast sampling of who acts in a tick.
+
+Every registered account (ordinary users and bad actors' accounts alike) is one row. Agents are
+thin views over these rows; a dormant user costs nothing per tick because only the active rows
+enter the daily :class:`ActivityIndex`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+from sim.config import Settings
+from sim.store import NONE
+
+ACTIVITIES = ("ask", "answer", "comment", "vote", "flag")
+
+
+class Kind(IntEnum):
+    """Who really controls an account (ground truth for wrongful-action metrics)."""
+
+    MEMBER = 0
+    SPAMMER = 1
+    HARASSER = 2
+    TROLL = 3
+    SOCK = 4
+    AI_FARMER = 5
+    DOWNVOTER = 6
+
+    @property
+    def bad(self) -> bool:
+        return self is not Kind.MEMBER
+
+
+class Users:
+    """All accounts of the site, column by column.
+
+    Attributes:
+        n: Number of accounts.
+        reputation: Current reputation (never below the floor).
+        rep_today: Reputation earned today from votes (subject to the daily cap).
+        active: Whether the account still takes part (churned users are inactive).
+        kind: Ground truth :class:`Kind`.
+        region: Fairness group index into ``region_names``.
+        rates: Per-activity daily rates (``rates["ask"]`` ...).
+    """
+
+    _COLUMNS = {
+        "reputation": (np.int32, 1), "rep_today": (np.int32, 0), "joined": (np.int32, 0),
+        "active": (np.bool_, True), "churned_at": (np.int32, NONE), "kind": (np.int8, 0),
+        "region": (np.int8, 0), "tz": (np.float32, 0.0), "native": (np.bool_, True),
+        "activity": (np.float32, 1.0), "skill": (np.float32, 0.5), "topic": (np.int16, 0),
+        "quality": (np.float32, 0.5), "civility": (np.float32, 1.0), "newcomer": (np.bool_, False),
+        "votes_today": (np.int16, 0), "flags_today": (np.int16, 0), "flags_helpful": (np.int32, 0),
+        "flags_declined": (np.int32, 0), "flag_banned_until": (np.int32, NONE),
+        "suspended_until": (np.int32, NONE), "suspensions": (np.int8, 0), "question_banned": (np.bool_, False),
+        "destroyed": (np.bool_, False), "last_question_at": (np.int32, -(10**8)), "questions": (np.int32, 0),
+        "answers": (np.int32, 0), "first_post": (np.int32, NONE), "first_post_at": (np.int32, NONE),
+        "first_post_bad": (np.bool_, False), "returned_at": (np.int32, NONE), "abused_at": (np.int32, NONE),
+        "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
+        "ask_rate": (np.float32, 0.0), "answer_rate": (np.float32, 0.0), "comment_rate": (np.float32, 0.0),
+        "vote_rate": (np.float32, 0.0), "flag_rate": (np.float32, 0.0), "wrongly_sanctioned": (np.bool_, False),
+    }
+
+    def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
+        self.settings = settings
+        self.region_names = list(settings.population.regions)
+        groups = list(settings.population.regions.values())
+        self._region_share = np.array([g.share for g in groups])
+        self._region_tz = np.array([g.tz for g in groups], dtype=np.float32)
+        self._region_native = np.array([g.native_english for g in groups])
+        self.n = 0
+        self._cap = 0
+        self._alloc(int(settings.site.registered_users * 1.3) + 64)
+        self._populate(rng)
+
+    # -- storage -----------------------------------------------------------------------------
+    def _alloc(self, cap: int) -> None:
+        for name, (dtype, fill) in self._COLUMNS.items():
+            new = np.full(cap, fill, dtype=dtype)
+            if self._cap:
+                new[: self.n] = getattr(self, name)[: self.n]
+            setattr(self, name, new)
+        self._cap = cap
+
+    def _draw_traits(self, rng: np.random.Generator, n: int, newcomer: bool) -> dict[str, np.ndarray]:
+        p, scale = self.settings.population, self.settings.site.activity_scale
+        u = rng.random(n)
+        activity = np.minimum((1.0 - u) ** (-1.0 / p.activity_tail), p.activity_max)
+        mix = rng.dirichlet((0.6, 0.6, 0.6), size=n) * 3.0
+        expert = rng.random(n) < p.expert_share
+        skill = np.clip(rng.beta(4 * p.skill_mean, 4 * (1 - p.skill_mean), n) + 0.25 * expert, 0, 1)
+        region = rng.choice(len(self._region_share), size=n, p=self._region_share)
+        topics = self.settings.site.topics
+        topic = np.minimum(rng.zipf(1.6, n) - 1, topics - 1)
+        quality = np.clip(rng.normal(p.question_quality_mean, 0.1, n) - (p.newcomer_quality_penalty if newcomer else 0),
+                          0.02, 0.98)
+        ask = p.ask_rate * scale * activity * mix[:, 0] * np.where(expert, 0.3, 1.0)
+        if newcomer:
+            ask = ask + p.ask_rate * scale * p.newcomer_ask_boost
+        return {
+            "activity": activity, "skill": skill, "region": region, "tz": self._region_tz[region],
+            "native": self._region_native[region], "topic": topic, "quality": quality,
+            "civility": rng.lognormal(0.0, 0.7, n),
+            "ask_rate": ask,
+            "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, 6.0, 1.0) * skill,
+            "comment_rate": p.comment_rate * scale * activity,
+            "vote_rate": p.vote_rate * scale * activity * (0.5 + 0.5 * mix[:, 2]),
+            "flag_rate": p.flag_rate * scale * activity * mix[:, 2],
+        }
+
+    def add(self, rng: np.random.Generator, n: int, joined: int, kind: Kind = Kind.MEMBER,
+            newcomer: bool = True, **overrides: np.ndarray | float) -> np.ndarray:
+        """Register ``n`` accounts at minute ``joined``; returns their ids."""
+        start, stop = self.n, self.n + int(n)
+        if stop > self._cap:
+            self._alloc(max(stop, int(self._cap * 1.5)))
+        traits = self._draw_traits(rng, n, newcomer)
+        traits.update(overrides)
+        sl = slice(start, stop)
+        for name, col in self._COLUMNS.items():
+            getattr(self, name)[sl] = col[1]
+        for name, val in traits.items():
+            getattr(self, name)[sl] = val
+        self.joined[sl] = joined
+        self.kind[sl] = int(kind)
+        self.newcomer[sl] = newcomer
+        self.n = stop
+        return np.arange(start, stop)
+
+    def _populate(self, rng: np.random.Generator) -> None:
+        s, p = self.settings.site, self.settings.population
+        ids = self.add(rng, s.registered_users, joined=0, newcomer=False)
+        self.active[ids] = rng.random(ids.size) < s.active_share * np.minimum(1.0, 0.5 + 0.1 * self.activity[ids])
+        # Warm start: accounts that predate the run carry the reputation their history earned.
+        tenure = rng.random(ids.size) * p.rep_warm_start_days
+        earned = 10.0 * (self.answer_rate[ids] * (0.4 + self.skill[ids]) * 1.2 + 0.25 * self.ask_rate[ids]) * tenure
+        self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
+        self.joined[ids] = -(tenure * 1440).astype(np.int32)
+        self.questions[ids] = rng.poisson(self.ask_rate[ids] * tenure)
+        self.answers[ids] = rng.poisson(self.answer_rate[ids] * tenure)
+
+    # -- views -------------------------------------------------------------------------------
+    def col(self, name: str) -> np.ndarray:
+        """The live part of a column."""
+        return getattr(self, name)[: self.n]
+
+    def can_act(self, ids: np.ndarray, now: int) -> np.ndarray:
+        """Accounts that exist, are active and are not suspended at ``now``."""
+        return self.active[ids] & ~self.destroyed[ids] & (self.suspended_until[ids] <= now)
+
+    def is_newcomer(self, ids: np.ndarray, now: int) -> np.ndarray:
+        """Newcomer group: joined less than ``newcomer_days`` ago."""
+        return (now - self.joined[ids]) < self.settings.population.newcomer_days * 1440
+
+    def touch(self, ids: np.ndarray, now: np.ndarray | int) -> None:
+        """Record activity: marks a newcomer as returned once they act a day after their first post."""
+        fp = self.first_post_at[ids]
+        back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= 1440)
+        if back.any():
+            self.returned_at[ids[back]] = np.broadcast_to(now, ids.shape)[back]
+
+
+class ActivityIndex:
+    """Who can act, grouped by timezone, with cumulative rates for O(log n) weighted sampling.
+
+    Rebuilt once a day from the active accounts. Within a tick, the number of actions of one
+    activity in each timezone group is Poisson with the group's total rate times the daily cycle;
+    the actors are then drawn proportionally to their rate by binary search on the cumulative sums.
+    """
+
+    def __init__(self, users: Users, now: int, bad_ok: bool = False) -> None:
+        n = users.n
+        ok = users.active[:n] & ~users.destroyed[:n]
+        if not bad_ok:
+            ok &= users.kind[:n] == Kind.MEMBER
+        ids = np.flatnonzero(ok)
+        order = np.argsort(users.tz[ids], kind="stable")
+        self.ids = ids[order]
+        tz = users.tz[self.ids]
+        self.tz_values, self.starts = np.unique(tz, return_index=True)
+        self.stops = np.append(self.starts[1:], self.ids.size)
+        self.cum: dict[str, np.ndarray] = {}
+        self.totals: dict[str, np.ndarray] = {}
+        for act in ACTIVITIES:
+            rate = users.col(f"{act}_rate")[self.ids].astype(np.float64)
+            cum = np.cumsum(rate)
+            self.cum[act] = cum
+            ends = cum[self.stops - 1] if self.ids.size else np.zeros(0)
+            begins = np.where(self.starts > 0, cum[self.starts - 1] if self.ids.size else 0, 0.0)
+            self.totals[act] = ends - begins
+            self.totals[act + "_begin"] = begins
+
+    def sample(self, act: str, rng: np.random.Generator, activity: np.ndarray, tick_days: float,
+               multiplier: float = 1.0) -> np.ndarray:
+        """Draw this tick's actors for ``act``.
+
+        Args:
+            act: Activity name (one of ``ACTIVITIES``).
+            rng: The activity's named stream.
+            activity: Relative activity of each timezone group now (from the clock).
+            tick_days: Tick length in days.
+            multiplier: Scenario multiplier on the rate.
+
+        Returns:
+            Account ids, one per action (an account may appear more than once).
+        """
+        if self.ids.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        lam = self.totals[act] * activity * tick_days * multiplier
+        counts = rng.poisson(lam)
+        total = int(counts.sum())
+        if total == 0:
+            return np.zeros(0, dtype=np.int64)
+        begin = np.repeat(self.totals[act + "_begin"], counts)
+        width = np.repeat(self.totals[act], counts)
+        pos = np.searchsorted(self.cum[act], begin + rng.random(total) * width, side="right")
+        return self.ids[np.minimum(pos, self.ids.size - 1)]
+
+
+class WeightedPool:
+    """Accounts eligible for one role (flagging, close voting, reviewing), drawn by a weight.
+
+    Rebuilt daily; draws return ``-1`` when nobody is eligible.
+    """
+
+    def __init__(self, ids: np.ndarray, weights: np.ndarray) -> None:
+        keep = weights > 0
+        self.ids = ids[keep]
+        self.cum = np.cumsum(weights[keep].astype(np.float64))
+
+    def draw(self, rng: np.random.Generator, k: int) -> np.ndarray:
+        if self.ids.size == 0 or k == 0:
+            return np.full(k, -1, dtype=np.int64)
+        pos = np.searchsorted(self.cum, rng.random(k) * self.cum[-1], side="right")
+        return self.ids[np.minimum(pos, self.ids.size - 1)]

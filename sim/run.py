@@ -1,0 +1,207 @@
+"""Run one simulation and write its run directory (DESIGN.md section 5), atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from sim.config import Settings, to_tree
+from sim.metrics import DIRECTIONS, summarize
+
+PACKAGES = ("mesa", "hydra-core", "omegaconf", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "matplotlib")
+
+
+@dataclass
+class RunResult:
+    """What one run produced.
+
+    Attributes:
+        metrics: Metric name -> value over the measurement window.
+        fairness: Per-metric group breakdowns.
+        series: Daily time series (column -> values).
+        events: Simulated platform events (posts, comments, votes, flags, actions, detections).
+        wall_time_s: Wall-clock seconds.
+    """
+
+    settings: Settings
+    metrics: dict[str, float]
+    fairness: dict[str, dict]
+    series: dict[str, np.ndarray]
+    events: int
+    views: float
+    wall_time_s: float
+    tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+
+
+def simulate(settings: Settings, progress: bool = False, keep_tables: bool | None = None) -> RunResult:
+    """Build the site, run it for ``run.days`` and summarise.
+
+    Args:
+        settings: Validated settings.
+        progress: Print a progress line per simulated week to stderr.
+        keep_tables: Keep the event tables (default: ``run.event_tables``).
+    """
+    from sim.model import Site
+
+    t0 = time.perf_counter()
+    site = Site(settings)
+
+    def report(done: int, total: int) -> None:
+        day = done * settings.run.tick_minutes // 1440
+        if day % 7 == 0 or done == total:
+            rate = done / max(time.perf_counter() - t0, 1e-9)
+            sys.stderr.write(f"\r  day {day:>5}/{settings.run.days:g}  ({rate:,.0f} ticks/s)")
+            sys.stderr.flush()
+
+    site.run(report if progress else None)
+    if progress:
+        sys.stderr.write("\n")
+    metrics, fairness = summarize(site)
+    events = site.posts.n + site.comments.n + site.votes.n + site.flags_table.n + site.actions.n + site.detections.n
+    events += int(site.counters["mod_decisions"]) + sum(q.reviews_today for q in site.review.all)
+    tables = export_tables(site) if (settings.run.event_tables if keep_tables is None else keep_tables) else {}
+    return RunResult(settings, metrics, fairness, site.recorder.series(), events,
+                     float(site.recorder.series()["views"].sum()), time.perf_counter() - t0, tables)
+
+
+def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
+    """Event tables in the Stack Exchange data-dump schema (plus Flags and ModActions)."""
+    p, u = site.posts.frame(), site.users
+    n = u.n
+    return {
+        "Users": {"Id": np.arange(n), "Reputation": u.col("reputation"), "CreationMinute": u.col("joined"),
+                  "Kind": u.col("kind"), "Region": u.col("region"), "Active": u.col("active"),
+                  "Suspensions": u.col("suspensions")},
+        "Posts": {"Id": np.arange(site.posts.n), "PostTypeId": p["kind"], "ParentId": p["parent"],
+                  "OwnerUserId": p["owner"], "CreationMinute": p["created"], "Score": p["score"],
+                  "AnswerCount": p["answers"], "AcceptedAnswerId": p["accepted"], "ClosedMinute": p["closed_at"],
+                  "DeletionMinute": p["deleted_at"], "ViewCount": p["views"], "Harm": p["harm"],
+                  "RemovalCause": p["removal_cause"], "RemovedMinute": p["removed_at"]},
+        "Votes": {"Id": np.arange(site.votes.n), **{k.capitalize(): v for k, v in site.votes.frame().items()}},
+        "Comments": {"Id": np.arange(site.comments.n), **{k: v for k, v in site.comments.frame().items()}},
+        "Flags": {"Id": np.arange(site.flags_table.n), **site.flags_table.frame()},
+        "ModActions": {"Id": np.arange(site.actions.n), **site.actions.frame()},
+    }
+
+
+def git_commit() -> str:
+    """The commit of the code that ran ('unknown' outside a git checkout)."""
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("-dirty" if dirty and commit != "unknown" else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def provenance(settings: Settings, command: str | None = None) -> dict:
+    """Everything needed to reproduce a result: seed, command, code and package versions."""
+    return {"seed": settings.seed, "command": command if command is not None else " ".join(["preflight", *sys.argv[1:]]),
+            "git_commit": git_commit(), "packages": package_versions()}
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    return value
+
+
+def summary_dict(result: RunResult, command: str | None = None) -> dict:
+    return {
+        "metrics": _clean(result.metrics), "directions": {k: DIRECTIONS.get(k, "neutral") for k in result.metrics},
+        "fairness": _clean(result.fairness), "events": result.events, "scenario": result.settings.scenario.name,
+        "site": result.settings.site.name, "seed": result.settings.seed,
+        "provenance": provenance(result.settings, command), "config": _clean(to_tree(result.settings)),
+    }
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(result: RunResult, out_dir: Path, command: str | None = None) -> Path:
+    """Write ``config.yaml``, ``timeseries.parquet``, event tables and, last, ``summary.json``.
+
+    ``summary.json`` is written last, so a directory without it is an interrupted run.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(out_dir / "config.yaml", yaml.safe_dump(_clean(to_tree(result.settings)), sort_keys=False).encode())
+    table = pa.table({k: pa.array(v) for k, v in result.series.items()})
+    _atomic_parquet(table, out_dir / "timeseries.parquet", pq)
+    if result.tables:
+        _write_event_tables(result.tables, out_dir / "tables", pq, pa)
+    atomic_write(out_dir / "timing.json", json.dumps({"wall_time_s": round(result.wall_time_s, 3),
+                                                     "events": result.events}, indent=2).encode())
+    atomic_write(out_dir / "summary.json", json.dumps(summary_dict(result, command), indent=2, sort_keys=True).encode())
+    return out_dir
+
+
+def _atomic_parquet(table, path: Path, pq) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_event_tables(tables: dict, out: Path, pq, pa) -> None:
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, cols in tables.items():
+        _atomic_parquet(pa.table({k: pa.array(np.asarray(v)) for k, v in cols.items()}), out / f"{name}.parquet", pq)
+    db = out / "events.duckdb"
+    tmp = out / ".events.duckdb.tmp"
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    for name in tables:
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{(out / f'{name}.parquet').as_posix()}')")
+    con.close()
+    os.replace(tmp, db)

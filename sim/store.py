@@ -1,0 +1,239 @@
+"""The columnar content store: posts, comments, votes, flags, sanctions and moderator actions.
+
+Each table is a set of preallocated numpy columns that grow by doubling, so appending a tick's
+worth of events is one vectorised write and reading a column is a slice. Row ids are positions.
+Codes for the small enumerations live here too, as ``IntEnum`` values used in the columns.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+NONE = -1
+
+
+class PostType(IntEnum):
+    QUESTION = 1
+    ANSWER = 2
+
+
+class Harm(IntEnum):
+    """Ground-truth label of content: what it really is, whatever the site decides."""
+
+    NONE = 0
+    SPAM = 1
+    ABUSIVE = 2
+    HARASSMENT = 3
+    WRONG_AI = 4
+
+
+class Tone(IntEnum):
+    FINE = 0
+    UNWELCOMING = 1
+    ABUSIVE = 2
+
+
+class State(IntEnum):
+    LIVE = 0
+    CLOSED = 1
+    HIDDEN = 2
+    DELETED = 3
+
+
+class Cause(IntEnum):
+    """Why content stopped being publicly visible: exactly one per removal."""
+
+    NONE = 0
+    COMMUNITY_FLAGS = 1
+    MODERATOR = 2
+    REVIEW = 3
+    SPAM_DETECTOR = 4
+    AI_DETECTOR = 5
+    CIVILITY_CLASSIFIER = 6
+    ROOMBA = 7
+    STAFF = 8
+    ACCOUNT_DESTROYED = 9
+    STAGING = 10
+
+
+class CloseReason(IntEnum):
+    NONE = 0
+    DUPLICATE = 1
+    NEEDS_DETAILS = 2
+    OFF_TOPIC = 3
+    OPINION = 4
+
+
+class Closer(IntEnum):
+    NONE = 0
+    COMMUNITY = 1
+    MODERATOR = 2
+    DUPE_HAMMER = 3
+
+
+class FlagKind(IntEnum):
+    SPAM = 1
+    RUDE = 2
+    NOT_AN_ANSWER = 3
+    VERY_LOW_QUALITY = 4
+    NEEDS_MODERATOR = 5
+    SHOULD_CLOSE = 6
+    COMMENT_HARASSMENT = 7
+    COMMENT_UNFRIENDLY = 8
+
+
+class FlagStatus(IntEnum):
+    PENDING = 0
+    HELPFUL = 1
+    DECLINED = 2
+    DISPUTED = 3
+
+
+class Target(IntEnum):
+    POST = 1
+    COMMENT = 2
+    USER = 3
+
+
+class Source(IntEnum):
+    """Who raised a flag or detection (user flags carry the flagger id separately)."""
+
+    USER = 0
+    SPAM_DETECTOR = 1
+    CIVILITY_CLASSIFIER = 2
+    AI_DETECTOR = 3
+    SERIAL_VOTING = 4
+    QUESTION_BAN = 5
+    MODERATOR = 6
+
+
+class Action(IntEnum):
+    DELETE = 1
+    DECLINE = 2
+    WARN = 3
+    SUSPEND = 4
+    DESTROY = 5
+    ESCALATE = 6
+    CLOSE = 7
+    RESTORE = 8
+    LIFT = 9
+    REVERSE_VOTES = 10
+    QUESTION_BAN = 11
+
+
+class Table:
+    """Growable columnar table.
+
+    Args:
+        columns: Column name -> (dtype, fill value for new rows).
+        capacity: Initial number of rows allocated.
+    """
+
+    def __init__(self, columns: dict[str, tuple[np.dtype | type, float | int]], capacity: int = 1024) -> None:
+        self._spec = columns
+        self.n = 0
+        self._cap = max(16, int(capacity))
+        for name, (dtype, fill) in columns.items():
+            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
+
+    def _grow(self, need: int) -> None:
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        for name, (dtype, fill) in self._spec.items():
+            old = getattr(self, name)
+            new = np.full(cap, fill, dtype=dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self._cap = cap
+
+    def append(self, count: int, **values: np.ndarray | float | int) -> np.ndarray:
+        """Append ``count`` rows; unnamed columns take their fill value. Returns the new row ids."""
+        start, stop = self.n, self.n + int(count)
+        if stop > self._cap:
+            self._grow(stop)
+        for name, val in values.items():
+            getattr(self, name)[start:stop] = val
+        self.n = stop
+        return np.arange(start, stop, dtype=np.int64)
+
+    def column(self, name: str) -> np.ndarray:
+        """The live part of column ``name``."""
+        return getattr(self, name)[: self.n]
+
+    def frame(self) -> dict[str, np.ndarray]:
+        """All columns, trimmed to the rows in use."""
+        return {name: self.column(name) for name in self._spec}
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the columns."""
+        return sum(getattr(self, name).nbytes for name in self._spec)
+
+
+def posts_table(capacity: int) -> Table:
+    """Questions and answers, one row each (Stack Exchange ``Posts``)."""
+    i4, i1, f4, b = np.int32, np.int8, np.float32, np.bool_
+    return Table({
+        "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "created": (i4, 0),
+        "topic": (np.int16, 0), "quality": (f4, 0.0), "correct": (b, True), "harm": (i1, 0),
+        "ai": (b, False), "duplicate": (b, False), "close_worthy": (b, False), "newcomer": (b, False),
+        "group": (i1, 0), "score": (i4, 0), "upvotes": (i4, 0), "downvotes": (i4, 0),
+        "answers": (np.int16, 0), "accepted": (i4, NONE), "accepted_at": (i4, NONE),
+        "first_answer_at": (i4, NONE), "state": (i1, 0), "closed_at": (i4, NONE), "close_reason": (i1, 0),
+        "closer": (i1, 0), "close_votes": (i1, 0), "close_vote_start": (i4, NONE), "reopen_votes": (i1, 0),
+        "reopened_at": (i4, NONE), "removed_at": (i4, NONE), "removal_cause": (i1, 0),
+        "deleted_at": (i4, NONE), "red_flags": (i1, 0), "lq_flags": (i1, 0), "first_flag_at": (i4, NONE),
+        "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged_until": (i4, NONE),
+    }, capacity)
+
+
+def comments_table(capacity: int) -> Table:
+    """Comments (Stack Exchange ``Comments``) with ground-truth tone and harassment target."""
+    i4, i1 = np.int32, np.int8
+    return Table({
+        "post": (i4, NONE), "author": (i4, NONE), "created": (i4, 0), "tone": (i1, 0), "harm": (i1, 0),
+        "target_user": (i4, NONE), "flags": (i1, 0), "first_flag_at": (i4, NONE),
+        "removed_at": (i4, NONE), "removal_cause": (i1, 0), "views": (np.float32, 0.0),
+    }, capacity)
+
+
+def votes_table(capacity: int) -> Table:
+    """Votes (Stack Exchange ``Votes``): up = 2, down = 3, accept = 1 as in the dump."""
+    return Table({
+        "post": (np.int32, NONE), "voter": (np.int32, NONE), "created": (np.int32, 0),
+        "vote_type": (np.int8, 0), "author": (np.int32, NONE), "reversed": (np.bool_, False),
+        "fraud": (np.bool_, False),
+    }, capacity)
+
+
+def flags_table(capacity: int) -> Table:
+    """Flags raised by users and automated defenders."""
+    i4, i1 = np.int32, np.int8
+    return Table({
+        "target": (i1, 0), "item": (i4, NONE), "flagger": (i4, NONE), "source": (i1, 0), "kind": (i1, 0),
+        "created": (i4, 0), "status": (i1, 0), "handled_at": (i4, NONE), "handler": (i4, NONE),
+        "truth_bad": (np.bool_, False),
+    }, capacity)
+
+
+def actions_table(capacity: int) -> Table:
+    """Moderator, staff and automated actions (``ModActions``), each traceable to its cause."""
+    i4, i1 = np.int32, np.int8
+    return Table({
+        "created": (i4, 0), "actor": (i4, NONE), "source": (i1, 0), "action": (i1, 0), "user": (i4, NONE),
+        "target": (i1, 0), "item": (i4, NONE), "cause_flag": (i4, NONE), "cause_detection": (i4, NONE),
+        "days": (np.float32, 0.0), "wrongful": (np.bool_, False), "reversed_at": (i4, NONE),
+        "group": (i1, 0),
+    }, capacity)
+
+
+def detections_table(capacity: int) -> Table:
+    """Automated detections (detector, item, whether truly bad)."""
+    i4, i1 = np.int32, np.int8
+    return Table({
+        "created": (i4, 0), "source": (i1, 0), "target": (i1, 0), "item": (i4, NONE), "user": (i4, NONE),
+        "truth_bad": (np.bool_, False),
+    }, capacity)

@@ -1,0 +1,135 @@
+"""Guardrail validation and verdicts."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from experiments.guardrails import (
+    Guardrail,
+    evaluate,
+    exit_code,
+    overall_verdict,
+    validate_guardrail,
+)
+
+
+def row(rel, low, high, diff=None):
+    """A metric comparison row with a relative change of ``rel`` [low, high]."""
+    diff = rel if diff is None else diff
+    return {"rel_change": rel, "rel_ci_low": low, "rel_ci_high": high,
+            "diff_mean": diff, "ci_low": low, "ci_high": high}
+
+
+HARM = {"name": "harm", "metric": "harm_exposure", "max_relative_increase": 0.05}
+
+
+@pytest.mark.parametrize(
+    "evidence, verdict",
+    [
+        (row(0.01, -0.02, 0.04), "PASS"),        # whole CI below +5%
+        (row(0.10, 0.07, 0.13), "FAIL"),         # whole CI above +5%
+        (row(0.04, 0.01, 0.08), "INCONCLUSIVE"),  # straddles +5%
+        (row(0.05, 0.05, 0.05), "PASS"),         # exactly at the bound is allowed
+        (row(0.02, math.nan, math.nan), "INCONCLUSIVE"),
+    ],
+)
+def test_relative_increase_verdicts(evidence, verdict):
+    result = evaluate(validate_guardrail(HARM), evidence)
+    assert result["verdict"] == verdict
+    assert result["rule"] == "harm_exposure must not rise by more than 5%"
+    assert (result["estimate"], result["ci_low"], result["ci_high"]) == (
+        evidence["rel_change"], evidence["rel_ci_low"], evidence["rel_ci_high"])
+
+
+@pytest.mark.parametrize(
+    "evidence, verdict",
+    [(row(0.10, 0.05, 0.15), "PASS"), (row(-0.08, -0.10, -0.06), "FAIL"), (row(-0.04, -0.07, -0.01), "INCONCLUSIVE")],
+)
+def test_relative_decrease_verdicts(evidence, verdict):
+    spec = {"metric": "questions_per_day", "max_relative_decrease": 0.05}
+    result = evaluate(spec, evidence)
+    assert result["verdict"] == verdict
+    assert result["rule"] == "questions_per_day must not fall by more than 5%"
+    assert result["name"] == "questions_per_day"
+
+
+@pytest.mark.parametrize(
+    "kind, evidence, verdict",
+    [
+        ("max_absolute_increase", row(0, 5.0, 20.0, diff=12.0), "PASS"),
+        ("max_absolute_increase", row(0, 31.0, 40.0, diff=35.0), "FAIL"),
+        ("max_absolute_decrease", row(0, -40.0, -31.0, diff=-35.0), "FAIL"),
+        ("max_absolute_decrease", row(0, -35.0, -10.0, diff=-20.0), "INCONCLUSIVE"),
+    ],
+)
+def test_absolute_bounds_use_the_difference(kind, evidence, verdict):
+    result = evaluate({"metric": "time_to_removal_min_p50", kind: 30}, evidence)
+    assert result["verdict"] == verdict
+    assert result["estimate"] == evidence["diff_mean"]
+    assert "by more than 30" in result["rule"]
+
+
+@pytest.mark.parametrize(
+    "ratios, verdict",
+    [([1.05, 1.10, 1.08, 1.07], "PASS"), ([1.40, 1.50, 1.45, 1.42], "FAIL"), ([1.0, 1.5, 1.2, 1.3], "INCONCLUSIVE")],
+)
+def test_group_ratio_verdicts(ratios, verdict):
+    spec = {"name": "fair enforcement", "metric": "wrongful_rate", "max_group_ratio": 1.25}
+    result = evaluate(spec, ratios)
+    assert result["verdict"] == verdict
+    assert result["estimate"] == pytest.approx(sum(ratios) / len(ratios))
+    assert result["rule"] == "worst-to-best group ratio of wrongful_rate must not exceed 1.25"
+    assert evaluate(spec, {"scenario": ratios})["verdict"] == verdict
+
+
+def test_row_with_only_per_seed_values_is_compared_here():
+    evidence = {"baseline": [100, 110, 90, 105], "scenario": [120, 131, 109, 126]}
+    assert evaluate(HARM, evidence)["verdict"] == "FAIL"
+
+
+@pytest.mark.parametrize(
+    "spec, names",
+    [
+        ({"metric": "harm_exposure", "max_relative_increase": 0.05, "severity": "high"}, ["'severity'", "'high'", "allowed keys"]),
+        ({"name": "no metric", "max_relative_increase": 0.05}, ["'metric'", "None", "required"]),
+        ({"metric": "harm_exposure", "max_relative_increase": "5%"}, ["'max_relative_increase'", "'5%'", "number"]),
+        ({"metric": "harm_exposure", "max_relative_increase": True}, ["'max_relative_increase'", "True", "number"]),
+        ({"metric": "harm_exposure", "max_absolute_decrease": -2}, ["'max_absolute_decrease'", "-2", "zero or positive"]),
+        ({"metric": "harm_exposure", "max_relative_increase": 0.05, "max_absolute_increase": 3},
+         ["max_relative_increase", "max_absolute_increase", "exactly one"]),
+        ({"metric": "harm_exposure"}, ["none", "exactly one"]),
+        ({"metric": "wrongful_rate", "max_group_ratio": 0.8}, ["'max_group_ratio'", "0.8", "at least 1"]),
+        (["harm_exposure"], ["not a mapping"]),
+    ],
+)
+def test_bad_specs_raise_one_line_errors_naming_the_key(spec, names):
+    with pytest.raises(ValueError) as error:
+        validate_guardrail(spec)
+    message = str(error.value)
+    assert "\n" not in message
+    for name in names:
+        assert name in message
+
+
+def test_valid_spec_becomes_a_guardrail():
+    assert validate_guardrail(HARM) == Guardrail("harm", "harm_exposure", "max_relative_increase", 0.05)
+
+
+@given(verdicts=st.lists(st.sampled_from(["PASS", "FAIL", "INCONCLUSIVE"])))
+def test_overall_verdict_is_the_worst_one(verdicts):
+    overall = overall_verdict(verdicts)
+    if "FAIL" in verdicts:
+        assert overall == "FAIL"
+    elif "INCONCLUSIVE" in verdicts:
+        assert overall == "INCONCLUSIVE"
+    else:
+        assert overall == "PASS"
+
+
+def test_exit_codes():
+    assert [exit_code(v) for v in ("PASS", "FAIL", "INCONCLUSIVE")] == [0, 1, 3]
+    with pytest.raises(ValueError, match="'MAYBE'"):
+        exit_code("MAYBE")
+    assert overall_verdict([{"verdict": "PASS"}, {"verdict": "INCONCLUSIVE"}]) == "INCONCLUSIVE"
