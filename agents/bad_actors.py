@@ -48,6 +48,7 @@ class BadActor(mesa.Agent):
         self.account = NONE
         self.comeback_at = NONE
         self.retired = False
+        self.evading = False
         self.sanctions = 0
         self.new_account()
 
@@ -69,7 +70,7 @@ class BadActor(mesa.Agent):
         if self.account == NONE:
             if self.comeback_at != NONE and site.clock.minute >= self.comeback_at:
                 self.new_account()
-                site.counters["ban_evasions"] += 1
+                site.counters["ban_evasions"] += int(self.evading)
             else:
                 return False
         return bool(site.users.can_act(np.array([self.account]), site.clock.minute)[0])
@@ -94,11 +95,21 @@ class BadActor(mesa.Agent):
         banned = action == Action.DESTROY or (action == Action.SUSPEND and
                                               self.site.users.suspended_until[self.account] - self.site.clock.minute > 20 * 1440)
         if banned:
-            if self.draws.random() < self.cfg.evasion_prob:
-                self.account = NONE
-                self.comeback_at = self.site.clock.minute + int(self.cfg.evasion_delay_days * 1440 * self.draws.random() * 2)
-            else:
-                self.retired = True
+            self.leave_account()
+
+    def leave_account(self) -> None:
+        """After a ban the operator comes back on a new account (ban evasion), or gives up and a new
+        operator of the same kind takes the slot after ``replacement_days`` (so the bad-actor
+        population stays stationary)."""
+        self.account = NONE
+        if self.draws.random() < self.cfg.evasion_prob:
+            self.evading = True
+            delay = self.cfg.evasion_delay_days
+        else:
+            self.evading = False
+            self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
+            delay = self.cfg.replacement_days
+        self.comeback_at = self.site.clock.minute + int(delay * 1440 * self.draws.random() * 2) + 1
 
     def my_times(self, n: int) -> np.ndarray:
         return self.site.clock.jitter(self.draws, n)
@@ -214,18 +225,29 @@ class VotingRing(BadActor):
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
-        self.socks = [self.account] + [self.new_account() for _ in range(max(cfg.accounts, 2) - 1)]
-        self.account = self.socks[0]
-        self.beneficiary = self.socks[0]
-        site = model
-        site.users.answer_rate[self.beneficiary] = 0.0
-        thr = site.settings.moderation.serial_voting.threshold
-        self.per_sock_per_day = max(1, int(thr) - 1)
+        self.form_ring()
         self._today = -1
         self._cast: dict[int, int] = {}
 
+    def form_ring(self) -> None:
+        """Register the beneficiary and its sock puppets, voting just under the detector's threshold."""
+        self.socks = [self.account] + [self.new_account() for _ in range(max(self.cfg.accounts, 2) - 1)]
+        self.account = self.beneficiary = self.socks[0]
+        thr = self.site.settings.moderation.serial_voting.threshold
+        self.per_sock_per_day = max(1, int(thr) - 1)
+
     def can_act(self) -> bool:
-        return not self.retired and any(self.site.users.can_act(np.array(self.socks), self.site.clock.minute))
+        site = self.site
+        if any(site.users.can_act(np.array(self.socks), site.clock.minute)):
+            return True
+        if self.comeback_at == NONE:
+            self.leave_account()
+        elif site.clock.minute >= self.comeback_at:
+            self.new_account()
+            self.form_ring()
+            site.counters["ban_evasions"] += int(self.evading)
+            return True
+        return False
 
     def act(self, n: int) -> None:
         site = self.site
@@ -258,9 +280,6 @@ class VotingRing(BadActor):
             self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
             return
         self.sanctions += 1
-        alive = self.site.users.can_act(np.array(self.socks), self.site.clock.minute + 1)
-        if not alive.any():
-            self.retired = self.draws.random() >= self.cfg.evasion_prob
 
 
 class SerialDownvoter(BadActor):

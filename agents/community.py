@@ -75,7 +75,7 @@ class Community(mesa.Agent):
         if pool.size == 0:
             return
         age_h = (site.clock.minute - posts.created[pool]) / 60.0
-        w = (0.3 + posts.quality[pool]) * (1.0 + np.maximum(age_h, 0) / p.views_decay_hours) ** (-p.views_decay_power)
+        w = (0.3 + posts.quality[pool]) * (1.0 + np.maximum(age_h, 0) / p.answer_recency_hours) ** (-1.5)
         w = w / (1.0 + posts.answers[pool]) ** 1.5
         rng = site.streams["answer_targets"]
         cum = np.cumsum(w)
@@ -132,8 +132,8 @@ class Community(mesa.Agent):
             return
         is_q = posts.kind[targets] == PostType.QUESTION
         bias = site.settings.population.upvote_bias
-        p_up = np.where(is_q, 0.45 + 0.5 * posts.quality[targets] * bias / 0.8,
-                        np.where(posts.correct[targets], 0.93, 0.55))
+        p_up = np.where(is_q, 0.55 + 0.45 * posts.quality[targets] * bias / 0.8,
+                        np.where(posts.correct[targets], 0.96, 0.7))
         p_up = np.where(posts.harm[targets] > 0, np.where(posts.harm[targets] == Harm.WRONG_AI, 0.5, 0.03), p_up)
         up = rng.random(voters.size) < np.clip(p_up, 0, 1)
         voting.vote(site, voters, targets, site.clock.jitter(rng, voters.size), up)

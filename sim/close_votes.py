@@ -29,14 +29,23 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     ok[ok] &= users.can_act(voters[ok], site.clock.minute)
     ok &= (posts.kind[questions] == PostType.QUESTION) & (posts.state[questions] == State.LIVE)
     ok &= posts.owner[questions] != voters
-    questions, times = questions[ok], np.asarray(times)[ok]
+    questions, times, voters = questions[ok], np.asarray(times)[ok], voters[ok]
     if questions.size == 0:
         return questions
+    times = np.maximum(times, posts.created[questions] + 1)
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=6,
+                      author=posts.owner[questions], voter_rep=users.reputation[voters])
     start = posts.close_vote_start[questions]
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
     site.counters["close_votes"] += questions.size
     done = np.unique(questions[posts.close_votes[questions] >= pol.close_vote_threshold])
+    # some close votes come from moderators, whose vote is binding
+    mods = site.settings.moderation.moderators
+    if mods.count and not pol.moderators_on_strike:
+        binding = site.streams["binding_close"].random(questions.size) < mods.binding_close_share
+        by_mod = np.setdiff1d(np.unique(questions[binding]), done)
+        close(site, by_mod, site.clock.tick_end - 1, Closer.MODERATOR)
     close(site, done, site.clock.tick_end - 1, Closer.COMMUNITY)
     return done
 
@@ -57,12 +66,19 @@ def close(site: Site, questions: np.ndarray, time: int, closer: Closer) -> None:
     site.on_first_post_hit(questions, posts.closed_at[questions], closed=True)
 
 
-def reopen_votes(site: Site, questions: np.ndarray, times: np.ndarray) -> None:
-    """Reopen votes on closed questions; at the threshold the question is live again."""
-    posts = site.posts
-    questions = questions[posts.state[questions] == State.CLOSED]
+def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> None:
+    """Reopen votes by users with the close/reopen privilege on closed questions; at the threshold
+    the question is live again."""
+    posts, users = site.posts, site.users
+    ok = (voters >= 0) & (posts.state[questions] == State.CLOSED)
+    ok[ok] &= users.reputation[voters[ok]] >= site.policy.priv_close_vote
+    ok[ok] &= users.can_act(voters[ok], site.clock.minute)
+    questions, voters, times = questions[ok], voters[ok], np.asarray(times)[ok]
     if questions.size == 0:
         return
+    times = np.maximum(times, posts.closed_at[questions] + 1)
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=7,
+                      author=posts.owner[questions], voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
     done = np.unique(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
     posts.state[done] = State.LIVE

@@ -114,19 +114,20 @@ class PopulationConfig:
         "south_asia": RegionGroup(0.22, 5, False), "east_asia": RegionGroup(0.13, 8, False)})
     activity_tail: float = num(1.1, _rng(0.2, 10))
     activity_max: float = num(2000.0, POS)
-    ask_rate: float = num(0.02)
-    answer_rate: float = num(0.02)
-    comment_rate: float = num(0.05)
-    vote_rate: float = num(0.12)
+    ask_rate: float = num(0.007)
+    answer_rate: float = num(0.01)
+    comment_rate: float = num(0.02)
+    vote_rate: float = num(0.045)
     flag_rate: float = num(0.01)
-    newcomer_ask_boost: float = num(6.0)
+    newcomer_first_question_rate: float = num(0.5)
+    newcomer_asker_share: float = num(0.6, PROB)
     expert_share: float = num(0.08, PROB)
     question_quality_mean: float = num(0.6, PROB)
     question_quality_sd: float = num(0.2)
     newcomer_quality_penalty: float = num(0.12, PROB)
-    duplicate_base: float = num(0.03, PROB)
-    duplicate_low_quality: float = num(0.12, PROB)
-    close_worthy_quality: float = num(0.32, PROB)
+    duplicate_base: float = num(0.02, PROB)
+    duplicate_low_quality: float = num(0.04, PROB)
+    close_worthy_quality: float = num(0.36, PROB)
     skill_mean: float = num(0.6, PROB)
     topic_loyalty: float = num(0.8, PROB)
     unwelcoming_base: float = num(0.012, PROB)
@@ -138,23 +139,26 @@ class PopulationConfig:
     accept_prob_per_day: float = num(0.6, PROB)
     diurnal_amplitude: float = num(0.6, PROB)
     weekend_factor: float = num(0.7, POS)
-    churn_hazard_per_day: float = num(0.03, PROB)
+    churn_hazard_per_day: float = num(0.005, PROB)
+    newcomer_churn_hazard_per_day: float = num(0.05, PROB)
     churn_activity_protection: float = num(1.0)
     bad_first_post_churn: float = num(0.35, PROB)
     abuse_churn: float = num(0.25, PROB)
     newcomer_days: float = num(30.0, POS)
     views_per_hour_new_question: float = num(6.0)
     views_decay_hours: float = num(10.0, POS)
+    answer_recency_hours: float = num(2.0, POS)
     views_decay_power: float = num(1.3, POS)
     hot_days: float = num(3.0, POS)
+    hidden_view_share: float = num(0.25, PROB)
     comment_view_share: float = num(0.3, PROB)
     flag_prob_spam: float = num(0.02, PROB)
     flag_prob_abusive: float = num(0.02, PROB)
     flag_prob_wrong_ai: float = num(0.003, PROB)
     flag_prob_low_quality: float = num(0.001, PROB)
     flag_prob_mistaken: float = num(0.00004, PROB)
-    close_flag_prob: float = num(0.002, PROB)
-    close_vote_prob: float = num(0.004, PROB)
+    close_flag_prob: float = num(0.012, PROB)
+    close_vote_prob: float = num(0.003, PROB)
     false_close_vote_prob: float = num(0.0002, PROB)
     reopen_vote_prob: float = num(0.002, PROB)
     comment_flag_prob_abusive: float = num(0.03, PROB)
@@ -168,16 +172,16 @@ class ModeratorConfig:
     """Elected moderators (DESIGN.md section 3)."""
 
     count: int = num(3, _rng(0, 10_000))
-    minutes_per_day: float = num(60.0)
+    minutes_per_day: float = num(90.0)
     online_hours: int = num(4, _rng(1, 24))
-    minutes_per_decision: float = num(1.5, POS)
+    minutes_per_decision: float = num(1.0, POS)
     error_rate: float = num(0.03, PROB)
     error_multiplier_non_native: float = num(1.5)
     escalation_prob: float = num(0.5, PROB)
     burnout_load: float = num(2.0, POS)
     burnout_weeks: float = num(4.0, POS)
     resignation_prob_per_week: float = num(0.1, PROB)
-    close_share_of_close_flags: float = num(0.03, PROB)
+    binding_close_share: float = num(0.05, PROB)
     handles_close_flags_share: float = num(0.05, PROB)
 
 
@@ -215,7 +219,7 @@ class ModerationConfig:
     question_ban: DetectorConfig = field(default_factory=lambda: DetectorConfig(
         precision=1.0, recall=1.0, flags_cast=0, threshold=0.6))
     civility_classifier: DetectorConfig = field(default_factory=lambda: DetectorConfig(
-        precision=0.7, recall=0.5, flags_cast=1, threshold=0.0))
+        precision=0.7, recall=0.3, flags_cast=1, threshold=0.0))
     ai_detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(
         enabled=False, precision=0.95, recall=0.7, flags_cast=0))
     reviewer_accuracy: float = num(0.9, PROB)
@@ -235,6 +239,7 @@ class BadActorConfig:
     adapt_slowdown: float = num(0.5, PROB)
     accounts: int = num(1, _rng(1, 1000))
     correctness: float = num(0.4, PROB)
+    replacement_days: float = num(7.0)
 
 
 @dataclass(frozen=True)
@@ -257,7 +262,9 @@ class ScenarioConfig:
     description: str = ""
     hypothesis: str = ""
     primary_metric: str = ""
+    primary_direction: str = "decrease"
     launch_day: float = num(0.0)
+    context: dict[str, Any] = field(default_factory=dict)
     levers: dict[str, dict] = field(default_factory=dict)
     guardrails: list[dict] = field(default_factory=list)
 
@@ -299,7 +306,7 @@ class Settings:
     guardrails: list[dict] = field(default_factory=list)
 
 
-_CHOICES = {"compare.ci_method": ("t", "bootstrap")}
+_CHOICES = {"compare.ci_method": ("t", "bootstrap"), "scenario.primary_direction": ("increase", "decrease")}
 
 
 def _type_name(tp: Any) -> str:
@@ -385,9 +392,31 @@ def validate(tree: dict) -> Settings:
         ConfigError: One line naming the key, the value and what is allowed.
     """
     tree = {k: v for k, v in tree.items() if k != "hydra"}
+    context = (tree.get("scenario") or {}).get("context") or {}
+    if context:
+        tree = _apply_context(tree, context)
     settings = _build(Settings, tree, "")
     _cross_checks(settings)
     return settings
+
+
+def _apply_context(tree: dict, context: dict) -> dict:
+    """Apply a scenario's ``context`` (dotted key -> value) to both arms' configuration: the
+    conditions a what-if is tested under, e.g. the 2018 close-vote quorum of 5."""
+    import copy
+
+    tree = copy.deepcopy(tree)
+    for dotted, value in context.items():
+        node = tree
+        *parents, leaf = str(dotted).split(".")
+        for p in parents:
+            if not isinstance(node.get(p), dict):
+                raise ConfigError(f"scenario.context.{dotted}: unknown key ({p!r} is not a config section)")
+            node = node[p]
+        if leaf not in node:
+            raise ConfigError(f"scenario.context.{dotted}: unknown key")
+        node[leaf] = value
+    return tree
 
 
 def _cross_checks(s: Settings) -> None:
@@ -403,6 +432,14 @@ def _cross_checks(s: Settings) -> None:
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")
     if len(s.moderation.suspension_ladder_days) < 1:
         raise ConfigError("moderation.suspension_ladder_days=[]: at least one step is required")
+    from scenarios.lever import build_levers
+
+    build_levers(s.scenario)  # unknown levers or parameters fail here, before anything runs
+    from sim.metrics import DIRECTIONS
+
+    if s.scenario.primary_metric and s.scenario.primary_metric not in DIRECTIONS:
+        raise ConfigError(f"scenario.primary_metric={s.scenario.primary_metric!r}: not a metric name "
+                          f"(see DESIGN.md section 4)")
 
 
 def to_tree(settings: Settings) -> dict:

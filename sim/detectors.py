@@ -162,7 +162,7 @@ class SerialVotingScript(Detector):
             return
         votes = site.votes
         ids = np.arange(first_vote, votes.n)
-        ids = ids[(votes.vote_type[ids] != voting.ACCEPT) & ~votes.reversed[ids]]
+        ids = ids[np.isin(votes.vote_type[ids], (voting.UP, voting.DOWN)) & ~votes.reversed[ids]]
         if ids.size == 0:
             return
         pair = votes.voter[ids].astype(np.int64) * (1 << 32) + votes.author[ids]

@@ -39,7 +39,7 @@ DIRECTIONS: dict[str, str] = {
     "question_flags_per_day": NEUTRAL, "moderator_share_of_flag_handling": NEUTRAL, "spam_posts_per_day": WORSE,
     "spam_autoflag_precision": BETTER, "unfriendly_comment_share": WORSE, "moderators": NEUTRAL,
     "top1pct_reputation_share": NEUTRAL, "share_posters_with_at_most_two_posts": NEUTRAL,
-    "fraud_reputation": WORSE, "ban_evasions": WORSE,
+    "fraud_reputation": WORSE, "ban_evasions": WORSE, "answer_activity_days_exponent": NEUTRAL,
 }
 
 FAIRNESS_METRICS = ("wrongful_rate", "newcomer_closed_share", "newcomer_unwelcome_share", "victimization_rate")
@@ -277,8 +277,10 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     cl = (P["closed_at"] >= w0) & (P["closed_at"] < w1)
     m["community_share_of_closures"] = _share((cl & (P["closer"] != Closer.MODERATOR)).sum(), cl.sum())
     m["duplicate_share_of_closures"] = _share((cl & (P["close_reason"] == CloseReason.DUPLICATE)).sum(), cl.sum())
-    fq_ = fwin & (F["target"] == 1)
-    fq_ &= posts.kind[np.maximum(F["item"], 0)] == PostType.QUESTION
+    on_post = F["target"] == 1
+    item_kind = np.zeros(F["item"].size, dtype=np.int8)
+    item_kind[on_post] = posts.kind[F["item"][on_post]]
+    fq_ = fwin & on_post & (item_kind == PostType.QUESTION)
     m["question_flags_per_day"] = float((fq_ & (F["source"] == Source.USER)).sum()) / days
     m["moderator_share_of_flag_handling"] = _share((fq_ & (F["handler"] <= -1000)).sum(), (fq_ & (F["status"] != 0)).sum())
     m["spam_posts_per_day"] = float((win & (harm == Harm.SPAM)).sum()) / days
@@ -292,12 +294,24 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     posters_n = U["questions"][member] + U["answers"][member]
     posters_n = posters_n[posters_n > 0]
     m["share_posters_with_at_most_two_posts"] = _share((posters_n <= 2).sum(), posters_n.size)
+    m["answer_activity_days_exponent"] = _answer_days_exponent(P, win)
     m["fraud_reputation"] = float(users.col("fraud_rep").sum())
     m["ban_evasions"] = float(site.counters["ban_evasions"])
     # -- fairness by group -----------------------------------------------------------------------------------
     fairness = _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions,
                          first, closed7, unwelcome7, fq)
     return m, fairness
+
+
+def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray) -> float:
+    """Power-law exponent of the number of distinct days users answered on (discrete MLE, xmin=1)."""
+    ans = win & (P["kind"] == PostType.ANSWER)
+    if not ans.any():
+        return float("nan")
+    key = P["owner"][ans].astype(np.int64) * 100_000 + P["created"][ans] // MINUTES_PER_DAY
+    owners = np.unique(key) // 100_000
+    _, days = np.unique(owners, return_counts=True)
+    return float(1.0 + days.size / np.sum(np.log(days / 0.5)))
 
 
 def _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions, first, closed7,

@@ -229,7 +229,8 @@ class Site(mesa.Model):
         old = np.flatnonzero(users.newcomer[: users.n] & (users.joined[: users.n] <= cutoff))
         if old.size:
             users.newcomer[old] = False
-            users.ask_rate[old] = np.maximum(users.ask_rate[old] - p.ask_rate * s.activity_scale * p.newcomer_ask_boost, 0)
+            users.ask_rate[old] = np.maximum(users.ask_rate[old] - users.first_question_drive[old], 0.0)
+            users.first_question_drive[old] = 0.0
         n = users.n
         users.rep_today[:n] = 0
         users.votes_today[:n] = 0
@@ -288,7 +289,7 @@ class Site(mesa.Model):
         self.traffic.reset_day()
         # drop removed items from the live lists
         hp = self.harm_posts_live
-        self.harm_posts_live = hp[self.posts.state[hp] < State.HIDDEN]
+        self.harm_posts_live = hp[self.posts.state[hp] < State.DELETED]
         fc = self.flaggable_comments
         young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
         self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
@@ -308,7 +309,8 @@ class Site(mesa.Model):
         users, p = self.users, self.settings.population
         ids = self.activity_index.ids
         ids = ids[users.active[ids]]
-        hazard = p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids]))
+        hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
+                          p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
         leave = self.streams["retention"].random(ids.size) < hazard
         self._churn(ids[leave])
 

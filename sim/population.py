@@ -61,6 +61,7 @@ class Users:
         "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
         "ask_rate": (np.float32, 0.0), "answer_rate": (np.float32, 0.0), "comment_rate": (np.float32, 0.0),
         "vote_rate": (np.float32, 0.0), "flag_rate": (np.float32, 0.0), "wrongly_sanctioned": (np.bool_, False),
+        "first_question_drive": (np.float32, 0.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
@@ -97,13 +98,16 @@ class Users:
         quality = np.clip(rng.normal(p.question_quality_mean, 0.1, n) - (p.newcomer_quality_penalty if newcomer else 0),
                           0.02, 0.98)
         ask = p.ask_rate * scale * activity * mix[:, 0] * np.where(expert, 0.3, 1.0)
+        drive = np.zeros(n, dtype=np.float32)
         if newcomer:
-            ask = ask + p.ask_rate * scale * p.newcomer_ask_boost
+            # most newcomers register to ask one question; the drive ends with their first question
+            drive = np.where(rng.random(n) < p.newcomer_asker_share, p.newcomer_first_question_rate * scale, 0.0)
         return {
+            "first_question_drive": drive,
             "activity": activity, "skill": skill, "region": region, "tz": self._region_tz[region],
             "native": self._region_native[region], "topic": topic, "quality": quality,
             "civility": rng.lognormal(0.0, 0.7, n),
-            "ask_rate": ask,
+            "ask_rate": ask + drive,
             "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, 6.0, 1.0) * skill,
             "comment_rate": p.comment_rate * scale * activity,
             "vote_rate": p.vote_rate * scale * activity * (0.5 + 0.5 * mix[:, 2]),
@@ -138,8 +142,10 @@ class Users:
         earned = 10.0 * (self.answer_rate[ids] * (0.4 + self.skill[ids]) * 1.2 + 0.25 * self.ask_rate[ids]) * tenure
         self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
         self.joined[ids] = -(tenure * 1440).astype(np.int32)
-        self.questions[ids] = rng.poisson(self.ask_rate[ids] * tenure)
-        self.answers[ids] = rng.poisson(self.answer_rate[ids] * tenure)
+        # dormant accounts were active only for a while before they left
+        active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(15.0, ids.size)))
+        self.questions[ids] = rng.poisson(self.ask_rate[ids] * active_days)
+        self.answers[ids] = rng.poisson(self.answer_rate[ids] * active_days)
 
     # -- views -------------------------------------------------------------------------------
     def col(self, name: str) -> np.ndarray:

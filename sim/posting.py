@@ -73,10 +73,14 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
     topic = np.where(loyal, users.topic[owners], rng.integers(0, site.settings.site.topics, n))
     close_worthy = duplicate | ((quality < p.close_worthy_quality) & (harm == Harm.NONE))
     ids = site.posts.append(
-        n, kind=PostType.QUESTION, owner=owners, created=times, topic=topic, quality=quality, harm=harm,
+        n, kind=PostType.QUESTION, owner=owners, owner_rep=users.reputation[owners], created=times, topic=topic, quality=quality, harm=harm,
         ai=ai, duplicate=duplicate, close_worthy=close_worthy, group=users.region[owners])
     users.last_question_at[owners] = times
     users.questions[owners] += 1
+    drive = users.first_question_drive[owners]
+    if drive.any():
+        users.ask_rate[owners] = np.maximum(users.ask_rate[owners] - drive, 0.0)
+        users.first_question_drive[owners] = 0.0
     _record_first_posts(site, owners, ids, times)
     site.on_posts_created(ids)
     return ids
@@ -111,7 +115,8 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
     else:
         correct = np.asarray(correct)[keep]
     quality = np.where(correct, 0.5 + 0.5 * rng.random(n), 0.5 * rng.random(n))
-    ids = posts.append(n, kind=PostType.ANSWER, parent=questions, owner=owners, created=times,
+    ids = posts.append(n, kind=PostType.ANSWER, parent=questions, owner=owners, owner_rep=users.reputation[owners],
+                       created=times,
                        topic=posts.topic[questions], quality=quality, correct=correct, harm=harm, ai=ai,
                        group=users.region[owners])
     np.add.at(posts.answers, questions, 1)

@@ -17,9 +17,9 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
                  penalty: bool = False) -> np.ndarray:
     """Take posts out of public view.
 
-    The first removal of a post sets ``removed_at`` and ``removal_cause``; later steps (a hidden
-    post reaching the deletion threshold) only change its state. Pending flags on removed posts
-    are marked helpful.
+    Hiding (three spam/rude flags) collapses a post: it keeps a reduced share of its views and is
+    not yet removed. Deletion removes it: the first deletion sets ``removed_at`` and
+    ``removal_cause``, once. Pending flags on deleted posts are marked helpful.
 
     Args:
         site: The model.
@@ -30,7 +30,7 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         penalty: Apply the spam/rude deletion penalty to the author.
 
     Returns:
-        The posts that were newly removed from public view by this call.
+        The posts that were newly removed (deleted) by this call.
     """
     posts = site.posts
     ids = np.unique(np.asarray(ids, dtype=np.int64))
@@ -40,7 +40,7 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
     if np.ndim(times) and times.size != ids.size:
         times = np.full(ids.size, int(np.max(times)))
     times = np.maximum(times, posts.created[ids] + 1)
-    fresh = posts.removed_at[ids] == NONE
+    fresh = (posts.removed_at[ids] == NONE) & delete
     new_ids = ids[fresh]
     posts.removed_at[new_ids] = times[fresh]
     posts.removal_cause[new_ids] = int(cause)

@@ -20,7 +20,9 @@ def _record(site: Site, action: Action, user: int, actor: int, source: Source, c
             cause_detection: int, days: float, wrongful: bool, target: int = Target.USER, item: int = NONE) -> int:
     if cause_flag == NONE and cause_detection == NONE:
         raise ValueError("a sanction needs a cause: a flag or a detection")
-    ids = site.actions.append(1, created=site.clock.tick_end - 1, actor=actor, source=int(source), action=int(action),
+    cause_time = int(site.flags_table.created[cause_flag] if cause_flag != NONE else
+                     site.detections.created[cause_detection])
+    ids = site.actions.append(1, created=max(site.clock.tick_end - 1, cause_time), actor=actor, source=int(source), action=int(action),
                               user=user, target=int(target), item=item, cause_flag=cause_flag,
                               cause_detection=cause_detection, days=days, wrongful=wrongful,
                               group=int(site.users.region[user]))

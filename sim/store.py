@@ -177,7 +177,7 @@ def posts_table(capacity: int) -> Table:
     """Questions and answers, one row each (Stack Exchange ``Posts``)."""
     i4, i1, f4, b = np.int32, np.int8, np.float32, np.bool_
     return Table({
-        "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "created": (i4, 0),
+        "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "owner_rep": (i4, 0), "created": (i4, 0),
         "topic": (np.int16, 0), "quality": (f4, 0.0), "correct": (b, True), "harm": (i1, 0),
         "ai": (b, False), "duplicate": (b, False), "close_worthy": (b, False), "newcomer": (b, False),
         "group": (i1, 0), "score": (i4, 0), "upvotes": (i4, 0), "downvotes": (i4, 0),
@@ -201,10 +201,12 @@ def comments_table(capacity: int) -> Table:
 
 
 def votes_table(capacity: int) -> Table:
-    """Votes (Stack Exchange ``Votes``): up = 2, down = 3, accept = 1 as in the dump."""
+    """Votes (Stack Exchange ``Votes``): accept = 1, up = 2, down = 3, close = 6, reopen = 7 as in the
+    dump; ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
     return Table({
         "post": (np.int32, NONE), "voter": (np.int32, NONE), "created": (np.int32, 0),
-        "vote_type": (np.int8, 0), "author": (np.int32, NONE), "reversed": (np.bool_, False),
+        "vote_type": (np.int8, 0), "author": (np.int32, NONE), "voter_rep": (np.int32, 0),
+        "reversed": (np.bool_, False),
         "fraud": (np.bool_, False),
     }, capacity)
 

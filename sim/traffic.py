@@ -62,7 +62,8 @@ class Traffic:
         rate = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
         rate = rate * np.sqrt(1.0 + np.maximum(posts.score[ids], 0))
         state = posts.state[ids]
-        rate = rate * np.where(state == State.CLOSED, 0.5, 1.0) * (state < State.HIDDEN)
+        rate = rate * np.select([state == State.CLOSED, state == State.HIDDEN, state == State.DELETED],
+                                [0.5, p.hidden_view_share, 0.0], 1.0)
         return rate * (posts.staged_until[ids] == NONE) * self.site.global_activity
 
     def sample_viewed(self, rng: np.random.Generator, k: int) -> np.ndarray | None:
@@ -84,7 +85,7 @@ class Traffic:
         self._ids, self._cum = ids, np.cumsum(views)
         # harmful posts older than the hot window keep collecting (decayed) views while visible
         old = site.harm_posts_live
-        old = old[(posts.state[old] < State.HIDDEN) & (old < lo)]
+        old = old[(posts.state[old] < State.DELETED) & (old < lo)]
         old_views = self.view_rate(old) * hours
         posts.views[old] += old_views
         all_ids = np.concatenate([ids, old])
@@ -118,10 +119,9 @@ class Traffic:
         visible = state < State.HIDDEN
         hidden = state == State.HIDDEN
         # red flags on spam and abuse (hidden posts are still seen by trusted users)
-        reach = np.where(visible, 1.0, np.where(hidden, 0.15, 0.0))
         p_red = np.select([harm == Harm.SPAM, (harm == Harm.ABUSIVE) | (harm == Harm.HARASSMENT)],
                           [p.flag_prob_spam, p.flag_prob_abusive], 0.0)
-        red = _draw(rng, ids, self.view_rate_all(ids) * reach * p_red)
+        red = _draw(rng, ids, views * (visible | hidden) * p_red)
         kinds = np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)
         events = [(red, kinds)]
         # AI answers that are wrong, low-quality answers, and honest mistakes
@@ -151,7 +151,8 @@ class Traffic:
             fixable = ~cw | (posts.quality[ids] >= p.close_worthy_quality)
             rv = _draw(site.streams["close_votes"], ids, views * closed * fixable * p.reopen_vote_prob)
             if rv.size:
-                close_votes.reopen_votes(site, rv, site.clock.jitter(rng, rv.size))
+                voters = site.closer_pool.draw(site.streams["close_votes"], rv.size)
+                close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
         for items, kinds in events:
             if items.size:
                 flaggers = site.flagger_pool.draw(rng, items.size)
@@ -165,10 +166,3 @@ class Traffic:
                 ck = np.where(comments.harm[cf] > 0, FlagKind.COMMENT_HARASSMENT, FlagKind.COMMENT_UNFRIENDLY)
                 flaggers = site.flagger_pool.draw(rng, cf.size)
                 site.flags.raise_user_flags(Target.COMMENT, cf, flaggers, ck, site.clock.jitter(rng, cf.size))
-
-    def view_rate_all(self, ids: np.ndarray) -> np.ndarray:
-        """View rate per tick ignoring visibility (used for reach of hidden posts)."""
-        posts, p = self.site.posts, self.site.settings.population
-        age_h = np.maximum((self.site.clock.minute + 30 - posts.created[ids]) / 60.0, 0.0)
-        rate = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
-        return rate * self.site.global_activity * self.site.clock.tick_minutes / 60.0

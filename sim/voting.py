@@ -12,7 +12,7 @@ from sim.store import NONE, PostType
 if TYPE_CHECKING:
     from sim.model import Site
 
-UP, DOWN, ACCEPT = 2, 3, 1  # VoteTypeId as in the Stack Exchange data dump
+ACCEPT, UP, DOWN, CLOSE, REOPEN = 1, 2, 3, 6, 7  # VoteTypeId as in the Stack Exchange data dump
 
 
 def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, up: np.ndarray,
@@ -59,7 +59,7 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     times = np.maximum(times, posts.created[posts_] + 1)
     authors = posts.owner[posts_]
     ids = site.votes.append(n, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
-                            author=authors, fraud=fraud)
+                            author=authors, fraud=fraud, voter_rep=users.reputation[voters])
     np.add.at(users.votes_today, voters, 1)
     np.add.at(posts.upvotes, posts_, up.astype(np.int32))
     np.add.at(posts.downvotes, posts_, (~up).astype(np.int32))

@@ -1,0 +1,345 @@
+"""A scenario against baseline on paired seeds: the main job users run.
+
+Replicate ``i`` of both arms runs with seed ``settings.seed + i``. Every subsystem draws from
+its own named random stream (``sim.streams``), so the two runs of a pair share common random
+numbers wherever their mechanics agree, and the paired differences isolate the policy effect.
+A scenario identical to baseline gives exactly zero difference on every metric.
+
+:func:`compare` returns the comparison dict ``experiments.report.write_report`` renders;
+:func:`run_comparison` is the ``preflight compare`` command: it writes the comparison, each
+run's ``summary.json`` and the report, prints the scorecard and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from experiments.guardrails import evaluate, exit_code, overall_verdict, validate_guardrail
+from experiments.report import KEY_TIMESERIES, write_report
+from experiments.stats import paired_difference, replicates_needed
+from sim.config import ScenarioConfig, Settings, to_tree
+from sim.metrics import DIRECTIONS, FAIRNESS_METRICS
+
+ARMS = ("baseline", "scenario")
+MOD_WORKLOAD = ("flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "queue_time_p90_min",
+                "minutes_per_moderator", "escalations_per_day", "moderator_resignations")
+TARGET_PRECISION = 0.05  # replicates_needed: CI half-width of 5% of the baseline level
+ABSOLUTE_PRECISION = 1.0  # ... or of one unit when the baseline level is zero
+_NOT_DIFFED = {"seed", "scenario.description", "scenario.hypothesis"}
+
+
+def baseline_of(settings: Settings) -> Settings:
+    """The same settings with the scenario's levers and guardrails removed.
+
+    Launch day and primary metric are kept, so the arms differ only in what the scenario changes.
+    """
+    empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
+                                description="The site as it is, with no change.")
+    return dataclasses.replace(settings, scenario=empty)
+
+
+def seeds_of(settings: Settings) -> list[int]:
+    """The paired seeds: ``seed, seed + 1, ..., seed + replicates - 1``."""
+    return [settings.seed + i for i in range(settings.replicates)]
+
+
+def guardrails_of(settings: Settings) -> list:
+    """The site-wide guardrails plus the scenario's own, validated.
+
+    Raises:
+        ValueError: One line naming the bad guardrail key or unknown metric.
+    """
+    rails = [validate_guardrail(spec) for spec in [*settings.guardrails, *settings.scenario.guardrails]]
+    for rail in rails:
+        known = FAIRNESS_METRICS if rail.kind == "max_group_ratio" else DIRECTIONS
+        if rail.metric not in known:
+            raise ValueError(f"guardrail {rail.name!r}: metric {rail.metric!r} is unknown; "
+                             f"allowed: {', '.join(sorted(known))}")
+    return rails
+
+
+def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict[str, list[dict]]:
+    """Run baseline and scenario on every paired seed, in parallel (joblib, loky processes).
+
+    Args:
+        settings: The scenario's settings; ``replicates`` and ``seed`` choose the seeds.
+        jobs: Parallel simulations; default ``compare.jobs`` or, when 0, every core.
+        command: The command line recorded in each run's provenance.
+
+    Returns:
+        ``{"baseline": [run, ...], "scenario": [run, ...]}`` in seed order, each run a dict
+        with ``metrics``, ``fairness``, ``series`` (lists), ``summary`` and ``wall_time_s``.
+    """
+    from joblib import Parallel, delayed
+
+    arms = {"baseline": baseline_of(settings), "scenario": settings}
+    tasks = [(arm, dataclasses.replace(arms[arm], seed=seed)) for arm in ARMS for seed in seeds_of(settings)]
+    n_jobs = min(jobs or settings.compare.jobs or os.cpu_count() or 1, len(tasks))
+    results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_one_run)(s, command) for _, s in tasks)
+    out: dict[str, list[dict]] = {arm: [] for arm in ARMS}
+    for (arm, _), result in zip(tasks, results):
+        out[arm].append(result)
+    return out
+
+
+def _one_run(settings: Settings, command: str | None) -> dict:
+    """One simulation in a worker process; only what the comparison needs travels back."""
+    from sim.run import simulate, summary_dict
+
+    result = simulate(settings, progress=False, keep_tables=False)
+    columns = ("day", *KEY_TIMESERIES)
+    return {"metrics": result.metrics, "fairness": result.fairness, "wall_time_s": result.wall_time_s,
+            "series": {k: result.series[k].tolist() for k in columns if k in result.series},
+            "summary": summary_dict(result, command)}
+
+
+def compare(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict:
+    """Baseline versus scenario on paired seeds, with guardrail verdicts.
+
+    Args:
+        settings: The scenario's validated settings.
+        jobs: Parallel simulations (default ``compare.jobs``, 0 meaning every core).
+        command: The command line recorded in the provenance.
+
+    Returns:
+        The comparison dict rendered by :func:`experiments.report.write_report`.
+    """
+    guardrails_of(settings)  # fail before hours of simulation, not after
+    t0 = time.perf_counter()
+    runs = run_pairs(settings, jobs, command)
+    return summarize_pairs(settings, runs, command, time.perf_counter() - t0)
+
+
+def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: str | None = None,
+                    wall_time_s: float = math.nan) -> dict:
+    """The comparison dict from the runs of :func:`run_pairs`."""
+    method = settings.compare.ci_method
+    names = list(runs["baseline"][0]["metrics"])
+    rows = {name: _metric_row(name, runs, method) for name in names}
+    guardrails = [_check(rail, rows, runs) for rail in guardrails_of(settings)]
+    scenario, baseline = settings.scenario, baseline_of(settings)
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "hypothesis": scenario.hypothesis,
+        "primary_metric": scenario.primary_metric,
+        "launch_day": scenario.launch_day,
+        "site": settings.site.name,
+        "replicates": settings.replicates,
+        "seeds": seeds_of(settings),
+        "days": settings.run.days,
+        "warmup_days": settings.run.warmup_days,
+        "ci_method": method,
+        "metrics": {k: v for k, v in rows.items() if k not in MOD_WORKLOAD},
+        "guardrails": guardrails,
+        "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+        "timeseries": _timeseries(runs),
+        "fairness": _fairness(runs),
+        "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
+        "config_diff": config_diff(baseline, settings),
+        "provenance": _provenance(settings, command, wall_time_s),
+    }
+
+
+def _metric_row(name: str, runs: dict[str, list[dict]], method: str) -> dict:
+    base = np.array([_num(r["metrics"].get(name)) for r in runs["baseline"]])
+    scen = np.array([_num(r["metrics"].get(name)) for r in runs["scenario"]])
+    row = paired_difference(base, scen, method=method)
+    target = TARGET_PRECISION * abs(row["baseline_mean"])
+    if not (target > 0 and math.isfinite(target)):
+        target = ABSOLUTE_PRECISION
+    row["replicates_needed"] = replicates_needed(scen - base, target) if row["n"] >= 2 else None
+    row["direction"] = DIRECTIONS.get(name, "neutral")
+    row["baseline"], row["scenario"] = base.tolist(), scen.tolist()
+    return row
+
+
+def _check(rail, rows: dict, runs: dict[str, list[dict]]) -> dict:
+    if rail.kind == "max_group_ratio":
+        ratios = [_num(r["fairness"].get(rail.metric, {}).get("worst_to_best")) for r in runs["scenario"]]
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # an infinite ratio (a group at zero)
+            return evaluate(rail, ratios)
+    return evaluate(rail, rows[rail.metric])
+
+
+def _timeseries(runs: dict[str, list[dict]]) -> dict:
+    first = runs["baseline"][0]["series"]
+    return {name: {"day": first["day"], **{arm: [r["series"][name] for r in runs[arm]] for arm in ARMS}}
+            for name in KEY_TIMESERIES if name in first}
+
+
+def _fairness(runs: dict[str, list[dict]]) -> dict:
+    """Per metric, each group's mean rate per arm and the mean worst-to-best ratio per arm."""
+    out = {}
+    for metric, entry in runs["baseline"][0]["fairness"].items():
+        groups = {g: {arm: _mean([r["fairness"][metric]["groups"].get(g) for r in runs[arm]]) for arm in ARMS}
+                  for g in entry["groups"]}
+        ratio = {arm: _mean([r["fairness"][metric]["worst_to_best"] for r in runs[arm]]) for arm in ARMS}
+        out[metric] = {"groups": groups, "worst_to_best": ratio}
+    return out
+
+
+def config_diff(baseline: Settings, scenario: Settings) -> list[dict]:
+    """Every configuration key whose value differs between the arms, sorted.
+
+    The seed and the scenario's prose (description and hypothesis, shown at the top of the
+    report) are left out.
+    """
+    a, b = flatten(to_tree(baseline)), flatten(to_tree(scenario))
+    keys = sorted(k for k in set(a) | set(b) if k not in _NOT_DIFFED and a.get(k) != b.get(k))
+    return [{"key": k, "baseline": a.get(k), "scenario": b.get(k)} for k in keys]
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """Nested mappings as dotted keys, lists kept as values: ``{"run.days": 60, ...}``."""
+    out = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, dotted + "."))  # an empty mapping adds no key
+        else:
+            out[dotted] = value
+    return out
+
+
+def _provenance(settings: Settings, command: str | None, wall_time_s: float) -> dict:
+    from sim.run import provenance
+
+    info = provenance(settings, command)
+    return {"command": info["command"], "seeds": seeds_of(settings), "git_commit": info["git_commit"],
+            "packages": info["packages"], "wall_time_s": round(wall_time_s, 2),
+            "python": platform.python_version(),
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _num(value) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _mean(values) -> float:
+    x = np.array([_num(v) for v in values], dtype=float)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(np.nanmean(x)) if x.size else math.nan
+
+
+# --- the ``preflight compare`` command ----------------------------------------------------
+
+
+def run_comparison(settings: Settings, command: str) -> int:
+    """Run the comparison, write it and its report, print the scorecard.
+
+    Writes into ``compare.out`` (default ``outputs/compare/<scenario>_<time>/``, or the sweep
+    job's directory under ``-m``): ``comparison.json``, ``runs/<arm>_seed<k>/summary.json`` and,
+    last, the report (``report.html``, ``report.md``, ``scorecard.json``, ``figures/``).
+
+    Returns:
+        The exit code of the verdict: PASS 0, FAIL 1, INCONCLUSIVE 3 (2 for a bad guardrail).
+    """
+    from sim.run import atomic_write
+
+    command = _compare_command(command)
+    try:
+        guardrails_of(settings)
+    except ValueError as err:
+        sys.stderr.write(f"preflight: error: {err}\n")
+        return 2
+    out = _output_dir(settings)
+    n = 2 * settings.replicates
+    if settings.run.progress:
+        sys.stderr.write(f"preflight compare: {settings.scenario.name} vs baseline, {n} runs of "
+                         f"{settings.run.days:g} days on site {settings.site.name}...\n")
+    t0 = time.perf_counter()
+    runs = run_pairs(settings, command=command)
+    comparison = summarize_pairs(settings, runs, command, time.perf_counter() - t0)
+    for arm in ARMS:
+        for seed, run in zip(seeds_of(settings), runs[arm]):
+            atomic_write(out / "runs" / f"{arm}_seed{seed}" / "summary.json",
+                         json.dumps(run["summary"], indent=2, sort_keys=True).encode())
+    atomic_write(out / "comparison.json", json.dumps(json_ready(comparison), indent=2, allow_nan=False).encode())
+    written = write_report(comparison, out)
+    print(scorecard_text(comparison))
+    print(f"report: {written['html'].resolve()}")
+    return exit_code(comparison["verdict"])
+
+
+def scorecard_text(comparison: dict) -> str:
+    """The guardrail rows and the overall verdict as plain text for the terminal."""
+    lines = [f"\n{comparison['scenario']} vs baseline · site {comparison['site']} · "
+             f"{comparison['replicates']} paired seeds · {comparison['days']:g} days "
+             f"(warm-up {comparison['warmup_days']:g}) · {comparison['ci_method']} 95% CI"]
+    for rail in comparison["guardrails"]:
+        fmt = _percent if "relative" in rail["kind"] else _plain
+        ci = f"[{fmt(rail['ci_low'])}, {fmt(rail['ci_high'])}]"
+        lines.append(f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}")
+    if not comparison["guardrails"]:
+        lines.append("  (no guardrails)")
+    verdict = comparison["verdict"]
+    lines.append(f"verdict: {verdict} (exit code {exit_code(verdict)})")
+    return "\n".join(lines)
+
+
+def _percent(x: float) -> str:
+    return "n/a" if x != x else f"{100 * x:+.1f}%"
+
+
+def _plain(x: float) -> str:
+    return "n/a" if x != x else f"{x:.3g}"
+
+
+def json_ready(value):
+    """NaN and infinities as ``null``, numpy scalars as Python numbers, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _output_dir(settings: Settings) -> Path:
+    """``compare.out``; else the sweep job's directory under ``-m``; else a new timestamped one."""
+    if settings.compare.out:
+        return Path(settings.compare.out)
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hydra_cfg = HydraConfig.get()
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            return Path(hydra_cfg.runtime.output_dir)
+    except ValueError:  # not running under Hydra
+        pass
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("outputs") / "compare" / f"{settings.scenario.name}_{stamp}"
+    for i in range(1, 1000):
+        out = base if i == 1 else base.with_name(f"{base.name}_{i}")
+        try:
+            out.mkdir(parents=True)
+            return out
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"{base}: could not create a fresh output directory")
+
+
+def _compare_command(command: str) -> str:
+    """``preflight compare ...`` (Hydra sees ``sys.argv`` without the ``compare`` word)."""
+    words = command.split()
+    if words and Path(words[0]).name == "preflight" and words[1:2] != ["compare"]:
+        words = ["preflight", "compare", *words[1:]]
+    return " ".join(words)

@@ -1,0 +1,85 @@
+"""Bad input gets a one-line error naming the key, the value and what is allowed; exit code 2;
+no traceback; nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.config import ConfigError, Settings, replace, to_tree, validate
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    out = tmp_path / "out"
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args, f"hydra.run.dir={out}"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+
+
+@pytest.mark.parametrize(("override", "fragment"), [
+    ("site.registered_usrs=5", "site.registered_usrs"),
+    ("population.ask_rate=-1", "population.ask_rate=-1"),
+    ("population.flag_prob_spam=1.5", "population.flag_prob_spam=1.5"),
+    ("run.days=abc", "run.days"),
+    ("moderation.moderators.count=2.5", "moderation.moderators.count=2.5"),
+    ("scenario=nope", "scenario"),
+    ("compare.ci_method=magic", "compare.ci_method='magic'"),
+])
+def test_bad_config_is_one_line_exit_2(tmp_path, override, fragment):
+    days = [] if override.startswith("run.days") else ["run.days=2"]
+    res = run_cli(tmp_path, "run", override, *days, "run.warmup_days=0")
+    assert res.returncode == 2, res.stderr
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert fragment in lines[0]
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_unknown_lever_and_parameter(tmp_path):
+    res = run_cli(tmp_path, "run", "+scenario.levers.teleport={}", "run.days=2", "run.warmup_days=0")
+    assert res.returncode == 2
+    assert "scenario.levers.teleport: unknown lever" in res.stderr
+    res = run_cli(tmp_path, "run", "+scenario.levers.close_vote_threshold.quorum=4", "run.days=2", "run.warmup_days=0")
+    assert res.returncode == 2
+    assert "scenario.levers.close_vote_threshold.quorum: unknown parameter" in res.stderr
+    res = run_cli(tmp_path, "run", "+scenario.levers.close_vote_threshold.threshold=0", "run.days=2", "run.warmup_days=0")
+    assert res.returncode == 2
+    assert "must be between 1 and 50" in res.stderr
+
+
+def test_validate_rejects_unknown_keys_types_and_ranges():
+    tree = to_tree(Settings())
+    tree["population"]["ask_rate"] = -0.1
+    with pytest.raises(ConfigError, match=r"population.ask_rate=-0.1: must be >= 0"):
+        validate(tree)
+    tree = to_tree(Settings())
+    tree["rules"]["close_vote_threshhold"] = 3
+    with pytest.raises(ConfigError, match=r"rules.close_vote_threshhold: unknown key"):
+        validate(tree)
+    with pytest.raises(ConfigError, match=r"run.warmup_days"):
+        replace(Settings(), **{"run.warmup_days": 100.0, "run.days": 10.0})
+    with pytest.raises(ConfigError, match="shares sum"):
+        tree = to_tree(Settings())
+        tree["population"]["regions"]["americas"]["share"] = 0.9
+        validate(tree)
+
+
+def test_good_run_writes_run_directory(tmp_path):
+    res = run_cli(tmp_path, "run", "run.days=12", "run.warmup_days=2", "run.progress=false")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "out"
+    for name in ("summary.json", "timeseries.parquet", "config.yaml"):
+        assert (out / name).exists(), name
+    import json
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["provenance"]["seed"] == 0
+    assert summary["provenance"]["packages"]["mesa"].startswith("3.5")
+    assert "git_commit" in summary["provenance"]
+    assert summary["config"]["site"]["name"] == "small"
+    assert "questions_per_day" in res.stdout
+    assert not list(out.glob(".*.tmp"))
