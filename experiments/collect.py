@@ -182,14 +182,22 @@ class CollectSweep(Callback):
     """Hydra callback: collect the sweep directory when a ``-m`` sweep ends.
 
     A sweep whose jobs wrote no ``summary.json`` below the sweep directory (e.g. ``compare -m``
-    with ``compare.out`` set elsewhere) is left alone with a note.
+    with ``compare.out`` set elsewhere) is left alone with a note. After ``compare -m`` the
+    process exits with the worst verdict of the sweep (FAIL 1, INCONCLUSIVE 3), so a review
+    pipeline can gate on a sweep as on a single comparison.
     """
 
     def on_multirun_end(self, config, **kwargs) -> None:
+        from experiments.compare import sweep_verdict
+        from experiments.guardrails import exit_code
+
         sweep_dir = Path(str(config.hydra.sweep.dir))
         try:
-            parquet, db = collect(sweep_dir)
+            _announce(*collect(sweep_dir))
         except NoRunsError as err:
             sys.stderr.write(f"preflight: collect skipped: {err}\n")
-            return
-        _announce(parquet, db)
+        verdict = sweep_verdict(sweep_dir)
+        if verdict is not None:
+            print(f"sweep verdict: {verdict} (exit code {exit_code(verdict)})")
+            if exit_code(verdict):
+                raise SystemExit(exit_code(verdict))

@@ -13,6 +13,7 @@ run's ``summary.json`` and the report, prints the scorecard and returns the exit
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -28,7 +29,7 @@ import numpy as np
 from experiments.guardrails import evaluate, exit_code, overall_verdict, validate_guardrail
 from experiments.report import KEY_TIMESERIES, write_report
 from experiments.stats import paired_difference, replicates_needed
-from sim.config import ScenarioConfig, Settings, to_tree
+from sim.config import Settings, to_tree
 from sim.metrics import DIRECTIONS, FAIRNESS_METRICS
 
 ARMS = ("baseline", "scenario")
@@ -42,7 +43,8 @@ _NOT_DIFFED = {"seed", "scenario.description", "scenario.hypothesis"}
 def baseline_of(settings: Settings) -> Settings:
     """The same settings with the scenario's levers and guardrails removed.
 
-    Launch day and primary metric are kept, so the arms differ only in what the scenario changes.
+    Launch day, primary metric and context (already applied to both arms' configuration) are
+    kept, so the arms differ only in what the scenario changes.
     """
     empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
                                 description="The site as it is, with no change.")
@@ -64,8 +66,9 @@ def guardrails_of(settings: Settings) -> list:
     for rail in rails:
         known = FAIRNESS_METRICS if rail.kind == "max_group_ratio" else DIRECTIONS
         if rail.metric not in known:
-            raise ValueError(f"guardrail {rail.name!r}: metric {rail.metric!r} is unknown; "
-                             f"allowed: {', '.join(sorted(known))}")
+            close = difflib.get_close_matches(rail.metric, known, n=3)
+            hint = f"did you mean {' or '.join(close)}?" if close else "see sim.metrics.DIRECTIONS"
+            raise ValueError(f"guardrail {rail.name!r}: metric {rail.metric!r} is unknown ({hint})")
     return rails
 
 
@@ -247,6 +250,8 @@ def run_comparison(settings: Settings, command: str) -> int:
 
     Returns:
         The exit code of the verdict: PASS 0, FAIL 1, INCONCLUSIVE 3 (2 for a bad guardrail).
+        Inside a ``-m`` sweep 0, so the sweep goes on; :class:`experiments.collect.CollectSweep`
+        then exits with the worst verdict of the sweep.
     """
     from sim.run import atomic_write
 
@@ -272,7 +277,25 @@ def run_comparison(settings: Settings, command: str) -> int:
     written = write_report(comparison, out)
     print(scorecard_text(comparison))
     print(f"report: {written['html'].resolve()}")
+    if _in_sweep():
+        return 0  # let the sweep go on; CollectSweep exits with the worst verdict at the end
     return exit_code(comparison["verdict"])
+
+
+def sweep_verdict(sweep_dir: Path) -> str | None:
+    """The worst verdict of the comparisons below ``sweep_dir`` (None if there are none)."""
+    verdicts = [json.loads(p.read_text())["verdict"] for p in sorted(Path(sweep_dir).rglob("scorecard.json"))]
+    return overall_verdict(verdicts) if verdicts else None
+
+
+def _in_sweep() -> bool:
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        return HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:  # not running under Hydra
+        return False
 
 
 def scorecard_text(comparison: dict) -> str:
@@ -292,7 +315,7 @@ def scorecard_text(comparison: dict) -> str:
 
 
 def _percent(x: float) -> str:
-    return "n/a" if x != x else f"{100 * x:+.1f}%"
+    return "n/a" if x != x else "0%" if x == 0 else f"{100 * x:+.1f}%"
 
 
 def _plain(x: float) -> str:
@@ -316,15 +339,10 @@ def _output_dir(settings: Settings) -> Path:
     """``compare.out``; else the sweep job's directory under ``-m``; else a new timestamped one."""
     if settings.compare.out:
         return Path(settings.compare.out)
-    try:
+    if _in_sweep():
         from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
 
-        hydra_cfg = HydraConfig.get()
-        if hydra_cfg.mode == RunMode.MULTIRUN:
-            return Path(hydra_cfg.runtime.output_dir)
-    except ValueError:  # not running under Hydra
-        pass
+        return Path(HydraConfig.get().runtime.output_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path("outputs") / "compare" / f"{settings.scenario.name}_{stamp}"
     for i in range(1, 1000):

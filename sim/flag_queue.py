@@ -135,13 +135,13 @@ class FlagQueue:
         if lq.any():
             np.add.at(posts.lq_flags, items[lq], 1)
             site.review.low_quality.add(np.unique(items[lq]), site.clock.minute)
+        # close flags go to the close review queue; a share is handled by moderators instead
         close = kinds == FlagKind.SHOULD_CLOSE
-        if close.any():
-            c_items = np.unique(items[close])
-            site.review.close.add(c_items, site.clock.minute)
         rng = site.streams["flag_routing"]
-        to_mods = red | (kinds == FlagKind.NEEDS_MODERATOR)
-        to_mods |= close & (rng.random(kinds.size) < site.settings.moderation.moderators.handles_close_flags_share)
+        close_to_mods = close & (rng.random(kinds.size) < site.settings.moderation.moderators.handles_close_flags_share)
+        if (close & ~close_to_mods).any():
+            site.review.close.add(np.unique(items[close & ~close_to_mods]), site.clock.minute)
+        to_mods = red | (kinds == FlagKind.NEEDS_MODERATOR) | close_to_mods
         for item, kind, t in zip(items[to_mods].tolist(), kinds[to_mods].tolist(), times[to_mods].tolist(), strict=True):
             self._enqueue(Target.POST, item, PRIORITY[FlagKind(kind)], t)
 

@@ -29,7 +29,7 @@ DIRECTIONS: dict[str, str] = {
     "wrongful_actions": WORSE, "wrongful_rate": WORSE, "appeals_upheld": NEUTRAL,
     "victimization": WORSE, "victim_churn": WORSE, "nonvictim_churn": NEUTRAL, "victim_churn_ratio": WORSE,
     "newcomer_closed_share": WORSE, "newcomer_downvoted_share": WORSE, "newcomer_unwelcome_share": WORSE,
-    "newcomer_return_30d": BETTER,
+    "newcomer_return_30d": BETTER, "closed_newcomer_return_30d": BETTER,
     "flags_per_day": NEUTRAL, "flag_queue_backlog": WORSE, "queue_time_p50_min": WORSE, "queue_time_p90_min": WORSE,
     "minutes_per_moderator": WORSE, "escalations_per_day": NEUTRAL, "moderator_resignations": WORSE,
     "questions_per_day": BETTER, "answered_share": BETTER, "time_to_first_answer_p50_min": WORSE,
@@ -238,6 +238,9 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     newcomers &= U["joined"] >= 0
     back = newcomers & (U["returned_at"] != NONE) & (U["returned_at"] - U["first_post_at"] <= 30 * MINUTES_PER_DAY)
     m["newcomer_return_30d"] = _share(back.sum(), newcomers.sum())
+    fp = np.maximum(users.col("first_post"), 0)
+    closed_first = newcomers & (P["closed_at"][fp] != NONE) & (P["closed_at"][fp] - P["created"][fp] <= week)
+    m["closed_newcomer_return_30d"] = _share((back & closed_first).sum(), closed_first.sum())
     # -- moderator workload ---------------------------------------------------------------------------
     F = flags.frame()
     fwin = (F["created"] >= w0) & (F["created"] < w1)

@@ -153,16 +153,15 @@ class Site(mesa.Model):
             return
         owners, pids = owners[hit], np.asarray(post_ids)[hit]
         users.first_post_bad[owners] = True
-        rng = self.streams["retention"]
-        churn_p = np.full(owners.size, p.bad_first_post_churn)
+        rng = self.streams["close_notices"]
+        churn_p = np.full(owners.size, p.closed_first_post_churn if closed else p.bad_first_post_churn)
         if closed and pol.clear_close_notices:
             churn_p *= pol.close_notice_churn_relief
             fix = rng.random(owners.size) < pol.close_notice_fix_prob
             fixed = pids[fix & ~posts.duplicate[pids]]
             posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + 0.1)
             posts.close_worthy[fixed] = False
-        leave = (rng.random(owners.size) < churn_p) & (users.kind[owners] == Kind.MEMBER)
-        self._churn(owners[leave])
+        self.add_churn_hazard(owners, -np.log1p(-np.minimum(churn_p, 1 - 1e-12)))
 
     def on_abuse(self, victims: np.ndarray, times: np.ndarray) -> None:
         """Abuse received: recorded for victimization; some victims leave."""
@@ -171,8 +170,19 @@ class Site(mesa.Model):
         np.add.at(users.abuse_received, victims, 1)
         first = users.abused_at[victims] == NONE
         users.abused_at[victims[first]] = np.asarray(times)[first]
-        leave = self.streams["retention"].random(victims.size) < self.settings.population.abuse_churn
-        self._churn(victims[leave & (users.kind[victims] == Kind.MEMBER)])
+        self.add_churn_hazard(victims, -np.log1p(-min(self.settings.population.abuse_churn, 1 - 1e-12)))
+
+    def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float) -> None:
+        """Add to members' accumulated hazard of leaving; those past their threshold leave now.
+
+        A one-off bad experience with leave-probability p adds ``-log(1 - p)``."""
+        users = self.users
+        ids = np.asarray(ids, dtype=np.int64)
+        member = users.kind[ids] == Kind.MEMBER
+        ids = ids[member]
+        amount = np.broadcast_to(amount, member.shape)[member]
+        np.add.at(users.churn_hazard, ids, amount)
+        self._churn(ids[users.churn_hazard[ids] >= users.churn_threshold[ids]])
 
     def _churn(self, ids: np.ndarray) -> None:
         ids = ids[self.users.active[ids]]
@@ -311,8 +321,7 @@ class Site(mesa.Model):
         ids = ids[users.active[ids]]
         hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
                           p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
-        leave = self.streams["retention"].random(ids.size) < hazard
-        self._churn(ids[leave])
+        self.add_churn_hazard(ids, -np.log1p(-hazard))
 
     def run(self, progress=None) -> None:
         """Run all ticks of ``run.days``; ``progress(done, total)`` is called once per day."""

@@ -61,7 +61,8 @@ class Users:
         "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
         "ask_rate": (np.float32, 0.0), "answer_rate": (np.float32, 0.0), "comment_rate": (np.float32, 0.0),
         "vote_rate": (np.float32, 0.0), "flag_rate": (np.float32, 0.0), "wrongly_sanctioned": (np.bool_, False),
-        "first_question_drive": (np.float32, 0.0),
+        "first_question_drive": (np.float32, 0.0), "churn_hazard": (np.float64, 0.0),
+        "churn_threshold": (np.float64, 1.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
@@ -103,6 +104,9 @@ class Users:
             # most newcomers register to ask one question; the drive ends with their first question
             drive = np.where(rng.random(n) < p.newcomer_asker_share, p.newcomer_first_question_rate * scale, 0.0)
         return {
+            # each account leaves once its accumulated hazard passes its own Exp(1) threshold: one
+            # draw at registration, so baseline and scenario share every user's fate until it differs
+            "churn_threshold": rng.exponential(1.0, n),
             "first_question_drive": drive,
             "activity": activity, "skill": skill, "region": region, "tz": self._region_tz[region],
             "native": self._region_native[region], "topic": topic, "quality": quality,

@@ -33,6 +33,7 @@ class ReviewQueue:
         self.min_rep = min_rep
         self.items: deque[tuple[int, int]] = deque()
         self._queued: set[int] = set()
+        self.leave_open: dict[int, int] = {}
         self.reviewers = 0
         self.reviews_today = 0
         self._credit = 0.0
@@ -98,19 +99,7 @@ class ReviewQueues:
         rng = site.streams["reviews"]
         posts = site.posts
         now = site.clock.tick_end - 1
-        # close queue: each review is a close vote (or a leave-open) by a distinct reviewer
-        batch = self.close.take(self.close.capacity())
-        if batch:
-            qs = np.array([b[0] for b in batch], dtype=np.int64)
-            qs = qs[posts.state[qs] == State.LIVE]
-            votes_each = max(1, site.policy.close_vote_threshold)
-            reps = np.repeat(qs, votes_each)
-            decide_close = np.where(posts.close_worthy[reps], rng.random(reps.size) < acc,
-                                    rng.random(reps.size) > acc)
-            voters = site.closer_pool.draw(rng, reps.size)
-            close_votes.cast(site, reps[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
-            for q in qs.tolist():
-                site.flags.resolve(Target.POST, q, helpful=bool(posts.state[q] == State.CLOSED), handler=NONE, time=now)
+        self._close_step(rng, acc, now)
         # low quality: enough "recommend deletion" reviews delete the post
         batch = self.low_quality.take(self.low_quality.capacity())
         if batch:
@@ -138,6 +127,34 @@ class ReviewQueues:
             cw = (posts.kind[ps] == PostType.QUESTION) & posts.close_worthy[ps] & (rng.random(ps.size) < acc * 0.5)
             self.close.add(ps[cw], now)
         self._staging_step(rng, acc, now)
+
+    def _close_step(self, rng: np.random.Generator, acc: float, now: int) -> None:
+        """Close queue: each review is one close vote or one leave-open by one reviewer. An item
+        goes back in the queue until it closes, collects enough leave-open reviews, or its close
+        votes age away, so a higher quorum needs more of the queue's limited reviews."""
+        site, posts = self.site, self.site.posts
+        queue = self.close
+        batch = queue.take(queue.capacity())
+        if not batch:
+            return
+        qs = np.array([b[0] for b in batch], dtype=np.int64)
+        since = np.array([b[1] for b in batch], dtype=np.int64)
+        live = posts.state[qs] == State.LIVE
+        decide_close = np.where(posts.close_worthy[qs], rng.random(qs.size) < acc, rng.random(qs.size) > acc) & live
+        voters = site.closer_pool.draw(rng, qs.size)
+        close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
+        aging = site.settings.rules.close_vote_aging_days * 1440
+        leave_limit = site.settings.rules.close_vote_threshold
+        for q, t, closing, alive in zip(qs.tolist(), since.tolist(), decide_close.tolist(), live.tolist(), strict=True):
+            if not closing:
+                queue.leave_open[q] = queue.leave_open.get(q, 0) + 1
+            done = (not alive or posts.state[q] != State.LIVE or queue.leave_open.get(q, 0) >= leave_limit
+                    or now - t > aging)
+            if done:
+                queue.leave_open.pop(q, None)
+                site.flags.resolve(Target.POST, q, helpful=bool(posts.state[q] == State.CLOSED), handler=NONE, time=now)
+            else:
+                queue.add(np.array([q]), t)
 
     def _staging_step(self, rng: np.random.Generator, acc: float, now: int) -> None:
         """Staging ground: first questions are reviewed before going public; reviewers help the
