@@ -336,12 +336,13 @@ def json_ready(value):
 
 
 def _output_dir(settings: Settings) -> Path:
-    """``compare.out``; else the sweep job's directory under ``-m``; else a new timestamped one."""
+    """``compare.out``; else Hydra's job directory (``outputs/compare/<scenario>_<time>/`` for a
+    single comparison, the sweep job's directory under ``-m``); else a new timestamped one."""
     if settings.compare.out:
         return Path(settings.compare.out)
-    if _in_sweep():
-        from hydra.core.hydra_config import HydraConfig
+    from hydra.core.hydra_config import HydraConfig
 
+    if HydraConfig.initialized():
         return Path(HydraConfig.get().runtime.output_dir)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = Path("outputs") / "compare" / f"{settings.scenario.name}_{stamp}"

@@ -90,10 +90,16 @@ def _check_sweep(args: list[str]) -> None:
              and not o.startswith("+hydra.")])
 
 
-def _hydra_entry(task, args: list[str]) -> None:
+def _hydra_entry(task, args: list[str], command: str) -> None:
+    import os
+
     import hydra
 
     _check_sweep(args)
+    os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
+    if command == "compare" and not any(a.startswith("hydra.run.dir=") for a in args):
+        # a single comparison's Hydra directory is its report directory
+        args = [*args, "hydra.run.dir=outputs/compare/${scenario.name}_${now:%Y%m%d-%H%M%S}"]
     sys.argv = ["preflight", *args]
     hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")(task)()
 
@@ -128,7 +134,9 @@ def compare_task(cfg) -> None:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as err:
         _fail(str(err))
-    code = run_comparison(settings, command=" ".join(sys.argv))
+    import os
+
+    code = run_comparison(settings, command=os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv)))
     if code:
         raise SystemExit(code)
 
@@ -183,9 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, rest = args[0], args[1:]
     if command == "run":
-        _hydra_entry(run_task, rest)
+        _hydra_entry(run_task, rest, "run")
     elif command == "compare":
-        _hydra_entry(compare_task, rest)
+        _hydra_entry(compare_task, rest, "compare")
     elif command == "scenarios":
         list_scenarios()
     elif command == "collect":

@@ -158,7 +158,7 @@ class PopulationConfig:
     flag_prob_wrong_ai: float = num(0.003, PROB)
     flag_prob_low_quality: float = num(0.001, PROB)
     flag_prob_mistaken: float = num(0.00004, PROB)
-    close_flag_prob: float = num(0.03, PROB)
+    close_flag_prob: float = num(0.045, PROB)
     close_vote_prob: float = num(0.0015, PROB)
     false_close_vote_prob: float = num(0.0002, PROB)
     reopen_vote_prob: float = num(0.002, PROB)

@@ -43,6 +43,7 @@ DIRECTIONS: dict[str, str] = {
 }
 
 FAIRNESS_METRICS = ("wrongful_rate", "newcomer_closed_share", "newcomer_unwelcome_share", "victimization_rate")
+DIRECTIONS.update({f"{name}_worst_to_best": WORSE for name in FAIRNESS_METRICS})
 
 # daily series: name -> how the recorder computes it (see DailyRecorder.record_day)
 DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",
@@ -303,6 +304,8 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     # -- fairness by group -----------------------------------------------------------------------------------
     fairness = _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions,
                          first, closed7, unwelcome7, fq)
+    for name, breakdown in fairness.items():
+        m[f"{name}_worst_to_best"] = breakdown["worst_to_best"]
     return m, fairness
 
 
@@ -335,29 +338,47 @@ def _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wr
     contributors = (U["kind"] == Kind.MEMBER) & (U["first_post_at"] != NONE)
     user_new = (now - U["joined"]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
     for metric in FAIRNESS_METRICS:
-        vals: dict[str, float] = {}
+        counts: dict[str, tuple[int, int]] = {}
         for g, (pm, am) in groups.items():
             if metric == "wrongful_rate":
-                wrong = (wrong_posts & pm).sum() + (wrong_sanctions & am).sum()
-                total = (premoved & pm).sum() + (awin & am).sum()
-                vals[g] = 1000 * _share(wrong, total)
+                counts[g] = ((wrong_posts & pm).sum() + (wrong_sanctions & am).sum(), (premoved & pm).sum() + (awin & am).sum())
             elif metric == "newcomer_closed_share":
-                vals[g] = _share((fq & pm & closed7).sum(), (fq & pm).sum())
+                if g != "established":
+                    counts[g] = ((fq & pm & closed7).sum(), (fq & pm).sum())
             elif metric == "newcomer_unwelcome_share":
-                vals[g] = _share((first & pm & unwelcome7).sum(), (first & pm).sum())
+                if g != "established":
+                    counts[g] = ((first & pm & unwelcome7).sum(), (first & pm).sum())
             else:
                 if g in region_names:
                     um = U["region"] == region_names.index(g)
                 else:
                     um = user_new if g == "newcomer" else ~user_new
-                vals[g] = 1000 * _share((victims & um).sum(), (contributors & um).sum())
-        finite = [v for v in vals.values() if v == v]
-        ratio = float("nan")
-        if finite:
-            best, worst = min(finite), max(finite)
-            ratio = worst / best if best > 0 else (1.0 if worst == 0 else float("inf"))
-        out[metric] = {"groups": vals, "worst_to_best": ratio}
+                counts[g] = ((victims & um).sum(), (contributors & um).sum())
+        scale = 1.0 if metric.endswith("_share") else 1000.0
+        out[metric] = group_rates(counts, scale)
     return out
+
+
+FAIRNESS_PSEUDO_COUNT = 30.0
+
+
+def group_rates(counts: dict[str, tuple[int, int]], scale: float = 1.0,
+                pseudo: float = FAIRNESS_PSEUDO_COUNT) -> dict:
+    """Per-group rates shrunk toward the all-groups rate, and the worst-to-best ratio.
+
+    Each group's rate is ``(events + pseudo * overall) / (exposures + pseudo)``: an empirical-Bayes
+    estimate, so a group with a handful of actions does not produce a zero or an infinite ratio
+    while a group with thousands keeps its own rate. Raw counts are reported beside it.
+    """
+    events = sum(int(e) for e, _ in counts.values())
+    exposures = sum(int(n) for _, n in counts.values())
+    if exposures == 0:
+        return {"groups": dict.fromkeys(counts, float("nan")), "counts": {}, "worst_to_best": float("nan")}
+    overall = events / exposures
+    vals = {g: scale * (int(e) + pseudo * overall) / (int(n) + pseudo) for g, (e, n) in counts.items()}
+    best, worst = min(vals.values()), max(vals.values())
+    ratio = worst / best if best > 0 else 1.0
+    return {"groups": vals, "counts": {g: [int(e), int(n)] for g, (e, n) in counts.items()}, "worst_to_best": ratio}
 
 
 __all__ = ["DIRECTIONS", "DailyRecorder", "summarize", "Action", "State"]

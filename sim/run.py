@@ -121,7 +121,8 @@ def package_versions() -> dict[str, str]:
 
 def provenance(settings: Settings, command: str | None = None) -> dict:
     """Everything needed to reproduce a result: seed, command, code and package versions."""
-    return {"seed": settings.seed, "command": command if command is not None else " ".join(["preflight", *sys.argv[1:]]),
+    default = os.environ.get("PREFLIGHT_COMMAND") or " ".join(["preflight", *sys.argv[1:]])
+    return {"seed": settings.seed, "command": command if command is not None else default,
             "git_commit": git_commit(), "packages": package_versions()}
 
 

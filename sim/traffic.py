@@ -50,21 +50,36 @@ class Traffic:
         self.harm_views_today = dict.fromkeys(HARM_NAMES.values(), 0.0)
         self._ids = np.zeros(0, dtype=np.int64)
         self._cum = np.zeros(0)
+        p = site.settings.population
+        # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
+        age_h = np.arange(366 * 1440) / 60.0
+        self._decay = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
+        self._score_boost = np.sqrt(1.0 + np.arange(10_000))
+        self._state_factor = np.zeros(8)
+        self._state_factor[[State.LIVE, State.CLOSED, State.HIDDEN]] = [1.0, 0.5, p.hidden_view_share]
 
     def reset_day(self) -> None:
         self.views_today = 0.0
         self.harm_views_today = dict.fromkeys(HARM_NAMES.values(), 0.0)
 
     def view_rate(self, ids: np.ndarray) -> np.ndarray:
-        """Expected public views per hour of posts ``ids`` now (zero while hidden, deleted or staged)."""
-        posts, p = self.site.posts, self.site.settings.population
-        age_h = np.maximum((self.site.clock.minute + 30 - posts.created[ids]) / 60.0, 0.0)
-        rate = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
-        rate = rate * np.sqrt(1.0 + np.maximum(posts.score[ids], 0))
-        state = posts.state[ids]
-        rate = rate * np.select([state == State.CLOSED, state == State.HIDDEN, state == State.DELETED],
-                                [0.5, p.hidden_view_share, 0.0], 1.0)
+        """Expected public views per hour of posts ``ids`` now: decaying with age, rising with
+        score; half while closed, a reduced share while hidden, none while deleted or staged."""
+        posts = self.site.posts
+        age = np.clip(self.site.clock.minute + 30 - posts.created[ids], 0, self._decay.size - 1)
+        rate = self._decay[age] * self._score_boost[np.clip(posts.score[ids], 0, self._score_boost.size - 1)]
+        rate = rate * self._state_factor[posts.state[ids]]
         return rate * (posts.staged_until[ids] == NONE) * self.site.global_activity
+
+    def _thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
+        """Events at ``prob`` per view over all posts in the hot window this tick (to be thinned by
+        the caller to the posts they apply to, which keeps them Poisson)."""
+        if self._cum.size == 0 or self._cum[-1] <= 0 or prob <= 0:
+            return np.zeros(0, dtype=np.int64)
+        k = rng.poisson(self._cum[-1] * prob)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        return self.sample_viewed(rng, k)
 
     def sample_viewed(self, rng: np.random.Generator, k: int) -> np.ndarray | None:
         """``k`` posts drawn in proportion to their views this tick (what members are looking at)."""
@@ -116,42 +131,51 @@ class Traffic:
         posts, comments, p = site.posts, site.comments, site.settings.population
         rng = site.streams["viewer_flags"]
         harm, state = posts.harm[ids], posts.state[ids]
-        visible = state < State.HIDDEN
-        hidden = state == State.HIDDEN
-        # red flags on spam and abuse (hidden posts are still seen by trusted users)
-        p_red = np.select([harm == Harm.SPAM, (harm == Harm.ABUSIVE) | (harm == Harm.HARASSMENT)],
-                          [p.flag_prob_spam, p.flag_prob_abusive], 0.0)
-        red = _draw(rng, ids, views * (visible | hidden) * p_red)
-        kinds = np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)
-        events = [(red, kinds)]
-        # AI answers that are wrong, low-quality answers, and honest mistakes
-        ai_wrong = _draw(rng, ids, views * visible * (harm == Harm.WRONG_AI) * p.flag_prob_wrong_ai)
-        events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
-        is_a = posts.kind[ids] == PostType.ANSWER
-        lowq = is_a & ~posts.correct[ids] & (posts.quality[ids] < 0.2) & (harm == Harm.NONE) & visible
-        lq = _draw(rng, ids, views * lowq * p.flag_prob_low_quality)
+        events = []
+        # red flags on spam and abuse (hidden posts keep a reduced audience that still flags)
+        bad = np.flatnonzero(harm > 0)
+        if bad.size:
+            b_ids, b_harm, b_views = ids[bad], harm[bad], views[bad]
+            p_red = np.select([b_harm == Harm.SPAM, (b_harm == Harm.ABUSIVE) | (b_harm == Harm.HARASSMENT)],
+                              [p.flag_prob_spam, p.flag_prob_abusive], 0.0)
+            red = _draw(rng, b_ids, b_views * p_red)
+            events.append((red, np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)))
+            ai_wrong = _draw(rng, b_ids, b_views * (state[bad] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
+                             * p.flag_prob_wrong_ai)
+            events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
+        # low-quality answers
+        lowq = np.flatnonzero((posts.quality[ids] < 0.2) & (posts.kind[ids] == PostType.ANSWER) & ~posts.correct[ids]
+                              & (harm == Harm.NONE) & (state < State.HIDDEN))
+        lq = _draw(rng, ids[lowq], views[lowq] * p.flag_prob_low_quality)
         events.append((lq, np.where(rng.random(lq.size) < 0.5, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
-        fine = visible & (harm == Harm.NONE)
-        mistaken = _draw(rng, ids, views * fine * p.flag_prob_mistaken)
+        # honest mistakes on fine posts: thin a Poisson stream over everything viewed
+        mistaken = self._thinned(rng, p.flag_prob_mistaken)
+        mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
         u = rng.random(mistaken.size)
         mk = np.select([u < 0.1, u < 0.2, u < 0.3], [FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR],
                        FlagKind.VERY_LOW_QUALITY)
         events.append((mistaken, mk))
         if not site.policy.curators_on_strike:
-            is_q_live = (posts.kind[ids] == PostType.QUESTION) & (state == State.LIVE) & (harm == Harm.NONE)
-            cw = posts.close_worthy[ids]
-            cf = _draw(rng, ids, views * is_q_live * cw * p.close_flag_prob)
+            cv_rng = site.streams["close_votes"]
+            live_q = (posts.kind[ids] == PostType.QUESTION) & (state == State.LIVE) & (harm == Harm.NONE)
+            cw = np.flatnonzero(live_q & posts.close_worthy[ids])
+            cf = _draw(rng, ids[cw], views[cw] * p.close_flag_prob)
             events.append((cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)))
-            cv_rate = views * is_q_live * np.where(cw, p.close_vote_prob, p.false_close_vote_prob)
-            cv = _draw(site.streams["close_votes"], ids, cv_rate)
+            # close votes: a thin stream on every live question, more on those that deserve closing
+            cv = _draw(cv_rng, ids[cw], views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
+            stray = self._thinned(cv_rng, p.false_close_vote_prob)
+            stray = stray[(posts.kind[stray] == PostType.QUESTION) & (posts.state[stray] == State.LIVE)
+                          & (posts.harm[stray] == Harm.NONE)]
+            cv = np.concatenate([cv, stray])
             if cv.size:
-                voters = site.closer_pool.draw(site.streams["close_votes"], cv.size)
+                voters = site.closer_pool.draw(cv_rng, cv.size)
                 close_votes.cast(site, cv, voters, site.clock.jitter(rng, cv.size))
-            closed = (posts.kind[ids] == PostType.QUESTION) & (state == State.CLOSED)
-            fixable = ~cw | (posts.quality[ids] >= p.close_worthy_quality)
-            rv = _draw(site.streams["close_votes"], ids, views * closed * fixable * p.reopen_vote_prob)
+            closed = np.flatnonzero((state == State.CLOSED) & (posts.kind[ids] == PostType.QUESTION))
+            c_ids = ids[closed]
+            fixable = ~posts.close_worthy[c_ids] | (posts.quality[c_ids] >= p.close_worthy_quality)
+            rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)
             if rv.size:
-                voters = site.closer_pool.draw(site.streams["close_votes"], rv.size)
+                voters = site.closer_pool.draw(cv_rng, rv.size)
                 close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
         for items, kinds in events:
             if items.size:

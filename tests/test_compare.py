@@ -20,7 +20,7 @@ def settings_for(*overrides):
 
 def strike_overrides() -> list[str]:
     """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough to show."""
-    return [*SHORT, "scenario=moderator_strike", "replicates=3", "run.days=30"]
+    return [*SHORT, "scenario=moderator_strike", "replicates=4", "run.days=40"]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_moderator_strike_fails_the_harm_guardrail_end_to_end(tmp_path):
 
     assert f"report: {out / 'report.html'}" in proc.stdout
     assert sorted(p.parent.name for p in (out / "runs").glob("*/summary.json")) == [
-        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(3)]
+        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(4)]
     for name in ("report.html", "report.md", "scorecard.json"):
         assert (out / name).stat().st_size > 0
     assert "FAIL" in (out / "report.html").read_text()
