@@ -8,8 +8,8 @@ import mesa
 import numpy as np
 
 from sim import close_votes, removal, sanctions
-from sim.store import NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
 from sim.population import Kind
+from sim.store import NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
 
 if TYPE_CHECKING:
     from sim.model import Site

@@ -168,8 +168,8 @@ def list_scenarios() -> None:
 
     import yaml
 
-    from sim.config import ConfigError, ScenarioConfig
     from scenarios import build_levers
+    from sim.config import ConfigError, ScenarioConfig
 
     folder = res.files("conf") / "scenario"
     names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))

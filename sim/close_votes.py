@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.store import NONE, CloseReason, Closer, PostType, State
+from sim.store import NONE, Closer, CloseReason, PostType, State
 
 if TYPE_CHECKING:
     from sim.model import Site

@@ -349,7 +349,7 @@ def _convert(value: Any, tp: Any, key: str, meta: dict | None) -> Any:
                 raise ConfigError(f"{key}={value!r}: {allowed}" + (f" and <= {hi:g}" if hi is not None else ""))
             if hi is not None and value > hi:
                 raise ConfigError(f"{key}={value!r}: must be <= {hi:g}" + (
-                    f" (a probability)" if (lo, hi) == (0.0, 1.0) else ""))
+                    " (a probability)" if (lo, hi) == (0.0, 1.0) else ""))
         return value
     if tp is str:
         if not isinstance(value, str):

@@ -110,9 +110,8 @@ class FlagQueue:
         if source == Source.USER:
             cur = table.first_flag_at[items]
             table.first_flag_at[items] = np.where(cur == NONE, times, np.minimum(cur, times))
-        for fid, item, kind in zip(ids.tolist(), items.tolist(), kinds.tolist(), strict=True):
-            key = (int(target), item)
-            self.pending.setdefault(key, []).append(fid)
+        for fid, item in zip(ids.tolist(), items.tolist(), strict=True):
+            self.pending.setdefault((int(target), item), []).append(fid)
         if target == Target.POST:
             self._post_effects(items, kinds, source, times, ids)
         else:

@@ -13,7 +13,19 @@ import numpy as np
 
 from sim.clock import MINUTES_PER_DAY
 from sim.population import Kind
-from sim.store import NONE, Action, Cause, CloseReason, Closer, FlagStatus, Harm, PostType, Source, State, Tone
+from sim.store import (
+    NONE,
+    Action,
+    Cause,
+    Closer,
+    CloseReason,
+    FlagStatus,
+    Harm,
+    PostType,
+    Source,
+    State,
+    Tone,
+)
 
 if TYPE_CHECKING:
     from sim.model import Site

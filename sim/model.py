@@ -27,7 +27,6 @@ from sim.store import NONE, Cause, Harm, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
-
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
 

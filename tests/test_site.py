@@ -6,7 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from sim.run import simulate, summary_dict
 from sim.store import NONE, PostType, State
