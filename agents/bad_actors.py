@@ -73,7 +73,13 @@ class BadActor(mesa.Agent):
                 site.counters["ban_evasions"] += int(self.evading)
             else:
                 return False
-        return bool(site.users.can_act(np.array([self.account]), site.clock.minute)[0])
+        return self.account_ok(self.account)
+
+    def account_ok(self, account: int) -> bool:
+        """The account exists, is active and not suspended (scalar twin of ``Users.can_act``)."""
+        users = self.site.users
+        return bool(users.active[account] and not users.destroyed[account]
+                    and users.suspended_until[account] <= self.site.clock.minute)
 
     def actions_this_tick(self) -> int:
         return int(self.draws.poisson(self.rate * self.site.clock.tick_days))
@@ -233,12 +239,13 @@ class VotingRing(BadActor):
         """Register the beneficiary and its sock puppets, voting just under the detector's threshold."""
         self.socks = [self.account] + [self.new_account() for _ in range(max(self.cfg.accounts, 2) - 1)]
         self.account = self.beneficiary = self.socks[0]
+        self.my_posts: list[int] = []
         thr = self.site.settings.moderation.serial_voting.threshold
         self.per_sock_per_day = max(1, int(thr) - 1)
 
     def can_act(self) -> bool:
         site = self.site
-        if any(site.users.can_act(np.array(self.socks), site.clock.minute)):
+        if any(self.account_ok(s) for s in self.socks):
             return True
         if self.comeback_at == NONE:
             self.leave_account()
@@ -258,22 +265,25 @@ class VotingRing(BadActor):
             qs = site.traffic.sample_viewed(self.draws, 1)
             if qs is not None:
                 q = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
-                posting.answer(site, np.array([self.beneficiary]), q, self.my_times(1))
-        mine = site.users.last_post[self.beneficiary]
-        if mine == NONE:
-            return
+                self.my_posts.extend(posting.answer(site, np.array([self.beneficiary]), q, self.my_times(1)).tolist())
         lo = site.hot_start()
-        posts_ = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.beneficiary) + lo
-        if posts_.size == 0:
+        self.my_posts = [p for p in self.my_posts if p >= lo and site.posts.state[p] < State.DELETED]
+        if not self.my_posts:
             return
+        posts_ = np.array(self.my_posts)
+        voters, targets = [], []
         for sock in self.socks[1:]:
-            left = self.per_sock_per_day - self._cast.get(sock, 0)
-            if left <= 0:
-                continue
-            k = min(left, n, posts_.size)
-            targets = self.draws.choice(posts_, size=k, replace=False)
-            ids = voting.vote(site, np.full(k, sock), targets, self.my_times(k), np.ones(k, dtype=bool), fraud=True)
-            self._cast[sock] = self._cast.get(sock, 0) + ids.size
+            k = min(self.per_sock_per_day - self._cast.get(sock, 0), n, posts_.size)
+            if k > 0:
+                voters.append(np.full(k, sock))
+                targets.append(self.draws.choice(posts_, size=k, replace=False))
+        if not voters:
+            return
+        voters_, targets_ = np.concatenate(voters), np.concatenate(targets)
+        ids = voting.vote(site, voters_, targets_, self.my_times(voters_.size), np.ones(voters_.size, dtype=bool),
+                          fraud=True)
+        for sock in site.votes.voter[ids].tolist():
+            self._cast[sock] = self._cast.get(sock, 0) + 1
 
     def on_sanction(self, action: Action | str) -> None:
         if action == "reversed":
@@ -292,11 +302,13 @@ class SerialDownvoter(BadActor):
         self.target = NONE
         self.per_day = max(1, int(model.settings.moderation.serial_voting.threshold) + 1)
         self._today, self._cast = -1, 0
+        self._target_posts = np.zeros(0, dtype=np.int64)
 
     def act(self, n: int) -> None:
         site = self.site
         if site.clock.day != self._today:
             self._today, self._cast = site.clock.day, 0
+            self._target_posts = None
         if self.target == NONE:
             lo = site.hot_start()
             owners = site.posts.owner[lo:site.posts.n]
@@ -305,8 +317,11 @@ class SerialDownvoter(BadActor):
                 return
             self.target = int(owners[self.draws.integers(owners.size)])
             site.on_abuse(np.array([self.target]), np.array([site.clock.minute]))
-        lo = site.post_id_at_day(site.clock.day - 30)
-        posts_ = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.target) + lo
+            self._target_posts = None
+        if self._target_posts is None:  # the target's recent posts, looked up once a day
+            lo = site.post_id_at_day(site.clock.day - 30)
+            self._target_posts = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.target) + lo
+        posts_ = self._target_posts
         k = min(n, posts_.size, self.per_day - self._cast)
         if k <= 0:
             return

@@ -37,7 +37,8 @@ class Community(mesa.Agent):
         index = site.activity_index
         act = clock.activity(index.tz_values)
         tick_days = clock.tick_days
-        self.ask(index.sample("ask", site.streams["ask_arrivals"], act, tick_days, site.policy.ask_multiplier))
+        self.first_questions()
+        self.ask(index.sample("ask", site.streams["ask_arrivals"], act, tick_days))
         self.answer(index.sample("answer", site.streams["answer_arrivals"], act, tick_days))
         self.comment(index.sample("comment", site.streams["comment_arrivals"], act, tick_days))
         if not site.policy.curators_on_strike:
@@ -48,17 +49,27 @@ class Community(mesa.Agent):
         self.accept()
 
     # -- asking ------------------------------------------------------------------------------
-    def ask(self, askers: np.ndarray) -> None:
-        """New questions from this tick's askers (newcomers' extra first-question drive included)."""
+    def first_questions(self) -> None:
+        """Newcomers who registered to ask post their first question when it falls due."""
         site = self.site
-        if askers.size == 0:
-            return
         users = site.users
-        if site.policy.newcomer_ask_multiplier != 1.0:
-            keep = ~users.newcomer[askers] | (site.streams["ask_filter"].random(askers.size)
-                                              < site.policy.newcomer_ask_multiplier)
-            askers = askers[keep]
-        posting.ask(site, askers, site.clock.jitter(site.streams["ask_times"], askers.size))
+        due = site._first_questions
+        now = users.first_question_due[due]
+        ready = due[now < site.clock.tick_end]
+        if ready.size == 0:
+            return
+        site._first_questions = due[now >= site.clock.tick_end]
+        times = np.maximum(users.first_question_due[ready], site.clock.minute)
+        users.first_question_due[ready] = NONE
+        keep = site.streams["first_question_filter"].random(ready.size) < site.policy.newcomer_ask_multiplier
+        posting.ask(site, ready[keep], times[keep])
+
+    def ask(self, askers: np.ndarray) -> None:
+        """New questions from this tick's candidate askers (a lever may thin them)."""
+        site = self.site
+        times = site.clock.jitter(site.streams["ask_times"], askers.size)
+        keep = site.streams["ask_filter"].random(askers.size) < site.policy.ask_multiplier
+        posting.ask(site, askers[keep], times[keep])
 
     # -- answering ---------------------------------------------------------------------------
     def answer(self, answerers: np.ndarray) -> None:

@@ -165,7 +165,9 @@ class PopulationConfig:
     comment_flag_prob_abusive: float = num(0.03, PROB)
     comment_flag_prob_unwelcoming: float = num(0.003, PROB)
     appeal_prob: float = num(0.3, PROB)
-    rep_warm_start_days: float = num(365.0)
+    rep_warm_start_days: float = num(1000.0)
+    warm_start_rep_per_answer: float = num(20.0)
+    warm_start_rep_per_question: float = num(4.0)
 
 
 @dataclass(frozen=True)

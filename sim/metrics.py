@@ -118,7 +118,7 @@ class DailyRecorder:
             "active_moderators": sum(1 for m in site.moderators if not m.resigned),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
             "registrations": int((site.users.joined[: site.users.n] >= day_lo).sum()),
-            "active_users": int(site.activity_index.ids.size),
+            "active_users": int((site.users.col("active") & (site.users.col("kind") == Kind.MEMBER)).sum()),
             "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
         }
         for k, v in row.items():
@@ -133,8 +133,9 @@ class DailyRecorder:
         posts = site.posts
         first = site.post_id_at_day(site.clock.day - 60)
         sl = slice(first, posts.n)
-        removed = (posts.removed_at[sl] >= lo) & (posts.removed_at[sl] < hi)
-        return int((removed & _wrongful_cause(posts.removal_cause[sl]) & _good_faith_post(site, sl)).sum())
+        removed = (posts.removed_at[sl] >= lo) & (posts.removed_at[sl] < hi) & _wrongful_cause(posts.removal_cause[sl])
+        hidden = (posts.hidden_at[sl] >= lo) & (posts.hidden_at[sl] < hi) & (posts.removed_at[sl] == NONE)
+        return int(((removed | hidden) & _good_faith_post(site, sl)).sum())
 
     def series(self) -> dict[str, np.ndarray]:
         """The daily series as columns (harm exposure by kind flattened)."""
@@ -208,7 +209,9 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     # -- wrongful actions ----------------------------------------------------------------------
     A = actions.frame()
     awin = (A["created"] >= w0) & (A["created"] < w1)
-    premoved = win & (P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"])
+    # actions on posts: deletions by a defence, and hiding by flags (a post hidden by three spam
+    # flags has been acted on even if it is never deleted)
+    premoved = win & (((P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"])) | (P["hidden_at"] != NONE))
     good = _good_faith_post(site, slice(0, posts.n))
     cremoved = cwin & (C["removed_at"] != NONE) & (C["removal_cause"] != Cause.ROOMBA)
     c_good = C["tone"] == Tone.FINE

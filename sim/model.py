@@ -90,6 +90,10 @@ class Site(mesa.Model):
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
         self.levers = build_levers(settings.scenario)
+        self.activity_index = ActivityIndex(self.users)
+        users = self.users
+        self.activity_index.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
+        self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
         self._rebuild_daily()
@@ -208,7 +212,6 @@ class Site(mesa.Model):
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_daily(self) -> None:
         users, rules, pol = self.users, self.settings.rules, self.policy
-        self.activity_index = ActivityIndex(users, self.clock.minute)
         n = users.n
         ok = users.active[:n] & ~users.destroyed[:n] & (users.kind[:n] == Kind.MEMBER)
         ids = np.flatnonzero(ok)
@@ -232,14 +235,18 @@ class Site(mesa.Model):
         rng = self.streams["registrations"]
         n_new = int(rng.poisson(s.registrations_per_day))
         if n_new:
-            users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
-        # newcomers stop being newcomers: their first-question drive fades
+            new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
+            self.activity_index.add(new)
+            # most newcomers came to ask: their first question is due after an exponential wait
+            askers = new[users.first_question_drive[new] > 0]
+            wait = rng.exponential(MINUTES_PER_DAY / np.maximum(users.first_question_drive[askers], 1e-9))
+            users.first_question_due[askers] = np.minimum(self.clock.minute + wait, 2**31 - 1).astype(np.int64)
+            self._first_questions = np.concatenate([self._first_questions, askers])
         cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)
         old = np.flatnonzero(users.newcomer[: users.n] & (users.joined[: users.n] <= cutoff))
-        if old.size:
-            users.newcomer[old] = False
-            users.ask_rate[old] = np.maximum(users.ask_rate[old] - users.first_question_drive[old], 0.0)
-            users.first_question_drive[old] = 0.0
+        users.newcomer[old] = False
+        fq = self._first_questions
+        self._first_questions = fq[users.first_question_due[fq] > cutoff]
         n = users.n
         users.rep_today[:n] = 0
         users.votes_today[:n] = 0
@@ -316,7 +323,7 @@ class Site(mesa.Model):
 
     def _daily_churn(self) -> None:
         users, p = self.users, self.settings.population
-        ids = self.activity_index.ids
+        ids = np.concatenate(self.activity_index.ids)
         ids = ids[users.active[ids]]
         hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
                           p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))

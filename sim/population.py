@@ -61,7 +61,8 @@ class Users:
         "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
         "ask_rate": (np.float32, 0.0), "answer_rate": (np.float32, 0.0), "comment_rate": (np.float32, 0.0),
         "vote_rate": (np.float32, 0.0), "flag_rate": (np.float32, 0.0), "wrongly_sanctioned": (np.bool_, False),
-        "first_question_drive": (np.float32, 0.0), "churn_hazard": (np.float64, 0.0),
+        "first_question_drive": (np.float32, 0.0), "first_question_due": (np.int32, NONE),
+        "churn_hazard": (np.float64, 0.0),
         "churn_threshold": (np.float64, 1.0),
     }
 
@@ -111,7 +112,7 @@ class Users:
             "activity": activity, "skill": skill, "region": region, "tz": self._region_tz[region],
             "native": self._region_native[region], "topic": topic, "quality": quality,
             "civility": rng.lognormal(0.0, 0.7, n),
-            "ask_rate": ask + drive,
+            "ask_rate": ask,
             "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, 6.0, 1.0) * skill,
             "comment_rate": p.comment_rate * scale * activity,
             "vote_rate": p.vote_rate * scale * activity * (0.5 + 0.5 * mix[:, 2]),
@@ -143,13 +144,14 @@ class Users:
         self.active[ids] = rng.random(ids.size) < s.active_share * np.minimum(1.0, 0.5 + 0.1 * self.activity[ids])
         # Warm start: accounts that predate the run carry the reputation their history earned.
         tenure = rng.random(ids.size) * p.rep_warm_start_days
-        earned = 10.0 * (self.answer_rate[ids] * (0.4 + self.skill[ids]) * 1.2 + 0.25 * self.ask_rate[ids]) * tenure
-        self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
         self.joined[ids] = -(tenure * 1440).astype(np.int32)
         # dormant accounts were active only for a while before they left
         active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(15.0, ids.size)))
         self.questions[ids] = rng.poisson(self.ask_rate[ids] * active_days)
         self.answers[ids] = rng.poisson(self.answer_rate[ids] * active_days)
+        earned = (p.warm_start_rep_per_answer * self.answers[ids] * (0.5 + self.skill[ids])
+                  + p.warm_start_rep_per_question * self.questions[ids])
+        self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
 
     # -- views -------------------------------------------------------------------------------
     def col(self, name: str) -> np.ndarray:
@@ -173,60 +175,64 @@ class Users:
 
 
 class ActivityIndex:
-    """Who can act, grouped by timezone, with cumulative rates for O(log n) weighted sampling.
+    """Who may act, grouped by timezone, for O(log n) weighted sampling with common random numbers.
 
-    Rebuilt once a day from the active accounts. Within a tick, the number of actions of one
-    activity in each timezone group is Poisson with the group's total rate times the daily cycle;
-    the actors are then drawn proportionally to their rate by binary search on the cumulative sums.
+    The index is append-only: every member who is active at the start or registers later is
+    added once, with fixed per-activity rates. Each tick the number of *candidate* actions of an
+    activity in each timezone group is Poisson with the group's total rate times the daily cycle,
+    and candidates are drawn in proportion to their rates by binary search on cumulative sums.
+    Candidates who have since left, are suspended, or whose current rate is lower than their
+    indexed rate are thinned out by the caller. Because the index does not depend on what the
+    site did, baseline and scenario draw exactly the same candidates from the same seed; a policy
+    changes only who of them still acts.
     """
 
-    def __init__(self, users: Users, now: int, bad_ok: bool = False) -> None:
-        n = users.n
-        ok = users.active[:n] & ~users.destroyed[:n]
-        if not bad_ok:
-            ok &= users.kind[:n] == Kind.MEMBER
-        ids = np.flatnonzero(ok)
-        order = np.argsort(users.tz[ids], kind="stable")
-        self.ids = ids[order]
-        tz = users.tz[self.ids]
-        self.tz_values, self.starts = np.unique(tz, return_index=True)
-        self.stops = np.append(self.starts[1:], self.ids.size)
-        self.cum: dict[str, np.ndarray] = {}
-        self.totals: dict[str, np.ndarray] = {}
-        for act in ACTIVITIES:
-            rate = users.col(f"{act}_rate")[self.ids].astype(np.float64)
-            cum = np.cumsum(rate)
-            self.cum[act] = cum
-            ends = cum[self.stops - 1] if self.ids.size else np.zeros(0)
-            begins = np.where(self.starts > 0, cum[self.starts - 1] if self.ids.size else 0, 0.0)
-            self.totals[act] = ends - begins
-            self.totals[act + "_begin"] = begins
+    def __init__(self, users: Users) -> None:
+        self.users = users
+        self.tz_values = np.unique(users._region_tz).astype(np.float64)
+        nb = self.tz_values.size
+        self.ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(nb)]
+        self.cum: dict[str, list[np.ndarray]] = {a: [np.zeros(0) for _ in range(nb)] for a in ACTIVITIES}
+        self.totals: dict[str, np.ndarray] = {a: np.zeros(nb) for a in ACTIVITIES}
+        self.size = 0
 
-    def sample(self, act: str, rng: np.random.Generator, activity: np.ndarray, tick_days: float,
-               multiplier: float = 1.0) -> np.ndarray:
-        """Draw this tick's actors for ``act``.
+    def add(self, ids: np.ndarray) -> None:
+        """Index newly active members (their current rates become their indexed rates)."""
+        users = self.users
+        ids = np.asarray(ids, dtype=np.int64)
+        bucket = np.searchsorted(self.tz_values, users.tz[ids].astype(np.float64))
+        for b in range(self.tz_values.size):
+            new = ids[bucket == b]
+            if new.size == 0:
+                continue
+            self.ids[b] = np.concatenate([self.ids[b], new])
+            for act in ACTIVITIES:
+                rate = getattr(users, f"{act}_rate")[new].astype(np.float64)
+                cum = self.cum[act][b]
+                start = cum[-1] if cum.size else 0.0
+                self.cum[act][b] = np.concatenate([cum, start + np.cumsum(rate)])
+                self.totals[act][b] = self.cum[act][b][-1]
+        self.size += ids.size
+
+    def sample(self, act: str, rng: np.random.Generator, activity: np.ndarray, tick_days: float) -> np.ndarray:
+        """Draw this tick's candidate actors for ``act``.
 
         Args:
             act: Activity name (one of ``ACTIVITIES``).
             rng: The activity's named stream.
             activity: Relative activity of each timezone group now (from the clock).
             tick_days: Tick length in days.
-            multiplier: Scenario multiplier on the rate.
 
         Returns:
-            Account ids, one per action (an account may appear more than once).
+            Account ids, one per candidate action (an account may appear more than once).
         """
-        if self.ids.size == 0:
-            return np.zeros(0, dtype=np.int64)
-        lam = self.totals[act] * activity * tick_days * multiplier
-        counts = rng.poisson(lam)
-        total = int(counts.sum())
-        if total == 0:
-            return np.zeros(0, dtype=np.int64)
-        begin = np.repeat(self.totals[act + "_begin"], counts)
-        width = np.repeat(self.totals[act], counts)
-        pos = np.searchsorted(self.cum[act], begin + rng.random(total) * width, side="right")
-        return self.ids[np.minimum(pos, self.ids.size - 1)]
+        counts = rng.poisson(self.totals[act] * activity * tick_days)
+        out = []
+        for b in np.flatnonzero(counts):
+            cum = self.cum[act][b]
+            pos = np.searchsorted(cum, rng.random(counts[b]) * cum[-1], side="right")
+            out.append(self.ids[b][np.minimum(pos, cum.size - 1)])
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 class WeightedPool:

@@ -77,10 +77,6 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
         ai=ai, duplicate=duplicate, close_worthy=close_worthy, group=users.region[owners])
     users.last_question_at[owners] = times
     users.questions[owners] += 1
-    drive = users.first_question_drive[owners]
-    if drive.any():
-        users.ask_rate[owners] = np.maximum(users.ask_rate[owners] - drive, 0.0)
-        users.first_question_drive[owners] = 0.0
     _record_first_posts(site, owners, ids, times)
     site.on_posts_created(ids)
     return ids

@@ -54,6 +54,9 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
             apply_reputation(site.users, posts.owner[became].astype(np.int64),
                              np.full(became.size, -rules.rep_spam_deletion_penalty), False,
                              rules.rep_daily_cap, rules.rep_floor)
+    if not delete:
+        newly_hidden = ids[change & (posts.hidden_at[ids] == NONE)]
+        posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
     posts.state[ids[change]] = int(target_state)
     for pid in new_ids.tolist():
         site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute)

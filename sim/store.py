@@ -187,6 +187,7 @@ def posts_table(capacity: int) -> Table:
         "reopened_at": (i4, NONE), "removed_at": (i4, NONE), "removal_cause": (i1, 0),
         "deleted_at": (i4, NONE), "red_flags": (i1, 0), "lq_flags": (i1, 0), "first_flag_at": (i4, NONE),
         "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged_until": (i4, NONE),
+        "hidden_at": (i4, NONE),
     }, capacity)
 
 
