@@ -50,6 +50,7 @@ class BadActor(mesa.Agent):
         self.retired = False
         self.evading = False
         self.sanctions = 0
+        self.session_tick = int(self.draws.integers(0, max(1, 1440 // model.clock.tick_minutes)))
         self.new_account()
 
     def new_account(self) -> int:
@@ -81,8 +82,16 @@ class BadActor(mesa.Agent):
         return bool(users.active[account] and not users.destroyed[account]
                     and users.suspended_until[account] <= self.site.clock.minute)
 
+    #: Actors that act in one daily session (voting fraud) rather than spread over the day.
+    daily_session = False
+
     def actions_this_tick(self) -> int:
-        return int(self.draws.poisson(self.rate * self.site.clock.tick_days))
+        clock = self.site.clock
+        if not self.daily_session:
+            return int(self.draws.poisson(self.rate * clock.tick_days))
+        if clock.minute % 1440 // clock.tick_minutes != self.session_tick:
+            return 0
+        return int(self.draws.poisson(self.rate))
 
     def step(self) -> None:
         if not self.can_act():
@@ -228,6 +237,7 @@ class VotingRing(BadActor):
     """Sock puppets upvoting one beneficiary's posts, kept under the serial-voting threshold."""
 
     family, kind, start_rep = "voting_rings", Kind.SOCK, 20
+    daily_session = True
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
@@ -260,12 +270,12 @@ class VotingRing(BadActor):
         site = self.site
         if site.clock.day != self._today:
             self._today, self._cast = site.clock.day, {}
-        # the beneficiary posts an answer now and then, the socks upvote it
-        if self.draws.random() < 0.3:
-            qs = site.traffic.sample_viewed(self.draws, 1)
-            if qs is not None:
-                q = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
-                self.my_posts.extend(posting.answer(site, np.array([self.beneficiary]), q, self.my_times(1)).tolist())
+        # the beneficiary posts a couple of answers a day, the socks upvote them
+        k = int(self.draws.poisson(2.0))
+        qs = site.traffic.sample_viewed(self.draws, k) if k else None
+        if qs is not None:
+            q = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
+            self.my_posts.extend(posting.answer(site, np.full(k, self.beneficiary), q, self.my_times(k)).tolist())
         lo = site.hot_start()
         self.my_posts = [p for p in self.my_posts if p >= lo and site.posts.state[p] < State.DELETED]
         if not self.my_posts:
@@ -296,6 +306,7 @@ class SerialDownvoter(BadActor):
     """An established account downvoting one target's posts, kept under the reversal threshold."""
 
     family, kind, start_rep = "serial_downvoters", Kind.DOWNVOTER, 600
+    daily_session = True
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)

@@ -85,6 +85,8 @@ class Moderator(mesa.Agent):
         site.queue_times.append(now - queued_at)
         if not act:
             site.flags.resolve(target, item, helpful=False, handler=self.user_id, time=now)
+            if target == Target.POST and site.posts.state[item] == State.DELETED:
+                removal.restore_posts(site, np.array([item]))  # undelete what red flags removed wrongly
             return
         wrongful = not truth
         if target == Target.POST and kind == FlagKind.SHOULD_CLOSE:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 RED = (FlagKind.SPAM, FlagKind.RUDE)
 LOW_QUALITY = (FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)
+RED_DELETION = (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
 PRIORITY = {FlagKind.SPAM: 0, FlagKind.RUDE: 0, FlagKind.COMMENT_HARASSMENT: 1, FlagKind.NEEDS_MODERATOR: 1,
             FlagKind.COMMENT_UNFRIENDLY: 2, FlagKind.SHOULD_CLOSE: 3, FlagKind.NOT_AN_ANSWER: 3,
             FlagKind.VERY_LOW_QUALITY: 3}
@@ -45,7 +46,7 @@ class FlagQueue:
             return site.comments.tone[items] >= Tone.UNWELCOMING
         posts = site.posts
         harm = posts.harm[items]
-        low = (posts.kind[items] == PostType.ANSWER) & ~posts.correct[items] & (posts.quality[items] < 0.25)
+        low = (posts.quality[items] < 0.25) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
         return np.select([np.isin(kinds, LOW_QUALITY), kinds == FlagKind.SHOULD_CLOSE],
                          [low | (harm > 0), posts.close_worthy[items] | (harm > 0)], harm > 0)
 
@@ -177,8 +178,10 @@ class FlagQueue:
         return None
 
     def _still_actionable(self, target: int, item: int) -> bool:
+        """Visible content, or content deleted by red flags that awaits a moderator's review."""
         if target == Target.POST:
-            return self.site.posts.state[item] < State.DELETED
+            posts = self.site.posts
+            return bool(posts.state[item] < State.DELETED or posts.removal_cause[item] in RED_DELETION)
         return self.site.comments.removed_at[item] == NONE
 
     @property
@@ -194,16 +197,26 @@ class FlagQueue:
         ids = self.pending.get((target, item))
         return ids[0] if ids else NONE
 
-    def resolve(self, target: int, item: int, helpful: bool, handler: int, time: int) -> None:
-        """Mark an item's pending flags helpful or declined; a flagger whose declined share passes
-        the limit is flag-banned."""
-        ids = self.pending.pop((int(target), int(item)), None)
-        self.queued_at.pop((int(target), int(item)), None)
+    def resolve(self, target: int, item: int, helpful: bool, handler: int, time: int,
+                keep_queued: bool = False) -> None:
+        """Mark an item's unresolved flags helpful or declined; a flagger whose declined share passes
+        the limit is flag-banned.
+
+        With ``keep_queued`` (content deleted by red flags) the item stays in the moderator queue so
+        a moderator still reviews it: to sanction the author, or to undelete a wrongful deletion.
+        """
+        key = (int(target), int(item))
+        ids = self.pending.get(key) if keep_queued else self.pending.pop(key, None)
+        if not keep_queued:
+            self.queued_at.pop(key, None)
         if not ids:
             return
         site, users, r = self.site, self.site.users, self.site.settings.rules
-        ids = np.asarray(ids)
         ft = site.flags_table
+        ids = np.asarray(ids)
+        ids = ids[ft.status[ids] == FlagStatus.PENDING]
+        if ids.size == 0:
+            return
         ft.status[ids] = FlagStatus.HELPFUL if helpful else FlagStatus.DECLINED
         ft.handled_at[ids] = np.maximum(time, ft.created[ids])
         ft.handler[ids] = handler

@@ -156,7 +156,7 @@ def _good_faith_post(site: Site, sl) -> np.ndarray:
     """Ground truth: a post that harms nobody and is not low-quality junk by a bad actor."""
     posts = site.posts
     owners = posts.owner[sl]
-    junk = (posts.kind[sl] == PostType.ANSWER) & ~posts.correct[sl] & (posts.quality[sl] < 0.25)
+    junk = (posts.quality[sl] < 0.25) & (~posts.correct[sl] | (posts.kind[sl] == PostType.QUESTION))
     return (posts.harm[sl] == Harm.NONE) & ~junk & ~posts.ai[sl] & (site.users.kind[owners] == Kind.MEMBER)
 
 

@@ -94,6 +94,7 @@ class Site(mesa.Model):
         users = self.users
         self.activity_index.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
+        self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
         self._rebuild_daily()
@@ -175,7 +176,7 @@ class Site(mesa.Model):
         users.abused_at[victims[first]] = np.asarray(times)[first]
         self.add_churn_hazard(victims, -np.log1p(-min(self.settings.population.abuse_churn, 1 - 1e-12)))
 
-    def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float) -> None:
+    def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float, unique: bool = False) -> None:
         """Add to members' accumulated hazard of leaving; those past their threshold leave now.
 
         A one-off bad experience with leave-probability p adds ``-log(1 - p)``."""
@@ -184,7 +185,10 @@ class Site(mesa.Model):
         member = users.kind[ids] == Kind.MEMBER
         ids = ids[member]
         amount = np.broadcast_to(amount, member.shape)[member]
-        np.add.at(users.churn_hazard, ids, amount)
+        if unique:
+            users.churn_hazard[ids] += amount
+        else:
+            np.add.at(users.churn_hazard, ids, amount)
         self._churn(ids[users.churn_hazard[ids] >= users.churn_threshold[ids]])
 
     def _churn(self, ids: np.ndarray) -> None:
@@ -237,6 +241,7 @@ class Site(mesa.Model):
         if n_new:
             new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
             self.activity_index.add(new)
+            self._members = np.concatenate([self._members, new])
             # most newcomers came to ask: their first question is due after an exponential wait
             askers = new[users.first_question_drive[new] > 0]
             wait = rng.exponential(MINUTES_PER_DAY / np.maximum(users.first_question_drive[askers], 1e-9))
@@ -323,11 +328,10 @@ class Site(mesa.Model):
 
     def _daily_churn(self) -> None:
         users, p = self.users, self.settings.population
-        ids = np.concatenate(self.activity_index.ids)
-        ids = ids[users.active[ids]]
+        ids = self._members = self._members[users.active[self._members]]
         hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
                           p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
-        self.add_churn_hazard(ids, -np.log1p(-hazard))
+        self.add_churn_hazard(ids, -np.log1p(-hazard), unique=True)
 
     def run(self, progress=None) -> None:
         """Run all ticks of ``run.days``; ``progress(done, total)`` is called once per day."""

@@ -58,8 +58,9 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         newly_hidden = ids[change & (posts.hidden_at[ids] == NONE)]
         posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
     posts.state[ids[change]] = int(target_state)
+    red = cause in (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
     for pid in new_ids.tolist():
-        site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute)
+        site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
     return new_ids
 
 

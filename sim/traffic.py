@@ -143,11 +143,13 @@ class Traffic:
             ai_wrong = _draw(rng, b_ids, b_views * (state[bad] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
                              * p.flag_prob_wrong_ai)
             events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
-        # low-quality answers
-        lowq = np.flatnonzero((posts.quality[ids] < 0.2) & (posts.kind[ids] == PostType.ANSWER) & ~posts.correct[ids]
+        # low-quality answers (not an answer / very low quality) and very low quality questions
+        is_a = posts.kind[ids] == PostType.ANSWER
+        lowq = np.flatnonzero((posts.quality[ids] < 0.2) & (~posts.correct[ids] | ~is_a)
                               & (harm == Harm.NONE) & (state < State.HIDDEN))
         lq = _draw(rng, ids[lowq], views[lowq] * p.flag_prob_low_quality)
-        events.append((lq, np.where(rng.random(lq.size) < 0.5, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
+        naa = (rng.random(lq.size) < 0.5) & (posts.kind[lq] == PostType.ANSWER)
+        events.append((lq, np.where(naa, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
         # honest mistakes on fine posts: thin a Poisson stream over everything viewed
         mistaken = self._thinned(rng, p.flag_prob_mistaken)
         mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
