@@ -60,7 +60,7 @@ DIRECTIONS.update({f"{name}_worst_to_best": WORSE for name in FAIRNESS_METRICS})
 # daily series: name -> how the recorder computes it (see DailyRecorder.record_day)
 DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",
          "time_to_removal_min_p50", "flags_per_day", "flag_queue_backlog", "wrongful_actions", "closures",
-         "spam_posts", "active_moderators", "mod_decisions", "escalations", "registrations", "active_users",
+         "spam_posts", "active_moderators", "mod_minutes", "mod_decisions", "escalations", "registrations", "active_users",
          "unfriendly_comments")
 
 
@@ -116,6 +116,7 @@ class DailyRecorder:
             "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(day_lo, day_hi),
             "closures": int(closed_today.sum()), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
             "active_moderators": sum(1 for m in site.moderators if not m.resigned),
+            "mod_minutes": sum(m.minutes_today for m in site.moderators),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
             "registrations": int((site.users.joined[: site.users.n] >= day_lo).sum()),
             "active_users": int((site.users.col("active") & (site.users.col("kind") == Kind.MEMBER)).sum()),
@@ -267,9 +268,8 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     qt_all = np.asarray(site.queue_times, dtype=np.float64)
     m["queue_time_p50_min"] = _q(qt if qt.size else qt_all, 0.5)
     m["queue_time_p90_min"] = _q(qt if qt.size else qt_all, 0.9)
-    n_mods = max(1, len(site.moderators))
-    mod_minutes = site.counters["mod_decisions"] * s.moderation.moderators.minutes_per_decision
-    m["minutes_per_moderator"] = mod_minutes / n_mods / max(site.clock.minute / MINUTES_PER_DAY, 1e-9)
+    mods_on_duty = np.maximum(series["active_moderators"][in_win], 1)
+    m["minutes_per_moderator"] = float(np.mean(series["mod_minutes"][in_win] / mods_on_duty)) if in_win.any() else float("nan")
     m["escalations_per_day"] = float(series["escalations"][in_win].sum()) / days
     m["moderator_resignations"] = float(site.counters["moderator_resignations"])
     m["moderators"] = float(sum(1 for x in site.moderators if not x.resigned))

@@ -305,7 +305,7 @@ class Site(mesa.Model):
         overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
         self.recorder.record_day()
         for m in active:
-            if not self.policy.moderators_on_strike and m.end_day(overloaded):
+            if m.end_day(overloaded and not self.policy.moderators_on_strike):
                 self.counters["moderator_resignations"] += 1
         self.traffic.reset_day()
         # drop removed items from the live lists
