@@ -59,8 +59,10 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
     posts.state[ids[change]] = int(target_state)
     red = cause in (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
+    pending = site.flags.pending
     for pid in new_ids.tolist():
-        site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
+        if (1, pid) in pending:
+            site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
     return new_ids
 
 
@@ -71,8 +73,10 @@ def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray
     fresh = ids[comments.removed_at[ids] == NONE]
     comments.removed_at[fresh] = np.maximum(np.max(times) if np.ndim(times) else times, comments.created[fresh] + 1)
     comments.removal_cause[fresh] = int(cause)
+    pending = site.flags.pending
     for cid in fresh.tolist():
-        site.flags.resolve(2, cid, helpful=True, handler=-int(cause), time=site.clock.minute)
+        if (2, cid) in pending:
+            site.flags.resolve(2, cid, helpful=True, handler=-int(cause), time=site.clock.minute)
     return fresh
 
 
