@@ -60,6 +60,7 @@ def close(site: Site, questions: np.ndarray, time: int, closer: Closer) -> None:
     reason = np.where(posts.duplicate[questions], CloseReason.DUPLICATE,
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
     posts.state[questions] = State.CLOSED
+    site._closed_today.append(questions)
     posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)

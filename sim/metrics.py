@@ -64,6 +64,11 @@ DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "vi
          "unfriendly_comments")
 
 
+# the daily series looks back this far for removals and closures of recent content (the summary
+# over the measurement window looks at everything)
+DAILY_LOOKBACK_DAYS = 14
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q)) if values.size else float("nan")
 
@@ -100,7 +105,7 @@ class DailyRecorder:
         views = site.traffic.views_today
         harm_views = sum(site.traffic.harm_views_today.values())
         # harmful content removed today
-        lo = site.post_id_at_day(day - 30)
+        lo = site.post_id_at_day(day - DAILY_LOOKBACK_DAYS)
         sl = slice(lo, posts.n)
         rem = (posts.harm[sl] > 0) & (posts.removed_at[sl] >= day_lo) & (posts.removed_at[sl] < day_hi)
         ttr = (posts.removed_at[sl][rem] - posts.created[sl][rem]).astype(np.float64)
@@ -118,8 +123,8 @@ class DailyRecorder:
             "active_moderators": sum(1 for m in site.moderators if not m.resigned),
             "mod_minutes": sum(m.minutes_today for m in site.moderators),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
-            "registrations": int((site.users.joined[: site.users.n] >= day_lo).sum()),
-            "active_users": int((site.users.col("active") & (site.users.col("kind") == Kind.MEMBER)).sum()),
+            "registrations": self._delta("registrations"),
+            "active_users": int(site.users.active[site._members].sum()),
             "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
         }
         for k, v in row.items():
@@ -132,7 +137,7 @@ class DailyRecorder:
     def _wrongful_removals(self, lo: int, hi: int) -> int:
         site = self.site
         posts = site.posts
-        first = site.post_id_at_day(site.clock.day - 60)
+        first = site.post_id_at_day(site.clock.day - DAILY_LOOKBACK_DAYS)
         sl = slice(first, posts.n)
         removed = (posts.removed_at[sl] >= lo) & (posts.removed_at[sl] < hi) & _wrongful_cause(posts.removal_cause[sl])
         hidden = (posts.hidden_at[sl] >= lo) & (posts.hidden_at[sl] < hi) & (posts.removed_at[sl] == NONE)

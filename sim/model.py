@@ -55,10 +55,11 @@ class Site(mesa.Model):
         self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
-        expected_posts = int(self.users.n * 0.05 * settings.run.days) + 1024
-        self.posts = store.posts_table(expected_posts)
-        self.comments = store.comments_table(expected_posts)
-        self.votes = store.votes_table(expected_posts * 3)
+        # start with about a month of content; the tables grow by half when full
+        month = int(self.users.n * 0.003 * min(settings.run.days, 30)) + 4096
+        self.posts = store.posts_table(month)
+        self.comments = store.comments_table(month)
+        self.votes = store.votes_table(month * 3)
         self.flags_table = store.flags_table(4096)
         self.actions = store.actions_table(1024)
         self.detections = store.detections_table(1024)
@@ -95,6 +96,8 @@ class Site(mesa.Model):
         self.activity_index.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
+        self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
+        self._closed_today: list[np.ndarray] = []
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
         self._rebuild_daily()
@@ -216,9 +219,7 @@ class Site(mesa.Model):
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_daily(self) -> None:
         users, rules, pol = self.users, self.settings.rules, self.policy
-        n = users.n
-        ok = users.active[:n] & ~users.destroyed[:n] & (users.kind[:n] == Kind.MEMBER)
-        ids = np.flatnonzero(ok)
+        ids = self._members[users.active[self._members] & ~users.destroyed[self._members]]
         rep = users.reputation[ids]
         flaggers = rep >= rules.priv_flag
         self.flagger_pool = WeightedPool(ids[flaggers], users.flag_rate[ids[flaggers]] + users.vote_rate[ids[flaggers]] * 0.2)
@@ -238,6 +239,7 @@ class Site(mesa.Model):
             self._day_first_comment.append(self.comments.n)
         rng = self.streams["registrations"]
         n_new = int(rng.poisson(s.registrations_per_day))
+        self.counters["registrations"] += n_new
         if n_new:
             new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
             self.activity_index.add(new)
@@ -295,7 +297,8 @@ class Site(mesa.Model):
     def _end_day(self) -> None:
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
-        self.question_ban.run_daily()
+        if day % 7 == 6:
+            self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)
         self._roomba()
         self._daily_churn()
@@ -318,12 +321,11 @@ class Site(mesa.Model):
     def _roomba(self) -> None:
         """Auto-delete closed, unanswered, non-positive questions after the roomba period."""
         posts = self.posts
-        lo = self.post_id_at_day(self.clock.day - 60)
-        sl = slice(lo, posts.n)
-        old = posts.closed_at[sl] != NONE
-        old &= posts.closed_at[sl] < self.clock.minute - self.settings.rules.roomba_days * MINUTES_PER_DAY
-        ids = np.flatnonzero(old & (posts.state[sl] == State.CLOSED) & (posts.score[sl] <= 0)
-                             & (posts.answers[sl] == 0)) + lo
+        log = np.concatenate([self._closed_log, *self._closed_today]) if self._closed_today else self._closed_log
+        self._closed_today = []
+        due = posts.closed_at[log] < self.clock.minute - self.settings.rules.roomba_days * MINUTES_PER_DAY
+        ids, self._closed_log = log[due], log[~due]
+        ids = ids[(posts.state[ids] == State.CLOSED) & (posts.score[ids] <= 0) & (posts.answers[ids] == 0)]
         removal.remove_posts(self, ids, Cause.ROOMBA, self.clock.tick_end - 1, delete=True)
 
     def _daily_churn(self) -> None:

@@ -191,10 +191,17 @@ class ActivityIndex:
         self.users = users
         self.tz_values = np.unique(users._region_tz).astype(np.float64)
         nb = self.tz_values.size
-        self.ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in range(nb)]
-        self.cum: dict[str, list[np.ndarray]] = {a: [np.zeros(0) for _ in range(nb)] for a in ACTIVITIES}
+        # per timezone group: ids and cumulative rates in buffers that grow by half when full
+        self._ids: list[np.ndarray] = [np.zeros(1024, dtype=np.int64) for _ in range(nb)]
+        self._cum: dict[str, list[np.ndarray]] = {a: [np.zeros(1024) for _ in range(nb)] for a in ACTIVITIES}
+        self._n = np.zeros(nb, dtype=np.int64)
         self.totals: dict[str, np.ndarray] = {a: np.zeros(nb) for a in ACTIVITIES}
         self.size = 0
+
+    @property
+    def ids(self) -> list[np.ndarray]:
+        """Indexed accounts per timezone group."""
+        return [buf[:n] for buf, n in zip(self._ids, self._n, strict=True)]
 
     def add(self, ids: np.ndarray) -> None:
         """Index newly active members (their current rates become their indexed rates)."""
@@ -205,13 +212,19 @@ class ActivityIndex:
             new = ids[bucket == b]
             if new.size == 0:
                 continue
-            self.ids[b] = np.concatenate([self.ids[b], new])
+            n0, n1 = int(self._n[b]), int(self._n[b]) + new.size
+            if n1 > self._ids[b].size:
+                cap = max(n1, int(self._ids[b].size * 1.5))
+                self._ids[b] = np.resize(self._ids[b], cap)
+                for act in ACTIVITIES:
+                    self._cum[act][b] = np.resize(self._cum[act][b], cap)
+            self._ids[b][n0:n1] = new
             for act in ACTIVITIES:
                 rate = getattr(users, f"{act}_rate")[new].astype(np.float64)
-                cum = self.cum[act][b]
-                start = cum[-1] if cum.size else 0.0
-                self.cum[act][b] = np.concatenate([cum, start + np.cumsum(rate)])
-                self.totals[act][b] = self.cum[act][b][-1]
+                cum = self._cum[act][b]
+                cum[n0:n1] = self.totals[act][b] + np.cumsum(rate)
+                self.totals[act][b] = cum[n1 - 1]
+            self._n[b] = n1
         self.size += ids.size
 
     def sample(self, act: str, rng: np.random.Generator, activity: np.ndarray, tick_days: float) -> np.ndarray:
@@ -229,9 +242,10 @@ class ActivityIndex:
         counts = rng.poisson(self.totals[act] * activity * tick_days)
         out = []
         for b in np.flatnonzero(counts):
-            cum = self.cum[act][b]
-            pos = np.searchsorted(cum, rng.random(counts[b]) * cum[-1], side="right")
-            out.append(self.ids[b][np.minimum(pos, cum.size - 1)])
+            n = int(self._n[b])
+            cum = self._cum[act][b][:n]
+            pos = np.searchsorted(cum, rng.random(counts[b]) * self.totals[act][b], side="right")
+            out.append(self._ids[b][np.minimum(pos, n - 1)])
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 

@@ -86,9 +86,8 @@ class ReviewQueues:
     def refresh_reviewers(self) -> None:
         """Daily: count eligible reviewers for each queue."""
         users = self.site.users
-        n = users.n
-        able = users.active[:n] & (users.kind[:n] == 0) & ~users.destroyed[:n]
-        rep = users.reputation[:n][able]
+        members = self.site._members
+        rep = users.reputation[members[users.active[members] & ~users.destroyed[members]]]
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
             q.reviews_today = 0

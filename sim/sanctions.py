@@ -55,8 +55,10 @@ def destroy(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     aid = _record(site, Action.DESTROY, user, actor, source, cause_flag, cause_detection, 0.0, wrongful)
     users.destroyed[user] = True
     users.active[user] = False
-    lo = site.post_id_at_day(site.clock.day - 60)
+    lo = site.post_id_at_day(site.clock.day - 7)
     mine = np.flatnonzero(posts.owner[lo:posts.n] == user) + lo
+    older = site.harm_posts_live[posts.owner[site.harm_posts_live] == user]
+    mine = np.union1d(mine, older)
     mine = mine[posts.state[mine] < State.DELETED]
     removal.remove_posts(site, mine, Cause.ACCOUNT_DESTROYED, site.clock.tick_end - 1, delete=True)
     if wrongful:

@@ -141,7 +141,7 @@ class Table:
     def _grow(self, need: int) -> None:
         cap = self._cap
         while cap < need:
-            cap *= 2
+            cap = int(cap * 1.5) + 16
         for name, (dtype, fill) in self._spec.items():
             old = getattr(self, name)
             new = np.full(cap, fill, dtype=dtype)
