@@ -78,7 +78,7 @@ def simulate(settings: Settings, progress: bool = False, keep_tables: bool | Non
 
 def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
     """Event tables in the Stack Exchange data-dump schema (plus Flags and ModActions)."""
-    p, u = site.posts.frame(), site.users
+    p, u, v, c = site.posts.frame(), site.users, site.votes.frame(), site.comments.frame()
     n = u.n
     return {
         "Users": {"Id": np.arange(n), "Reputation": u.col("reputation"), "CreationMinute": u.col("joined"),
@@ -89,8 +89,13 @@ def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
                   "AnswerCount": p["answers"], "AcceptedAnswerId": p["accepted"], "ClosedMinute": p["closed_at"],
                   "DeletionMinute": p["deleted_at"], "ViewCount": p["views"], "Harm": p["harm"],
                   "RemovalCause": p["removal_cause"], "RemovedMinute": p["removed_at"]},
-        "Votes": {"Id": np.arange(site.votes.n), **{k.capitalize(): v for k, v in site.votes.frame().items()}},
-        "Comments": {"Id": np.arange(site.comments.n), **{k: v for k, v in site.comments.frame().items()}},
+        "Votes": {"Id": np.arange(site.votes.n), "PostId": v["post"], "VoteTypeId": v["vote_type"],
+                  "UserId": v["voter"], "CreationMinute": v["created"], "VoterReputation": v["voter_rep"],
+                  "Reversed": v["reversed"], "Fraud": v["fraud"]},
+        "Comments": {"Id": np.arange(site.comments.n), "PostId": c["post"], "UserId": c["author"],
+                     "CreationMinute": c["created"], "Tone": c["tone"], "Harm": c["harm"],
+                     "TargetUserId": c["target_user"], "RemovedMinute": c["removed_at"],
+                     "RemovalCause": c["removal_cause"]},
         "Flags": {"Id": np.arange(site.flags_table.n), **site.flags_table.frame()},
         "ModActions": {"Id": np.arange(site.actions.n), **site.actions.frame()},
     }
