@@ -125,7 +125,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--days", type=float, default=365)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--scaling", action="store_true", help="cost vs registered users 1e4..2e6 (60 days each)")
-    ap.add_argument("--years", type=float, default=0, help="also run the full-scale site for this many years")
+    ap.add_argument("--years", type=float, default=0, help="also run this many simulated years")
+    ap.add_argument("--years-sites", default="small", help="sites for --years (comma-separated)")
     ap.add_argument("--smoke", action="store_true", help="small site, 60 days: a few seconds")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -142,9 +143,10 @@ def main(argv: list[str] | None = None) -> dict:
             r["case"] = f"{name}"
             rows.append(r)
         if args.years:
-            r = median_of(preset("stackoverflow_2018", 365 * args.years), 1)
-            r["case"] = f"stackoverflow_2018 x{args.years:g} years"
-            rows.append(r)
+            for name in args.years_sites.split(","):
+                r = median_of(preset(name, 365 * args.years), 1)
+                r["case"] = f"{name} x{args.years:g} years"
+                rows.append(r)
         if args.scaling:
             for users in (10_000, 100_000, 500_000, 1_000_000, 2_000_000):
                 r = median_of(scaled(users, 60), args.repeats)
