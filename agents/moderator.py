@@ -139,5 +139,3 @@ class Moderator(mesa.Agent):
                 return True
         return False
 
-
-__all__ = ["Moderator", "State"]

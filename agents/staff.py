@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from sim import removal, sanctions, voting
-from sim.store import NONE, Action, Source, State
+from sim.store import NONE, Source, State
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -83,5 +83,3 @@ class Staff(mesa.Agent):
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
                 removal.restore_posts(site, np.array([post]))
 
-
-__all__ = ["Staff", "Action"]

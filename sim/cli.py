@@ -206,5 +206,16 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity)")
 
 
+def entry() -> None:
+    """Console-script entry: ``main`` with a quiet exit when the output pipe closes early."""
+    try:
+        main()
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None
+
+
 if __name__ == "__main__":
-    main()
+    entry()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import removal
-from sim.store import NONE, Cause, FlagKind, FlagStatus, Harm, PostType, Source, State, Target, Tone
+from sim.store import NONE, Cause, FlagKind, FlagStatus, PostType, Source, State, Target, Tone
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -232,5 +232,3 @@ class FlagQueue:
         ban = (total >= r.flag_ban_min_flags) & (users.flags_declined[who] >= r.flag_ban_declined_share * total)
         users.flag_banned_until[who[ban]] = time + int(r.flag_ban_days * 1440)
 
-
-__all__ = ["FlagQueue", "Harm"]

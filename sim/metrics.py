@@ -15,7 +15,6 @@ from sim.clock import MINUTES_PER_DAY
 from sim.population import Kind
 from sim.store import (
     NONE,
-    Action,
     Cause,
     Closer,
     CloseReason,
@@ -23,7 +22,6 @@ from sim.store import (
     Harm,
     PostType,
     Source,
-    State,
     Tone,
 )
 
@@ -400,5 +398,3 @@ def group_rates(counts: dict[str, tuple[int, int]], scale: float = 1.0,
     ratio = worst / best if best > 0 else 1.0
     return {"groups": vals, "counts": {g: [int(e), int(n)] for g, (e, n) in counts.items()}, "worst_to_best": ratio}
 
-
-__all__ = ["DIRECTIONS", "DailyRecorder", "summarize", "Action", "State"]

@@ -23,7 +23,7 @@ from sim.metrics import DailyRecorder
 from sim.policy import Policy
 from sim.population import ActivityIndex, Kind, Users, WeightedPool
 from sim.review_queues import ReviewQueues
-from sim.store import NONE, Cause, Harm, PostType, State, Tone
+from sim.store import NONE, Cause, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -342,5 +342,3 @@ class Site(mesa.Model):
             if progress is not None and self.clock.minute % MINUTES_PER_DAY == 0:
                 progress(tick + 1, self.total_ticks)
 
-
-__all__ = ["Site", "Harm"]

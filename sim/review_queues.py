@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import close_votes, removal
-from sim.store import NONE, Cause, FlagKind, Harm, PostType, Source, State, Target
+from sim.store import NONE, Cause, FlagKind, Harm, PostType, State, Target
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -190,5 +190,3 @@ class ReviewQueues:
         # a staged question's clock starts when it goes public
         posts.created[ps] = np.maximum(posts.created[ps], now)
 
-
-__all__ = ["ReviewQueues", "Source"]
