@@ -18,7 +18,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
@@ -124,16 +123,9 @@ def _overrides(run_dir: Path) -> str:
 
 
 def _write_parquet(table, path: Path) -> None:
-    import pyarrow.parquet as pq
+    from sim.run import atomic_parquet
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_parquet(table, path)
 
 
 def _write_duckdb(parquet: Path, path: Path) -> None:

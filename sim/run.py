@@ -171,22 +171,24 @@ def write_run(result: RunResult, out_dir: Path, command: str | None = None) -> P
     ``summary.json`` is written last, so a directory without it is an interrupted run.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(out_dir / "config.yaml", yaml.safe_dump(_clean(to_tree(result.settings)), sort_keys=False).encode())
     table = pa.table({k: pa.array(v) for k, v in result.series.items()})
-    _atomic_parquet(table, out_dir / "timeseries.parquet", pq)
+    atomic_parquet(table, out_dir / "timeseries.parquet")
     if result.tables:
-        _write_event_tables(result.tables, out_dir / "tables", pq, pa)
+        _write_event_tables(result.tables, out_dir / "tables")
     atomic_write(out_dir / "timing.json", json.dumps({"wall_time_s": round(result.wall_time_s, 3),
                                                      "events": result.events}, indent=2).encode())
     atomic_write(out_dir / "summary.json", json.dumps(summary_dict(result, command), indent=2, sort_keys=True).encode())
     return out_dir
 
 
-def _atomic_parquet(table, path: Path, pq) -> None:
+def atomic_parquet(table, path: Path) -> None:
+    """Write a pyarrow table to Parquet via a temporary file in the same directory and a rename."""
+    import pyarrow.parquet as pq
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -197,12 +199,13 @@ def _atomic_parquet(table, path: Path, pq) -> None:
         raise
 
 
-def _write_event_tables(tables: dict, out: Path, pq, pa) -> None:
+def _write_event_tables(tables: dict, out: Path) -> None:
     import duckdb
+    import pyarrow as pa
 
     out.mkdir(parents=True, exist_ok=True)
     for name, cols in tables.items():
-        _atomic_parquet(pa.table({k: pa.array(np.asarray(v)) for k, v in cols.items()}), out / f"{name}.parquet", pq)
+        atomic_parquet(pa.table({k: pa.array(np.asarray(v)) for k, v in cols.items()}), out / f"{name}.parquet")
     db = out / "events.duckdb"
     tmp = out / ".events.duckdb.tmp"
     tmp.unlink(missing_ok=True)
