@@ -44,6 +44,13 @@ class ReviewQueue:
                 self._queued.add(item)
                 self.items.append((item, time))
 
+    def add_many(self, items: np.ndarray, times: np.ndarray) -> None:
+        """Queue items, each with its own enqueue time (items already queued are skipped)."""
+        for item, time in zip(items.tolist(), times.tolist(), strict=True):
+            if item not in self._queued:
+                self._queued.add(item)
+                self.items.append((item, time))
+
     @property
     def backlog(self) -> int:
         return len(self.items)
@@ -143,17 +150,18 @@ class ReviewQueues:
         voters = site.closer_pool.draw(rng, qs.size)
         close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
         aging = site.settings.rules.close_vote_aging_days * 1440
-        leave_limit = site.settings.rules.close_vote_threshold
-        for q, t, closing, alive in zip(qs.tolist(), since.tolist(), decide_close.tolist(), live.tolist(), strict=True):
-            if not closing:
-                queue.leave_open[q] = queue.leave_open.get(q, 0) + 1
-            done = (not alive or posts.state[q] != State.LIVE or queue.leave_open.get(q, 0) >= leave_limit
-                    or now - t > aging)
-            if done:
-                queue.leave_open.pop(q, None)
+        leave_limit = site.policy.close_vote_threshold
+        leave_open = queue.leave_open
+        for q in qs[~decide_close].tolist():
+            leave_open[q] = leave_open.get(q, 0) + 1
+        left = np.array([leave_open.get(q, 0) for q in qs.tolist()], dtype=np.int64)
+        done = (posts.state[qs] != State.LIVE) | (left >= leave_limit) | (now - since > aging)
+        pending = site.flags.pending
+        for q in qs[done].tolist():
+            leave_open.pop(q, None)
+            if (Target.POST, q) in pending:
                 site.flags.resolve(Target.POST, q, helpful=bool(posts.state[q] == State.CLOSED), handler=NONE, time=now)
-            else:
-                queue.add(np.array([q]), t)
+        queue.add_many(qs[~done], since[~done])
 
     def _staging_step(self, rng: np.random.Generator, acc: float, now: int) -> None:
         """Staging ground: first questions are reviewed before going public; reviewers help the
