@@ -92,7 +92,7 @@ class Community(mesa.Agent):
         cum = np.cumsum(w)
         targets = pool[np.minimum(np.searchsorted(cum, rng.random(answerers.size) * cum[-1], side="right"),
                                   pool.size - 1)]
-        delay = rng.exponential(20.0, answerers.size).astype(np.int64)
+        delay = rng.exponential(p.answer_delay_min, answerers.size).astype(np.int64)
         times = np.maximum(site.clock.jitter(rng, answerers.size), posts.created[targets] + 1 + delay)
         posting.answer(site, answerers, targets, times)
 
@@ -142,10 +142,11 @@ class Community(mesa.Agent):
         if targets is None:
             return
         is_q = posts.kind[targets] == PostType.QUESTION
-        bias = site.settings.population.upvote_bias
-        p_up = np.where(is_q, 0.55 + 0.45 * posts.quality[targets] * bias / 0.8,
-                        np.where(posts.correct[targets], 0.96, 0.7))
-        p_up = np.where(posts.harm[targets] > 0, np.where(posts.harm[targets] == Harm.WRONG_AI, 0.5, 0.03), p_up)
+        p = site.settings.population
+        p_up = np.where(is_q, p.upvote_question_base + p.upvote_question_quality * posts.quality[targets],
+                        np.where(posts.correct[targets], p.upvote_correct_answer, p.upvote_wrong_answer))
+        harm = posts.harm[targets]
+        p_up = np.where(harm > 0, np.where(harm == Harm.WRONG_AI, p.upvote_wrong_ai_answer, p.upvote_harmful), p_up)
         up = rng.random(voters.size) < np.clip(p_up, 0, 1)
         voting.vote(site, voters, targets, site.clock.jitter(rng, voters.size), up)
 
@@ -174,6 +175,6 @@ class Community(mesa.Agent):
         first = np.r_[True, parents[1:] != parents[:-1]]
         best = ans[first]
         # an incorrect best answer is accepted less often
-        ok = posts.correct[best] | (rng.random(best.size) < 0.3)
+        ok = posts.correct[best] | (rng.random(best.size) < p.accept_wrong_answer_prob)
         best = best[ok]
         voting.accept(site, posts.parent[best].astype(np.int64), best, site.clock.jitter(rng, best.size))

@@ -108,8 +108,9 @@ class Moderator(mesa.Agent):
     def sanction(self, author: int, harm: int, kind: FlagKind, cause_flag: int, wrongful: bool) -> None:
         site = self.site
         users = site.users
+        cfg = site.settings.moderation.moderators
         if wrongful:
-            if kind in (FlagKind.SPAM, FlagKind.RUDE) and self.draws.random() < 0.3:
+            if kind in (FlagKind.SPAM, FlagKind.RUDE) and self.draws.random() < cfg.wrongful_suspension_prob:
                 sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag, wrongful=True)
             return
         if harm == Harm.SPAM:

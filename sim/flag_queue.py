@@ -46,7 +46,8 @@ class FlagQueue:
             return site.comments.tone[items] >= Tone.UNWELCOMING
         posts = site.posts
         harm = posts.harm[items]
-        low = (posts.quality[items] < 0.25) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
+        cutoff = site.settings.population.low_quality_threshold
+        low = (posts.quality[items] < cutoff) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
         return np.select([np.isin(kinds, LOW_QUALITY), kinds == FlagKind.SHOULD_CLOSE],
                          [low | (harm > 0), posts.close_worthy[items] | (harm > 0)], harm > 0)
 

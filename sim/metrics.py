@@ -160,7 +160,8 @@ def _good_faith_post(site: Site, sl) -> np.ndarray:
     """Ground truth: a post that harms nobody and is not low-quality junk by a bad actor."""
     posts = site.posts
     owners = posts.owner[sl]
-    junk = (posts.quality[sl] < 0.25) & (~posts.correct[sl] | (posts.kind[sl] == PostType.QUESTION))
+    cutoff = site.settings.population.low_quality_threshold
+    junk = (posts.quality[sl] < cutoff) & (~posts.correct[sl] | (posts.kind[sl] == PostType.QUESTION))
     return (posts.harm[sl] == Harm.NONE) & ~junk & ~posts.ai[sl] & (site.users.kind[owners] == Kind.MEMBER)
 
 

@@ -145,7 +145,7 @@ class Traffic:
             events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
         # low-quality answers (not an answer / very low quality) and very low quality questions
         is_a = posts.kind[ids] == PostType.ANSWER
-        lowq = np.flatnonzero((posts.quality[ids] < 0.2) & (~posts.correct[ids] | ~is_a)
+        lowq = np.flatnonzero((posts.quality[ids] < p.low_quality_flag_cutoff) & (~posts.correct[ids] | ~is_a)
                               & (harm == Harm.NONE) & (state < State.HIDDEN))
         lq = _draw(rng, ids[lowq], views[lowq] * p.flag_prob_low_quality)
         naa = (rng.random(lq.size) < 0.5) & (posts.kind[lq] == PostType.ANSWER)
