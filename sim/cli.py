@@ -23,19 +23,22 @@ def _fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def _first_values(overrides: list[str]) -> list[str]:
-    """Overrides with each sweep replaced by its first value (for up-front validation)."""
+def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
+    """Override lists that together use every value of every sweep once (each sweep value with the
+    other sweeps at their first value), for up-front validation of a whole sweep."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
     parsed = OverridesParser.create().parse_overrides(overrides)
-    out = []
-    for o in parsed:
-        if o.is_sweep_override():
-            first = next(iter(o.sweep_string_iterator()))
-            out.append(f"{o.get_key_element()}={first}")
-        else:
-            out.append(o.input_line)
-    return out
+    values = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+              else [o.input_line] for o in parsed]
+    base = [v[0] for v in values]
+    variants = [base]
+    for i, choices in enumerate(values):
+        for choice in choices[1:]:
+            if len(variants) >= limit:
+                return variants
+            variants.append(base[:i] + [choice] + base[i + 1:])
+    return variants
 
 
 def compose(overrides: list[str]):
@@ -75,19 +78,25 @@ def _one_line(err: Exception) -> str:
         key = text.split("Could not override '")[1].split("'")[0]
         return f"{key}: unknown key (check the spelling; use +{key}=... only for keys the config allows to add)"
     if "Could not find '" in text:
-        # e.g. "Could not find 'scenario/nope' Available options in 'scenario': ..."
-        return text.replace("In 'config': ", "")
+        # "Could not find 'scenario/nope' Available options in 'scenario': a b c Config search path: ..."
+        text = text.replace("In 'config': ", "").split(" Config search path")[0]
+        if "Available options in '" in text:
+            missing = text.split("Could not find '")[1].split("'")[0]
+            group, _, name = missing.rpartition("/")
+            options = text.split("Available options in '")[1].split(":", 1)[1].split()
+            return f"{group}={name}: no such option (allowed: {', '.join(options)})"
+        return text
     return text
 
 
 def _check_sweep(args: list[str]) -> None:
     overrides = [a for a in args if not a.startswith("-")]
     try:
-        first = _first_values(overrides)
+        variants = _sweep_variants(overrides)
     except Exception as err:
         _fail(_one_line(err))
-    compose([o for o in first if not o.startswith("hydra.") and not o.startswith("hydra/")
-             and not o.startswith("+hydra.")])
+    for variant in variants:
+        compose([o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra."))])
 
 
 def _hydra_entry(task, args: list[str], command: str) -> None:

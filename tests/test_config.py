@@ -97,3 +97,14 @@ def test_event_tables_are_queryable_with_sql(tmp_path):
     assert questions > 0
     orphans = con.execute("SELECT count(*) FROM Votes v LEFT JOIN Posts p ON v.PostId = p.Id WHERE p.Id IS NULL")
     assert orphans.fetchone()[0] == 0
+
+
+def test_every_sweep_value_is_validated_before_any_job_runs(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "sim.cli", "run", "-m", "seed=0,x", "run.days=2", "run.warmup_days=0",
+                          f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip() == "preflight: error: seed='x': expected a number (int)"
+    assert not (tmp_path / "sweep").exists()
+    res = run_cli(tmp_path, "run", "site=smal")
+    assert res.returncode == 2 and "site=smal: no such option (allowed: small, stackoverflow_2018)" in res.stderr
