@@ -307,6 +307,9 @@ def _timeseries_png(metric: str, series: Mapping, comparison: Mapping, unit: str
         if series.get(arm) is None:
             continue
         mean, low, high = _daily_band(series[arm])
+        values = np.asarray(series[arm], dtype=float)
+        if values.size and np.nanmin(values) >= 0:  # counts, shares, durations: a band never below zero
+            low = np.maximum(low, 0.0)
         x = days if days.size == mean.size else np.arange(mean.size)
         n_seeds = len(series[arm])
         ax.plot(x, mean, color=colour, linewidth=1.6, label=f"{arm} (mean of {n_seeds} seeds)")
