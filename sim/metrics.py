@@ -115,7 +115,8 @@ class DailyRecorder:
             "upvotes": int((vt == 2).sum()), "downvotes": int((vt == 3).sum()), "views": views,
             "harm_exposure": harm_views, "prevalence": _share(harm_views, views),
             "time_to_removal_min_p50": _q(ttr, 0.5), "flags_per_day": site.flags_table.n - f0,
-            "flag_queue_backlog": site.flags.backlog,
+            # mean over the day's ticks of the items waiting for a moderator
+            "flag_queue_backlog": self._delta("backlog_tick_sum") / max(self._delta("ticks"), 1),
             "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(day_lo, day_hi),
             "closures": int(closed_today.sum()), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
             "active_moderators": sum(1 for m in site.moderators if not m.resigned),

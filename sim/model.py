@@ -279,6 +279,8 @@ class Site(mesa.Model):
         for mod in self.moderators:
             mod.step()
         self.staff.step()
+        self.counters["backlog_tick_sum"] += self.flags.backlog
+        self.counters["ticks"] += 1
         if clock.is_day_end:
             self._end_day()
         clock.advance()
