@@ -33,13 +33,12 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         The posts that were newly removed (deleted) by this call.
     """
     posts = site.posts
-    ids = np.unique(np.asarray(ids, dtype=np.int64))
+    ids = np.asarray(ids, dtype=np.int64)
+    times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape)
+    ids, first = np.unique(ids, return_index=True)  # each post once, with the time given for it
     if ids.size == 0:
         return ids
-    times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape) if np.ndim(times) else np.full(ids.size, times)
-    if np.ndim(times) and times.size != ids.size:
-        times = np.full(ids.size, int(np.max(times)))
-    times = np.maximum(times, posts.created[ids] + 1)
+    times = np.maximum(times[first], posts.created[ids] + 1)
     fresh = (posts.removed_at[ids] == NONE) & delete
     new_ids = ids[fresh]
     posts.removed_at[new_ids] = times[fresh]
