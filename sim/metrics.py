@@ -322,8 +322,7 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     m["fraud_reputation"] = float(users.col("fraud_rep").sum())
     m["ban_evasions"] = float(site.counters["ban_evasions"])
     # -- fairness by group -----------------------------------------------------------------------------------
-    fairness = _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions,
-                         first, closed7, unwelcome7, fq)
+    fairness = _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7, fq)
     for name, breakdown in fairness.items():
         m[f"{name}_worst_to_best"] = breakdown["worst_to_best"]
     return m, fairness
@@ -340,8 +339,8 @@ def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray) -> float:
     return float(1.0 + days.size / np.sum(np.log(days / 0.5)))
 
 
-def _fairness(site, P, C, A, U, win, cwin, awin, premoved, good, wrong_posts, wrong_sanctions, first, closed7,
-              unwelcome7, fq) -> dict[str, dict]:
+def _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7,
+              fq) -> dict[str, dict]:
     """Each rate by group (region groups and tenure groups), with the worst-to-best ratio."""
     users = site.users
     region_names = users.region_names
