@@ -1,9 +1,10 @@
 """Ordinary users, acting together: one Mesa agent whose step is vectorised over the user arrays.
 
 Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
-(see :mod:`sim.population`). Each tick the community draws how many questions, answers, comments,
-votes and accepts happen in each timezone, picks who does them in proportion to their rates, picks
-what they act on, and hands the batch to the site's mechanics, which enforce every rule.
+(see :mod:`sim.population`). Each tick the community takes the questions, answers, comments and
+votes its members' own Poisson clocks planned for this tick (:mod:`sim.arrivals`), picks what they
+act on, and hands the batch to the site's mechanics, which enforce every rule. Every per-action
+decision uses the action's own key, so a member decides the same way in baseline and scenario.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import mesa
 import numpy as np
 
 from sim import posting, voting
+from sim.arrivals import Events, uniform
 from sim.store import NONE, Harm, PostType, State, Tone
 
 if TYPE_CHECKING:
@@ -33,20 +35,20 @@ class Community(mesa.Agent):
 
     def step(self) -> None:
         site = self.site
-        clock = site.clock
-        index = site.activity_index
-        act = clock.activity(index.tz_values)
-        tick_days = clock.tick_days
+        arrivals = site.arrivals
         self.first_questions()
-        self.ask(index.sample("ask", site.streams["ask_arrivals"], act, tick_days))
-        self.answer(index.sample("answer", site.streams["answer_arrivals"], act, tick_days))
-        self.comment(index.sample("comment", site.streams["comment_arrivals"], act, tick_days))
-        if not site.policy.curators_on_strike:
-            self.vote(index.sample("vote", site.streams["vote_arrivals"], act, tick_days))
-        else:
-            voters = index.sample("vote", site.streams["vote_arrivals"], act, tick_days)
-            self.vote(voters[site.users.reputation[voters] < site.policy.priv_close_vote])
+        self.ask(self._live(arrivals.now("ask")))
+        self.answer(self._live(arrivals.now("answer")))
+        self.comment(self._live(arrivals.now("comment")))
+        votes = self._live(arrivals.now("vote"))
+        if site.policy.curators_on_strike:
+            votes = votes.subset(site.users.reputation[votes.users] < site.policy.priv_close_vote)
+        self.vote(votes)
         self.accept()
+
+    def _live(self, events: Events) -> Events:
+        """Actions of members who may act now (the mechanics check again; this saves their work)."""
+        return events.subset(self.site.users.can_act(events.users, self.site.clock.minute))
 
     # -- asking ------------------------------------------------------------------------------
     def first_questions(self) -> None:
@@ -64,18 +66,17 @@ class Community(mesa.Agent):
         keep = site.streams["first_question_filter"].random(ready.size) < site.policy.newcomer_ask_multiplier
         posting.ask(site, ready[keep], times[keep])
 
-    def ask(self, askers: np.ndarray) -> None:
-        """New questions from this tick's candidate askers (a lever may thin them)."""
+    def ask(self, events: Events) -> None:
+        """New questions from this tick's askers (a lever may thin them)."""
         site = self.site
-        times = site.clock.jitter(site.streams["ask_times"], askers.size)
-        keep = site.streams["ask_filter"].random(askers.size) < site.policy.ask_multiplier
-        posting.ask(site, askers[keep], times[keep])
+        keep = uniform(events.keys, "ask_filter") < site.policy.ask_multiplier
+        posting.ask(site, events.users[keep], events.times[keep])
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, answerers: np.ndarray) -> None:
+    def answer(self, events: Events) -> None:
         """Answers to open questions, chosen by how attractive and how unanswered they are."""
         site = self.site
-        if answerers.size == 0:
+        if events.size == 0:
             return
         posts, p = site.posts, site.settings.population
         lo = site.hot_start()
@@ -88,30 +89,29 @@ class Community(mesa.Agent):
         age_h = (site.clock.minute - posts.created[pool]) / 60.0
         w = (0.3 + posts.quality[pool]) * (1.0 + np.maximum(age_h, 0) / p.answer_recency_hours) ** (-1.5)
         w = w / (1.0 + posts.answers[pool]) ** 1.5
-        rng = site.streams["answer_targets"]
         cum = np.cumsum(w)
-        targets = pool[np.minimum(np.searchsorted(cum, rng.random(answerers.size) * cum[-1], side="right"),
-                                  pool.size - 1)]
-        delay = rng.exponential(p.answer_delay_min, answerers.size).astype(np.int64)
-        times = np.maximum(site.clock.jitter(rng, answerers.size), posts.created[targets] + 1 + delay)
-        posting.answer(site, answerers, targets, times)
+        u = uniform(events.keys, "answer_target")
+        targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
+        delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
+        times = np.maximum(events.times, posts.created[targets] + 1 + delay)
+        posting.answer(site, events.users, targets, times)
 
     # -- commenting --------------------------------------------------------------------------
-    def comment(self, commenters: np.ndarray) -> None:
+    def comment(self, events: Events) -> None:
         """Comments on posts people are viewing; below 50 rep only on one's own latest post."""
         site = self.site
-        if commenters.size == 0:
+        if events.size == 0:
             return
         users, posts, pol, p = site.users, site.posts, site.policy, site.settings.population
-        rng = site.streams["comments"]
-        targets = site.traffic.sample_viewed(rng, commenters.size)
+        targets = site.traffic.viewed_at(uniform(events.keys, "comment_target"))
         if targets is None:
             return
+        commenters, times, keys = events.users, events.times, events.keys
         low = users.reputation[commenters] < pol.priv_comment_everywhere
         own = users.last_post[commenters]
         targets = np.where(low, own, targets)
         keep = targets != NONE
-        commenters, targets = commenters[keep], targets[keep]
+        commenters, targets, times, keys = commenters[keep], targets[keep], times[keep], keys[keep]
         n = commenters.size
         if n == 0:
             return
@@ -123,22 +123,22 @@ class Community(mesa.Agent):
                        * np.where(low_quality, p.unwelcoming_low_quality_factor, 1.0)
                        * (1.0 - pol.code_of_conduct_effect) * ~own_post)
         p_abusive = p.abusive_base * users.civility[commenters] * ~own_post
-        u = rng.random(n)
+        u = uniform(keys, "comment_tone")
         tone = np.where(u < p_abusive, Tone.ABUSIVE, np.where(u < p_abusive + p_unwelcome, Tone.UNWELCOMING, Tone.FINE))
         tone, keep = site.civility_gate(commenters, tone)
-        commenters, targets, tone = commenters[keep], targets[keep], tone[keep]
+        commenters, targets, tone, times = commenters[keep], targets[keep], tone[keep], times[keep]
         harm = np.where(tone == Tone.ABUSIVE, Harm.ABUSIVE, Harm.NONE)
-        posting.comment(site, commenters, targets, site.clock.jitter(rng, commenters.size), tone.astype(np.int8), harm)
+        posting.comment(site, commenters, targets, times, tone.astype(np.int8), harm)
 
     # -- voting ------------------------------------------------------------------------------
-    def vote(self, voters: np.ndarray) -> None:
+    def vote(self, events: Events) -> None:
         """Up and down votes on viewed posts, by their hidden quality and correctness."""
         site = self.site
-        if voters.size == 0:
+        if events.size == 0:
             return
         posts = site.posts
-        rng = site.streams["votes"]
-        targets = site.traffic.sample_viewed(rng, voters.size)
+        voters = events.users
+        targets = site.traffic.viewed_at(uniform(events.keys, "vote_target"))
         if targets is None:
             return
         is_q = posts.kind[targets] == PostType.QUESTION
@@ -147,8 +147,8 @@ class Community(mesa.Agent):
                         np.where(posts.correct[targets], p.upvote_correct_answer, p.upvote_wrong_answer))
         harm = posts.harm[targets]
         p_up = np.where(harm > 0, np.where(harm == Harm.WRONG_AI, p.upvote_wrong_ai_answer, p.upvote_harmful), p_up)
-        up = rng.random(voters.size) < np.clip(p_up, 0, 1)
-        voting.vote(site, voters, targets, site.clock.jitter(rng, voters.size), up)
+        up = uniform(events.keys, "vote_up") < np.clip(p_up, 0, 1)
+        voting.vote(site, voters, targets, events.times, up)
 
     # -- accepting ---------------------------------------------------------------------------
     def accept(self) -> None:

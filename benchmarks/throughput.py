@@ -42,8 +42,7 @@ t_build = time.perf_counter()
 site.run()
 t_run = time.perf_counter()
 metrics, _ = summarize(site)
-events = (site.posts.n + site.comments.n + site.votes.n + site.flags_table.n + site.actions.n
-          + site.detections.n + int(site.counters["mod_decisions"]))
+events = site.platform_events()
 print(json.dumps({
     "startup_s": t_build - t0, "import_s": t_import - t0, "build_s": t_build - t_import,
     "run_s": t_run - t_build, "summary_s": time.perf_counter() - t_run, "events": events,

@@ -60,11 +60,15 @@ class Clock:
         return (mid + tz) % 24.0
 
     def activity(self, tz: np.ndarray | float) -> np.ndarray | float:
-        """Relative activity (mean about 1) at hour offset ``tz``: a daily cycle peaking mid-afternoon
-        local time, damped on the local weekend."""
-        hour = self.local_hour(tz)
+        """Relative activity (mean about 1) at hour offset ``tz`` in the current tick: a daily cycle
+        peaking mid-afternoon local time, damped on the local weekend."""
+        return self.activity_at(self.minute, tz)
+
+    def activity_at(self, minute: int, tz: np.ndarray | float) -> np.ndarray | float:
+        """Relative activity at hour offset ``tz`` in the tick starting at ``minute``."""
+        hour = ((minute + self.tick_minutes / 2) / 60.0 + tz) % 24.0
         daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - 15.0) / 24.0)
-        local_day = ((self.minute / 60.0 + tz) // 24.0) % 7
+        local_day = ((minute / 60.0 + tz) // 24.0) % 7
         weekend = np.where(local_day >= 5, self.weekend_factor, 1.0)
         return daily * weekend * (7.0 / (5.0 + 2.0 * self.weekend_factor))
 

@@ -19,6 +19,10 @@ RED_DELETION = (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
 PRIORITY = {FlagKind.SPAM: 0, FlagKind.RUDE: 0, FlagKind.COMMENT_HARASSMENT: 1, FlagKind.NEEDS_MODERATOR: 1,
             FlagKind.COMMENT_UNFRIENDLY: 2, FlagKind.SHOULD_CLOSE: 3, FlagKind.NOT_AN_ANSWER: 3,
             FlagKind.VERY_LOW_QUALITY: 3}
+_IS_RED = np.zeros(len(FlagKind) + 1, dtype=bool)
+_IS_RED[list(RED)] = True
+_IS_LOW_QUALITY = np.zeros(len(FlagKind) + 1, dtype=bool)
+_IS_LOW_QUALITY[list(LOW_QUALITY)] = True
 CAUSE_OF_SOURCE = {Source.USER: Cause.COMMUNITY_FLAGS, Source.SPAM_DETECTOR: Cause.SPAM_DETECTOR,
                    Source.CIVILITY_CLASSIFIER: Cause.CIVILITY_CLASSIFIER, Source.AI_DETECTOR: Cause.AI_DETECTOR,
                    Source.MODERATOR: Cause.MODERATOR}
@@ -48,8 +52,10 @@ class FlagQueue:
         harm = posts.harm[items]
         cutoff = site.settings.population.low_quality_threshold
         low = (posts.quality[items] < cutoff) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
-        return np.select([np.isin(kinds, LOW_QUALITY), kinds == FlagKind.SHOULD_CLOSE],
-                         [low | (harm > 0), posts.close_worthy[items] | (harm > 0)], harm > 0)
+        kinds = np.asarray(kinds)
+        harmful = harm > 0
+        return np.where(_IS_LOW_QUALITY[kinds], low | harmful,
+                        np.where(kinds == FlagKind.SHOULD_CLOSE, posts.close_worthy[items] | harmful, harmful))
 
     # -- raising flags -----------------------------------------------------------------------
     def allowance(self, users: np.ndarray) -> np.ndarray:
@@ -122,7 +128,7 @@ class FlagQueue:
 
     def _post_effects(self, items, kinds, source, times, ids) -> None:
         site, posts, pol = self.site, self.site.posts, self.site.policy
-        red = np.isin(kinds, RED)
+        red = _IS_RED[kinds]
         if red.any():
             r_items = items[red]
             np.add.at(posts.red_flags, r_items, 1)
@@ -132,7 +138,7 @@ class FlagQueue:
             removal.remove_posts(site, hide, cause, site.clock.tick_end - 1, delete=False)
             kill = u[(posts.red_flags[u] >= pol.red_flags_to_delete) & (posts.state[u] < State.DELETED)]
             removal.remove_posts(site, kill, cause, site.clock.tick_end - 1, delete=True, penalty=True)
-        lq = np.isin(kinds, LOW_QUALITY)
+        lq = _IS_LOW_QUALITY[kinds]
         if lq.any():
             np.add.at(posts.lq_flags, items[lq], 1)
             site.review.low_quality.add(np.unique(items[lq]), site.clock.minute)

@@ -15,13 +15,14 @@ from agents.moderator import Moderator
 from agents.staff import Staff
 from scenarios import build_levers
 from sim import close_votes, removal, store
+from sim.arrivals import Arrivals
 from sim.clock import MINUTES_PER_DAY, Clock
 from sim.config import Settings
 from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
 from sim.flag_queue import FlagQueue
 from sim.metrics import DailyRecorder
 from sim.policy import Policy
-from sim.population import ActivityIndex, Kind, Users, WeightedPool
+from sim.population import Kind, Users, WeightedPool
 from sim.review_queues import ReviewQueues
 from sim.store import NONE, Cause, PostType, State, Tone
 from sim.streams import Streams
@@ -91,9 +92,9 @@ class Site(mesa.Model):
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
         self.levers = build_levers(settings.scenario)
-        self.activity_index = ActivityIndex(self.users)
         users = self.users
-        self.activity_index.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
+        self.arrivals = Arrivals(users, self.clock, settings.seed)
+        self.arrivals.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
         self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
@@ -216,6 +217,13 @@ class Site(mesa.Model):
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 
+    def platform_events(self) -> int:
+        """Simulated platform events so far: posts, comments, votes, flags, reviews, moderator and
+        detector actions (views are counted separately)."""
+        return int(self.posts.n + self.comments.n + self.votes.n + self.flags_table.n + self.actions.n
+                   + self.detections.n + self.counters["mod_decisions"]
+                   + sum(q.reviews_total for q in self.review.all))
+
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_daily(self) -> None:
         users, rules, pol = self.users, self.settings.rules, self.policy
@@ -228,7 +236,8 @@ class Site(mesa.Model):
         reviewers = rep >= pol.priv_review
         self.reviewer_pool = WeightedPool(ids[reviewers], users.flag_rate[ids[reviewers]] + 0.01)
         self.review.refresh_reviewers()
-        self._tz_weights = self.activity_index.totals["vote"] / max(self.activity_index.totals["vote"].sum(), 1e-12)
+        votes = self.arrivals.totals["vote"]
+        self._tz_weights = votes / max(votes.sum(), 1e-12)
 
     def _start_day(self) -> None:
         users, p, s = self.users, self.settings.population, self.settings.site
@@ -242,7 +251,7 @@ class Site(mesa.Model):
         self.counters["registrations"] += n_new
         if n_new:
             new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
-            self.activity_index.add(new)
+            self.arrivals.add(new)
             self._members = np.concatenate([self._members, new])
             # most newcomers came to ask: their first question is due after an exponential wait
             askers = new[users.first_question_drive[new] > 0]
@@ -258,6 +267,7 @@ class Site(mesa.Model):
         users.rep_today[:n] = 0
         users.votes_today[:n] = 0
         users.flags_today[:n] = 0
+        self.arrivals.plan_day()
         self._rebuild_daily()
 
     def step(self) -> None:
@@ -267,7 +277,7 @@ class Site(mesa.Model):
             self._start_day()
         for lever in self.levers:
             lever.maybe_launch(self)
-        act = clock.activity(self.activity_index.tz_values)
+        act = clock.activity(self.arrivals.tz_values)
         self.global_activity = float(np.dot(act, self._tz_weights)) if act.size else 1.0
         self.traffic.step()
         self.community.step()

@@ -1,8 +1,8 @@
 """User state as arrays owned by the model, and fast sampling of who acts in a tick.
 
 Every registered account (ordinary users and bad actors' accounts alike) is one row. Agents are
-thin views over these rows; a dormant user costs nothing per tick because only the active rows
-enter the daily :class:`ActivityIndex`.
+thin views over these rows; a dormant user costs nothing per tick because only live members have
+clocks in :class:`sim.arrivals.Arrivals`.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import numpy as np
 
 from sim.config import Settings
 from sim.store import NONE
-
-ACTIVITIES = ("ask", "answer", "comment", "vote", "flag")
 
 
 class Kind(IntEnum):
@@ -172,81 +170,6 @@ class Users:
         back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= 1440)
         if back.any():
             self.returned_at[ids[back]] = np.broadcast_to(now, ids.shape)[back]
-
-
-class ActivityIndex:
-    """Who may act, grouped by timezone, for O(log n) weighted sampling with common random numbers.
-
-    The index is append-only: every member who is active at the start or registers later is
-    added once, with fixed per-activity rates. Each tick the number of *candidate* actions of an
-    activity in each timezone group is Poisson with the group's total rate times the daily cycle,
-    and candidates are drawn in proportion to their rates by binary search on cumulative sums.
-    Candidates who have since left, are suspended, or whose current rate is lower than their
-    indexed rate are thinned out by the caller. Because the index does not depend on what the
-    site did, baseline and scenario draw exactly the same candidates from the same seed; a policy
-    changes only who of them still acts.
-    """
-
-    def __init__(self, users: Users) -> None:
-        self.users = users
-        self.tz_values = np.unique(users._region_tz).astype(np.float64)
-        nb = self.tz_values.size
-        # per timezone group: ids and cumulative rates in buffers that grow by half when full
-        self._ids: list[np.ndarray] = [np.zeros(1024, dtype=np.int64) for _ in range(nb)]
-        self._cum: dict[str, list[np.ndarray]] = {a: [np.zeros(1024) for _ in range(nb)] for a in ACTIVITIES}
-        self._n = np.zeros(nb, dtype=np.int64)
-        self.totals: dict[str, np.ndarray] = {a: np.zeros(nb) for a in ACTIVITIES}
-        self.size = 0
-
-    @property
-    def ids(self) -> list[np.ndarray]:
-        """Indexed accounts per timezone group."""
-        return [buf[:n] for buf, n in zip(self._ids, self._n, strict=True)]
-
-    def add(self, ids: np.ndarray) -> None:
-        """Index newly active members (their current rates become their indexed rates)."""
-        users = self.users
-        ids = np.asarray(ids, dtype=np.int64)
-        bucket = np.searchsorted(self.tz_values, users.tz[ids].astype(np.float64))
-        for b in range(self.tz_values.size):
-            new = ids[bucket == b]
-            if new.size == 0:
-                continue
-            n0, n1 = int(self._n[b]), int(self._n[b]) + new.size
-            if n1 > self._ids[b].size:
-                cap = max(n1, int(self._ids[b].size * 1.5))
-                self._ids[b] = np.resize(self._ids[b], cap)
-                for act in ACTIVITIES:
-                    self._cum[act][b] = np.resize(self._cum[act][b], cap)
-            self._ids[b][n0:n1] = new
-            for act in ACTIVITIES:
-                rate = getattr(users, f"{act}_rate")[new].astype(np.float64)
-                cum = self._cum[act][b]
-                cum[n0:n1] = self.totals[act][b] + np.cumsum(rate)
-                self.totals[act][b] = cum[n1 - 1]
-            self._n[b] = n1
-        self.size += ids.size
-
-    def sample(self, act: str, rng: np.random.Generator, activity: np.ndarray, tick_days: float) -> np.ndarray:
-        """Draw this tick's candidate actors for ``act``.
-
-        Args:
-            act: Activity name (one of ``ACTIVITIES``).
-            rng: The activity's named stream.
-            activity: Relative activity of each timezone group now (from the clock).
-            tick_days: Tick length in days.
-
-        Returns:
-            Account ids, one per candidate action (an account may appear more than once).
-        """
-        counts = rng.poisson(self.totals[act] * activity * tick_days)
-        out = []
-        for b in np.flatnonzero(counts):
-            n = int(self._n[b])
-            cum = self._cum[act][b][:n]
-            pos = np.searchsorted(cum, rng.random(counts[b]) * self.totals[act][b], side="right")
-            out.append(self._ids[b][np.minimum(pos, n - 1)])
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
 class WeightedPool:

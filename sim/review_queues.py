@@ -7,7 +7,6 @@ the day by the activity cycle. Every review is a decision with an accuracy again
 
 from __future__ import annotations
 
-from collections import deque
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,40 +19,81 @@ if TYPE_CHECKING:
 
 
 class ReviewQueue:
-    """A FIFO of items waiting for review.
+    """A FIFO of items waiting for review, held in arrays.
 
     Attributes:
         name: Queue name (``close``, ``low_quality``, ``first_posts``, ``staging``).
         min_rep: Reputation needed to review here.
+        leave_open: Leave-open reviews so far per post (close queue).
     """
 
     def __init__(self, site: Site, name: str, min_rep: int) -> None:
         self.site = site
         self.name = name
         self.min_rep = min_rep
-        self.items: deque[tuple[int, int]] = deque()
-        self._queued: set[int] = set()
-        self.leave_open: dict[int, int] = {}
+        self._items = np.zeros(1024, dtype=np.int64)
+        self._times = np.zeros(1024, dtype=np.int64)
+        self._head = 0
+        self._tail = 0
+        self._queued = np.zeros(4096, dtype=bool)  # by post id
+        self.leave_open = np.zeros(4096, dtype=np.int16)
         self.reviewers = 0
         self.reviews_today = 0
+        self.reviews_total = 0
         self._credit = 0.0
 
+    def _fit_posts(self, top: int) -> None:
+        if top >= self._queued.size:
+            size = max(top + 1, int(self._queued.size * 1.5))
+            self._queued = np.resize(self._queued, size)
+            self._queued[top:] = False
+            self.leave_open = np.concatenate([self.leave_open, np.zeros(size - self.leave_open.size, np.int16)])
+
     def add(self, items: np.ndarray, time: int) -> None:
-        for item in np.asarray(items).tolist():
-            if item not in self._queued:
-                self._queued.add(item)
-                self.items.append((item, time))
+        """Queue items (items already queued are skipped)."""
+        items = np.asarray(items, dtype=np.int64)
+        self.add_many(items, np.full(items.size, int(time), dtype=np.int64))
 
     def add_many(self, items: np.ndarray, times: np.ndarray) -> None:
         """Queue items, each with its own enqueue time (items already queued are skipped)."""
-        for item, time in zip(items.tolist(), times.tolist(), strict=True):
-            if item not in self._queued:
-                self._queued.add(item)
-                self.items.append((item, time))
+        items = np.asarray(items, dtype=np.int64)
+        if items.size == 0:
+            return
+        self._fit_posts(int(items.max()))
+        new = ~self._queued[items]
+        if items.size > 1:
+            _, first = np.unique(items, return_index=True)
+            once = np.zeros(items.size, dtype=bool)
+            once[first] = True
+            new &= once
+        items, times = items[new], np.asarray(times, dtype=np.int64)[new]
+        if items.size == 0:
+            return
+        self._queued[items] = True
+        n = self._tail - self._head
+        if self._tail + items.size > self._items.size:
+            cap = max(2 * (n + items.size), 1024)
+            keep = slice(self._head, self._tail)
+            self._items = np.concatenate([self._items[keep], np.zeros(cap - n, np.int64)])
+            self._times = np.concatenate([self._times[keep], np.zeros(cap - n, np.int64)])
+            self._head, self._tail = 0, n
+        self._items[self._tail:self._tail + items.size] = items
+        self._times[self._tail:self._tail + items.size] = times
+        self._tail += items.size
+
+    @property
+    def items(self) -> np.ndarray:
+        """Queued items, oldest first."""
+        return self._items[self._head:self._tail]
+
+    @property
+    def times(self) -> np.ndarray:
+        """When each queued item entered the queue."""
+        return self._times[self._head:self._tail]
 
     @property
     def backlog(self) -> int:
-        return len(self.items)
+        return self._tail - self._head
 
     def capacity(self) -> int:
         """Reviews available this tick."""
@@ -68,14 +108,27 @@ class ReviewQueue:
         self._credit -= n
         return n
 
-    def take(self, n: int) -> list[tuple[int, int]]:
-        out = []
-        while self.items and len(out) < n:
-            item, t = self.items.popleft()
-            self._queued.discard(item)
-            out.append((item, t))
-        self.reviews_today += len(out)
-        return out
+    def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``n`` oldest items and their enqueue times, removed from the queue."""
+        stop = min(self._head + max(int(n), 0), self._tail)
+        items = self._items[self._head:stop].copy()
+        times = self._times[self._head:stop].copy()
+        self._head = stop
+        self._queued[items] = False
+        self.reviews_today += items.size
+        self.reviews_total += items.size
+        return items, times
+
+    def drop_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remove the queued items selected by ``mask`` (aligned with :attr:`items`); returns them."""
+        items, times = self.items, self.times
+        out_items, out_times = items[mask].copy(), times[mask].copy()
+        keep_items, keep_times = items[~mask].copy(), times[~mask].copy()
+        self._head, self._tail = 0, keep_items.size
+        self._items[: keep_items.size] = keep_items
+        self._times[: keep_times.size] = keep_times
+        self._queued[out_items] = False
+        return out_items, out_times
 
 
 class ReviewQueues:
@@ -107,9 +160,8 @@ class ReviewQueues:
         now = site.clock.tick_end - 1
         self._close_step(rng, acc, now)
         # low quality: enough "recommend deletion" reviews delete the post
-        batch = self.low_quality.take(self.low_quality.capacity())
-        if batch:
-            ps = np.array([b[0] for b in batch], dtype=np.int64)
+        ps, _ = self.low_quality.take(self.low_quality.capacity())
+        if ps.size:
             ps = ps[posts.state[ps] < State.DELETED]
             bad = site.flags.truth_bad(Target.POST, ps, np.full(ps.size, FlagKind.VERY_LOW_QUALITY))
             k = site.settings.rules.low_quality_reviews_to_delete
@@ -120,9 +172,8 @@ class ReviewQueues:
             for pid in ps[~delete].tolist():
                 site.flags.resolve(Target.POST, pid, helpful=False, handler=NONE, time=now)
         # first posts: reviewers flag spam/abuse and send close-worthy questions to the close queue
-        batch = self.first_posts.take(self.first_posts.capacity())
-        if batch:
-            ps = np.array([b[0] for b in batch], dtype=np.int64)
+        ps, _ = self.first_posts.take(self.first_posts.capacity())
+        if ps.size:
             ps = ps[posts.state[ps] < State.HIDDEN]
             harmful = (posts.harm[ps] == Harm.SPAM) | (posts.harm[ps] == Harm.ABUSIVE)
             spot = harmful & (rng.random(ps.size) < acc)
@@ -140,25 +191,22 @@ class ReviewQueues:
         votes age away, so a higher quorum needs more of the queue's limited reviews."""
         site, posts = self.site, self.site.posts
         queue = self.close
-        batch = queue.take(queue.capacity())
-        if not batch:
+        qs, since = queue.take(queue.capacity())
+        if qs.size == 0:
             return
-        qs = np.array([b[0] for b in batch], dtype=np.int64)
-        since = np.array([b[1] for b in batch], dtype=np.int64)
         live = posts.state[qs] == State.LIVE
         decide_close = np.where(posts.close_worthy[qs], rng.random(qs.size) < acc, rng.random(qs.size) > acc) & live
         voters = site.closer_pool.draw(rng, qs.size)
         close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
         aging = site.settings.rules.close_vote_aging_days * 1440
         leave_limit = site.policy.close_vote_threshold
-        leave_open = queue.leave_open
-        for q in qs[~decide_close].tolist():
-            leave_open[q] = leave_open.get(q, 0) + 1
-        left = np.array([leave_open.get(q, 0) for q in qs.tolist()], dtype=np.int64)
+        queue._fit_posts(int(qs.max()))
+        np.add.at(queue.leave_open, qs[~decide_close], 1)
+        left = queue.leave_open[qs]
         done = (posts.state[qs] != State.LIVE) | (left >= leave_limit) | (now - since > aging)
+        queue.leave_open[qs[done]] = 0
         pending = site.flags.pending
         for q in qs[done].tolist():
-            leave_open.pop(q, None)
             if (Target.POST, q) in pending:
                 site.flags.resolve(Target.POST, q, helpful=bool(posts.state[q] == State.CLOSED), handler=NONE, time=now)
         queue.add_many(qs[~done], since[~done])
@@ -167,15 +215,13 @@ class ReviewQueues:
         """Staging ground: first questions are reviewed before going public; reviewers help the
         asker fix unclear questions, point duplicates to the original and remove spam."""
         site, posts, pol = self.site, self.site.posts, self.site.policy
-        batch = self.staging.take(self.staging.capacity())
-        ps = np.array([b[0] for b in batch], dtype=np.int64)
+        ps, _ = self.staging.take(self.staging.capacity())
         # questions whose wait ran out go public unreviewed
-        late = np.array([i for i, t in list(self.staging.items) if now - t > pol.staging_hours * 60], dtype=np.int64)
-        if late.size:
-            keep = deque((i, t) for i, t in self.staging.items if now - t <= pol.staging_hours * 60)
-            self.staging.items = keep
-            self.staging._queued = {i for i, _ in keep}
-            self._publish(late, now)
+        if self.staging.backlog:
+            overdue = now - self.staging.times > pol.staging_hours * 60
+            if overdue.any():
+                late, _ = self.staging.drop_where(overdue)
+                self._publish(late, now)
         if ps.size == 0:
             return
         ps = ps[posts.staged_until[ps] != NONE]

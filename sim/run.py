@@ -69,8 +69,7 @@ def simulate(settings: Settings, progress: bool = False, keep_tables: bool | Non
     if progress:
         sys.stderr.write("\n")
     metrics, fairness = summarize(site)
-    events = site.posts.n + site.comments.n + site.votes.n + site.flags_table.n + site.actions.n + site.detections.n
-    events += int(site.counters["mod_decisions"]) + sum(q.reviews_today for q in site.review.all)
+    events = site.platform_events()
     tables = export_tables(site) if (settings.run.event_tables if keep_tables is None else keep_tables) else {}
     return RunResult(settings, metrics, fairness, site.recorder.series(), events,
                      float(site.recorder.series()["views"].sum()), time.perf_counter() - t0, tables)

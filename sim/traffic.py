@@ -20,6 +20,18 @@ if TYPE_CHECKING:
 HARM_NAMES = {Harm.SPAM: "spam", Harm.ABUSIVE: "abusive", Harm.HARASSMENT: "harassment", Harm.WRONG_AI: "wrong_ai"}
 
 
+def _red_flag_prob(p) -> np.ndarray:
+    """Chance per view that a viewer red-flags a post, by harm code."""
+    table = np.zeros(max(Harm) + 1)
+    table[Harm.SPAM] = p.flag_prob_spam
+    table[[Harm.ABUSIVE, Harm.HARASSMENT]] = p.flag_prob_abusive
+    return table
+
+
+# honest mistakes: 10% spam, 10% rude, 10% needs-moderator, the rest very low quality
+_MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR, FlagKind.VERY_LOW_QUALITY])
+
+
 def _draw(rng: np.random.Generator, items: np.ndarray, lam: np.ndarray) -> np.ndarray:
     """Poisson events over items with rates ``lam``: draw the total, then place each event on an
     item in proportion to its rate (equivalent to independent Poisson counts, and O(n) once)."""
@@ -48,7 +60,7 @@ class Traffic:
         self.site = site
         self.views_today = 0.0
         self.harm_views_today = dict.fromkeys(HARM_NAMES.values(), 0.0)
-        self._ids = np.zeros(0, dtype=np.int64)
+        self._lo = 0
         self._cum = np.zeros(0)
         p = site.settings.population
         # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
@@ -62,14 +74,18 @@ class Traffic:
         self.views_today = 0.0
         self.harm_views_today = dict.fromkeys(HARM_NAMES.values(), 0.0)
 
-    def view_rate(self, ids: np.ndarray) -> np.ndarray:
-        """Expected public views per hour of posts ``ids`` now: decaying with age, rising with
-        score; half while closed, a reduced share while hidden, none while deleted or staged."""
+    def view_rate(self, ids: np.ndarray | slice) -> np.ndarray:
+        """Expected public views per hour of posts ``ids`` (ids or a slice of them) now: decaying
+        with age, rising with score; half while closed, a reduced share while hidden, none while
+        deleted or staged."""
         posts = self.site.posts
         age = np.clip(self.site.clock.minute + 30 - posts.created[ids], 0, self._decay.size - 1)
-        rate = self._decay[age] * self._score_boost[np.clip(posts.score[ids], 0, self._score_boost.size - 1)]
-        rate = rate * self._state_factor[posts.state[ids]]
-        return rate * (posts.staged_until[ids] == NONE) * self.site.global_activity
+        rate = self._decay[age]
+        rate *= self._score_boost[np.clip(posts.score[ids], 0, self._score_boost.size - 1)]
+        rate *= self._state_factor[posts.state[ids]]
+        rate[posts.staged_until[ids] != NONE] = 0.0
+        rate *= self.site.global_activity
+        return rate
 
     def _thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
         """Events at ``prob`` per view over all posts in the hot window this tick (to be thinned by
@@ -85,8 +101,14 @@ class Traffic:
         """``k`` posts drawn in proportion to their views this tick (what members are looking at)."""
         if self._cum.size == 0 or self._cum[-1] <= 0:
             return None
-        pos = np.searchsorted(self._cum, rng.random(k) * self._cum[-1], side="right")
-        return self._ids[np.minimum(pos, self._ids.size - 1)]
+        return self.viewed_at(rng.random(k))
+
+    def viewed_at(self, u: np.ndarray) -> np.ndarray | None:
+        """The posts at uniforms ``u`` of this tick's view distribution (``None`` if nothing is viewed)."""
+        if self._cum.size == 0 or self._cum[-1] <= 0:
+            return None
+        pos = np.searchsorted(self._cum, u * self._cum[-1], side="right")
+        return np.minimum(pos, self._cum.size - 1) + self._lo
 
     def step(self) -> None:
         """Accrue this tick's views and exposure, then the flags and votes viewers cast."""
@@ -94,23 +116,27 @@ class Traffic:
         posts, comments, p = site.posts, site.comments, site.settings.population
         hours = site.clock.tick_minutes / 60.0
         lo, hi = site.hot_start(), posts.n
-        ids = np.arange(lo, hi)
-        views = self.view_rate(ids) * hours
-        posts.views[lo:hi] += views
-        self._ids, self._cum = ids, np.cumsum(views)
+        hot = slice(lo, hi)
+        views = self.view_rate(hot)
+        views *= hours
+        posts.views[hot] += views
+        self._lo, self._cum = lo, np.cumsum(views)
         # harmful posts older than the hot window keep collecting (decayed) views while visible
         old = site.harm_posts_live
         old = old[(posts.state[old] < State.DELETED) & (old < lo)]
         old_views = self.view_rate(old) * hours
         posts.views[old] += old_views
-        all_ids = np.concatenate([ids, old])
-        all_views = np.concatenate([views, old_views])
-        self.views_today += float(all_views.sum()) * (1.0 + p.comment_view_share)
-        harm = posts.harm[all_ids]
+        self.views_today += (float(views.sum()) + float(old_views.sum())) * (1.0 + p.comment_view_share)
+        harm = posts.harm[hot]
+        bad = np.flatnonzero(harm > 0)
+        # the posts that can draw red flags: harmful ones, in the hot window or older
+        b_ids = np.concatenate([bad + lo, old])
+        b_views = np.concatenate([views[bad], old_views])
+        b_harm = posts.harm[b_ids]
         for code, name in HARM_NAMES.items():
-            sel = harm == code
+            sel = b_harm == code
             if sel.any():
-                self.harm_views_today[name] += float(all_views[sel].sum())
+                self.harm_views_today[name] += float(b_views[sel].sum())
         # harmful and unwelcoming comments: seen by a share of their post's viewers
         cids = site.flaggable_comments
         if cids.size:
@@ -124,47 +150,46 @@ class Traffic:
                     self.harm_views_today[name] += float(cviews[sel].sum())
         else:
             cviews = np.zeros(0)
-        self._viewer_actions(all_ids, all_views, cids, cviews)
+        self._viewer_actions(hot, views, b_ids, b_views, b_harm, cids, cviews)
 
-    def _viewer_actions(self, ids: np.ndarray, views: np.ndarray, cids: np.ndarray, cviews: np.ndarray) -> None:
+    def _viewer_actions(self, hot: slice, views: np.ndarray, b_ids: np.ndarray, b_views: np.ndarray,
+                        b_harm: np.ndarray, cids: np.ndarray, cviews: np.ndarray) -> None:
         site = self.site
         posts, comments, p = site.posts, site.comments, site.settings.population
         rng = site.streams["viewer_flags"]
-        harm, state = posts.harm[ids], posts.state[ids]
+        lo = hot.start
         events = []
         # red flags on spam and abuse (hidden posts keep a reduced audience that still flags)
-        bad = np.flatnonzero(harm > 0)
-        if bad.size:
-            b_ids, b_harm, b_views = ids[bad], harm[bad], views[bad]
-            p_red = np.select([b_harm == Harm.SPAM, (b_harm == Harm.ABUSIVE) | (b_harm == Harm.HARASSMENT)],
-                              [p.flag_prob_spam, p.flag_prob_abusive], 0.0)
+        if b_ids.size:
+            p_red = _red_flag_prob(p)[b_harm]
             red = _draw(rng, b_ids, b_views * p_red)
             events.append((red, np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)))
-            ai_wrong = _draw(rng, b_ids, b_views * (state[bad] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
+            ai_wrong = _draw(rng, b_ids, b_views * (posts.state[b_ids] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
                              * p.flag_prob_wrong_ai)
             events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
         # low-quality answers (not an answer / very low quality) and very low quality questions
-        is_a = posts.kind[ids] == PostType.ANSWER
-        lowq = np.flatnonzero((posts.quality[ids] < p.low_quality_flag_cutoff) & (~posts.correct[ids] | ~is_a)
-                              & (harm == Harm.NONE) & (state < State.HIDDEN))
-        lq = _draw(rng, ids[lowq], views[lowq] * p.flag_prob_low_quality)
+        harm, state, kind = posts.harm[hot], posts.state[hot], posts.kind[hot]
+        fine = (harm == Harm.NONE) & (state < State.HIDDEN)
+        is_q = kind == PostType.QUESTION
+        lowq = np.flatnonzero((posts.quality[hot] < p.low_quality_flag_cutoff) & (~posts.correct[hot] | is_q) & fine)
+        lq = _draw(rng, lowq + lo, views[lowq] * p.flag_prob_low_quality)
         naa = (rng.random(lq.size) < 0.5) & (posts.kind[lq] == PostType.ANSWER)
         events.append((lq, np.where(naa, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
         # honest mistakes on fine posts: thin a Poisson stream over everything viewed
         mistaken = self._thinned(rng, p.flag_prob_mistaken)
         mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
         u = rng.random(mistaken.size)
-        mk = np.select([u < 0.1, u < 0.2, u < 0.3], [FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR],
-                       FlagKind.VERY_LOW_QUALITY)
+        mk = _MISTAKEN_KIND[np.minimum((u * 10).astype(np.int64), 3)]
         events.append((mistaken, mk))
         if not site.policy.curators_on_strike:
             cv_rng = site.streams["close_votes"]
-            live_q = (posts.kind[ids] == PostType.QUESTION) & (state == State.LIVE) & (harm == Harm.NONE)
-            cw = np.flatnonzero(live_q & posts.close_worthy[ids])
-            cf = _draw(rng, ids[cw], views[cw] * p.close_flag_prob)
+            live_q = is_q & (state == State.LIVE) & (harm == Harm.NONE)
+            cw = np.flatnonzero(live_q & posts.close_worthy[hot])
+            cw_ids = cw + lo
+            cf = _draw(rng, cw_ids, views[cw] * p.close_flag_prob)
             events.append((cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)))
             # close votes: a thin stream on every live question, more on those that deserve closing
-            cv = _draw(cv_rng, ids[cw], views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
+            cv = _draw(cv_rng, cw_ids, views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
             stray = self._thinned(cv_rng, p.false_close_vote_prob)
             stray = stray[(posts.kind[stray] == PostType.QUESTION) & (posts.state[stray] == State.LIVE)
                           & (posts.harm[stray] == Harm.NONE)]
@@ -172,8 +197,8 @@ class Traffic:
             if cv.size:
                 voters = site.closer_pool.draw(cv_rng, cv.size)
                 close_votes.cast(site, cv, voters, site.clock.jitter(rng, cv.size))
-            closed = np.flatnonzero((state == State.CLOSED) & (posts.kind[ids] == PostType.QUESTION))
-            c_ids = ids[closed]
+            closed = np.flatnonzero((state == State.CLOSED) & is_q)
+            c_ids = closed + lo
             fixable = ~posts.close_worthy[c_ids] | (posts.quality[c_ids] >= p.close_worthy_quality)
             rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)
             if rv.size:

@@ -1,0 +1,220 @@
+"""When ordinary members act: one Poisson clock per member and activity, planned a day at a time.
+
+Each member asks, answers, comments and votes as an inhomogeneous Poisson process with their own
+daily rate times the activity cycle of their timezone (:meth:`Clock.activity_at`). The process runs
+in *operational time* (cumulative activity): a member's next action is their previous one plus an
+Exp(1) gap divided by their rate, mapped back to a minute through the day's cumulative activity.
+
+Two properties matter for the rest of the simulator:
+
+* **Common random numbers per member.** Every gap and every per-action decision is a hash of
+  (run seed, activity, member, action number), not a draw from a shared sequential stream. A member
+  therefore does exactly the same things in baseline and scenario until the site treats them
+  differently, whatever happens to everybody else, and removing a member does not shift anyone
+  else's draws.
+* **Cost proportional to live members and their actions.** Members who left are dropped from the
+  arrays; each day costs one comparison per live member and activity plus the work of the actions
+  themselves, so dormant and churned accounts cost nothing per tick and years of growth do not
+  slow the site down.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.clock import MINUTES_PER_DAY, Clock
+
+ACTIVITIES = ("ask", "answer", "comment", "vote")
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TWO53 = 1.0 / 9007199254740992.0
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection of uint64 that scrambles every input bit."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def to_uniform(z: np.ndarray) -> np.ndarray:
+    """Uniform doubles in (0, 1) from uint64 hashes."""
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO53
+
+
+def _salt(name: str) -> np.uint64:
+    return np.uint64((zlib.crc32(name.encode("utf-8")) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class Events:
+    """A batch of members' actions in this tick.
+
+    Attributes:
+        users: Acting account per action (a member may act more than once).
+        times: Minute of each action.
+        keys: A 64-bit key per action; :func:`uniform` turns it into independent uniforms.
+    """
+
+    users: np.ndarray
+    times: np.ndarray
+    keys: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.users.size)
+
+    def subset(self, mask: np.ndarray) -> Events:
+        return Events(self.users[mask], self.times[mask], self.keys[mask])
+
+
+def uniform(keys: np.ndarray, purpose: str) -> np.ndarray:
+    """One uniform per action for a named decision (target choice, vote direction, ...)."""
+    return to_uniform(mix64(keys ^ _salt(purpose)))
+
+
+class Arrivals:
+    """Every live member's next action per activity, and today's planned actions.
+
+    Attributes:
+        tz_values: Timezone offsets of the groups (hours), ascending.
+        totals: Per activity, the summed daily rate of live members in each timezone group.
+        ids: Live members (the arrays below are aligned with it).
+    """
+
+    def __init__(self, users, clock: Clock, seed: int) -> None:
+        self.users = users
+        self.clock = clock
+        self.tz_values = np.unique(users._region_tz).astype(np.float64)
+        nb = self.tz_values.size
+        self._keys = {a: np.random.SeedSequence(entropy=int(seed), spawn_key=(zlib.crc32(f"arrivals/{a}".encode()),))
+                      .generate_state(1, np.uint64)[0] for a in ACTIVITIES}
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.bucket = np.zeros(0, dtype=np.int8)
+        self.rate = {a: np.zeros(0) for a in ACTIVITIES}
+        self.next = {a: np.zeros(0) for a in ACTIVITIES}
+        self.count = {a: np.zeros(0, dtype=np.uint64) for a in ACTIVITIES}
+        self.totals = {a: np.zeros(nb) for a in ACTIVITIES}
+        self.lam = np.zeros(nb)  # operational time (activity-days) at the start of the planned day
+        self._plan: dict[str, Events] = {}
+        self._cursor: dict[str, int] = {}
+
+    # -- membership ---------------------------------------------------------------------------
+    def add(self, ids: np.ndarray) -> None:
+        """Start the clocks of newly active members (their current rates are their rates)."""
+        users = self.users
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size == 0:
+            return
+        bucket = np.searchsorted(self.tz_values, users.tz[ids].astype(np.float64)).astype(np.int8)
+        start = self.lam[bucket]
+        self.ids = np.concatenate([self.ids, ids])
+        self.bucket = np.concatenate([self.bucket, bucket])
+        for act in ACTIVITIES:
+            rate = getattr(users, f"{act}_rate")[ids].astype(np.float64)
+            gap = -np.log(to_uniform(self._hash(act, ids, np.zeros(ids.size, dtype=np.uint64))))
+            with np.errstate(divide="ignore"):
+                first = np.where(rate > 0, start + gap / np.where(rate > 0, rate, 1.0), np.inf)
+            self.rate[act] = np.concatenate([self.rate[act], rate])
+            self.next[act] = np.concatenate([self.next[act], first])
+            self.count[act] = np.concatenate([self.count[act], np.ones(ids.size, dtype=np.uint64)])
+
+    def _hash(self, act: str, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
+        return mix64((ids.astype(np.uint64) << np.uint64(32) | k) * _GAMMA + self._keys[act])
+
+    def _drop_departed(self) -> None:
+        """Forget members who left (a destroyed account keeps its clock: an appeal may restore it)."""
+        users = self.users
+        keep = users.active[self.ids] | users.destroyed[self.ids]
+        if keep.all():
+            return
+        self.ids, self.bucket = self.ids[keep], self.bucket[keep]
+        for act in ACTIVITIES:
+            self.rate[act], self.next[act], self.count[act] = self.rate[act][keep], self.next[act][keep], self.count[act][keep]
+
+    # -- planning -----------------------------------------------------------------------------
+    def plan_day(self) -> None:
+        """Plan every live member's actions from now to the next day start."""
+        clock = self.clock
+        self._drop_departed()
+        nb = self.tz_values.size
+        for act in ACTIVITIES:
+            self.totals[act] = np.bincount(self.bucket, weights=self.rate[act], minlength=nb)
+        t = clock.tick_minutes
+        m0 = clock.minute
+        starts = m0 + t * np.arange(int(math.ceil(MINUTES_PER_DAY / t)) + 2)
+        later = np.flatnonzero(starts[1:] % MINUTES_PER_DAY < t)
+        ticks = starts[: int(later[0]) + 1] if later.size else starts[:1]
+        act_level = np.stack([np.asarray(clock.activity_at(int(m), self.tz_values), dtype=np.float64) for m in ticks])
+        width = act_level * clock.tick_days  # operational time per tick, per timezone group
+        edges = self.lam + np.vstack([np.zeros((1, nb)), np.cumsum(width, axis=0)])
+        end = edges[-1]
+        self._ticks = ticks
+        for act in ACTIVITIES:
+            self._plan[act] = self._plan_activity(act, edges, width, end, ticks)
+            self._cursor[act] = 0
+        self.lam = end
+
+    def _plan_activity(self, act: str, edges: np.ndarray, width: np.ndarray, end: np.ndarray,
+                       ticks: np.ndarray) -> Events:
+        nxt, rate, count = self.next[act], self.rate[act], self.count[act]
+        idx = np.flatnonzero(nxt < end[self.bucket])
+        users, when, keys, buckets = [], [], [], []
+        while idx.size:
+            # each due member's next few actions at once: enough for all of today with high probability
+            start, r, horizon = nxt[idx], rate[idx], end[self.bucket[idx]]
+            expect = (horizon - start) * r
+            m = (expect + 4.0 * np.sqrt(expect) + 2.0).astype(np.int64)
+            owner = np.repeat(np.arange(idx.size), m)
+            first = np.cumsum(m) - m
+            step = np.arange(owner.size) - first[owner]
+            key = self._hash(act, self.ids[idx][owner], count[idx][owner] + step.astype(np.uint64))
+            gap = -np.log(uniform(key, "gap")) / r[owner]
+            csum = np.cumsum(gap)
+            before = np.where(first > 0, csum[first - 1], 0.0)
+            # time of each action: the member's pending action, then one gap after another
+            at = start[owner] + np.where(step > 0, csum - gap - before[owner], 0.0)
+            due = at < horizon[owner]
+            users.append(self.ids[idx][owner[due]])
+            when.append(at[due])
+            keys.append(key[due])
+            buckets.append(self.bucket[idx][owner[due]])
+            n_due = np.bincount(owner[due], minlength=idx.size)
+            last = first + n_due - 1  # the member's last action today (every due member has one)
+            nxt[idx] = at[last] + gap[last]
+            count[idx] += n_due.astype(np.uint64)
+            idx = idx[nxt[idx] < horizon]
+        if not users:
+            return Events(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
+        u, at, k, b = (np.concatenate(x) for x in (users, when, keys, buckets))
+        minute = np.empty(u.size, dtype=np.int64)
+        t = self.clock.tick_minutes
+        for g in range(self.tz_values.size):
+            sel = np.flatnonzero(b == g)
+            if sel.size == 0:
+                continue
+            j = np.clip(np.searchsorted(edges[:, g], at[sel], side="right") - 1, 0, ticks.size - 1)
+            w = width[j, g]
+            frac = np.where(w > 0, (at[sel] - edges[j, g]) / np.where(w > 0, w, 1.0), 0.0)
+            minute[sel] = ticks[j] + np.clip((frac * t).astype(np.int64), 0, t - 1)
+        # minutes of one day fit in int16, which numpy sorts stably by radix in linear time
+        order = np.argsort((minute - ticks[0]).astype(np.int16), kind="stable")
+        return Events(u[order], minute[order], k[order])
+
+    def now(self, act: str) -> Events:
+        """The planned actions of ``act`` in the current tick."""
+        plan = self._plan.get(act)
+        if plan is None:
+            return Events(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
+        lo = self._cursor[act]
+        hi = lo + int(np.searchsorted(plan.times[lo:], self.clock.tick_end, side="left"))
+        self._cursor[act] = hi
+        return Events(plan.users[lo:hi], plan.times[lo:hi], plan.keys[lo:hi])
