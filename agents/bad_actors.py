@@ -51,6 +51,7 @@ class BadActor(mesa.Agent):
         self.evading = False
         self.sanctions = 0
         self.session_tick = int(self.draws.integers(0, max(1, 1440 // model.clock.tick_minutes)))
+        self.wake = model.clock.minute  # the model steps the actor only from this minute on
         self.new_account()
 
     def new_account(self) -> int:
@@ -62,6 +63,7 @@ class BadActor(mesa.Agent):
         self.accounts_used.append(acct)
         self.account = acct
         self.comeback_at = NONE
+        self.next_action = site.clock.minute + self._gap()  # a fresh start on the new account
         return acct
 
     def can_act(self) -> bool:
@@ -85,20 +87,52 @@ class BadActor(mesa.Agent):
     #: Actors that act in one daily session (voting fraud) rather than spread over the day.
     daily_session = False
 
+    def _gap(self) -> float:
+        """Minutes to the next action at the current rate (actions are a Poisson process)."""
+        return float(self.draws.exponential(1440.0 / self.rate)) if self.rate > 0 else float("inf")
+
+    def reschedule(self) -> None:
+        """After a change of rate: the next action comes after a fresh gap (the process is memoryless)."""
+        self.next_action = self.site.clock.minute + self._gap()
+        self._set_wake()
+
+    def _set_wake(self) -> None:
+        clock = self.site.clock
+        if self.retired:
+            self.wake = float("inf")
+        elif self.daily_session:
+            session = clock.day * 1440 + self.session_tick * clock.tick_minutes
+            self.wake = session if session >= clock.tick_end else session + 1440
+            if self.account == NONE and self.comeback_at != NONE:
+                self.wake = min(self.wake, max(self.comeback_at, clock.tick_end))
+        elif self.account == NONE:
+            self.wake = self.comeback_at if self.comeback_at != NONE else float("inf")
+        else:
+            self.wake = self.next_action
+
     def actions_this_tick(self) -> int:
         clock = self.site.clock
-        if not self.daily_session:
-            return int(self.draws.poisson(self.rate * clock.tick_days))
-        if clock.minute % 1440 // clock.tick_minutes != self.session_tick:
-            return 0
-        return int(self.draws.poisson(self.rate))
+        if self.daily_session:
+            if clock.minute % 1440 // clock.tick_minutes != self.session_tick:
+                return 0
+            return int(self.draws.poisson(self.rate))
+        n = 0
+        while self.next_action < clock.tick_end:
+            n += 1
+            self.next_action += self._gap()
+        return n
 
     def step(self) -> None:
-        if not self.can_act():
-            return
-        n = self.actions_this_tick()
-        if n:
-            self.act(n)
+        """Act if due (the model calls this only once :attr:`wake` has come)."""
+        if self.can_act():
+            n = self.actions_this_tick()
+            if n:
+                self.act(n)
+        elif not self.daily_session:
+            # actions that fall while the account cannot act are lost, not saved up
+            while self.next_action < self.site.clock.tick_end:
+                self.next_action += self._gap()
+        self._set_wake()
 
     def act(self, n: int) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -111,6 +145,7 @@ class BadActor(mesa.Agent):
                                               self.site.users.suspended_until[self.account] - self.site.clock.minute > 20 * 1440)
         if banned:
             self.leave_account()
+        self.reschedule()
 
     def leave_account(self) -> None:
         """After a ban the operator comes back on a new account (ban evasion), or gives up and a new
@@ -125,6 +160,7 @@ class BadActor(mesa.Agent):
             self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
             delay = self.cfg.replacement_days
         self.comeback_at = self.site.clock.minute + int(delay * 1440 * self.draws.random() * 2) + 1
+        self._set_wake()
 
     def my_times(self, n: int) -> np.ndarray:
         return self.site.clock.jitter(self.draws, n)
@@ -314,12 +350,12 @@ class SerialDownvoter(BadActor):
         self.per_day = max(1, int(model.settings.moderation.serial_voting.threshold) + 1)
         self._today, self._cast = -1, 0
         self._target_posts = np.zeros(0, dtype=np.int64)
+        self._seen = 0
 
     def act(self, n: int) -> None:
         site = self.site
         if site.clock.day != self._today:
             self._today, self._cast = site.clock.day, 0
-            self._target_posts = None
         if self.target == NONE:
             lo = site.hot_start()
             owners = site.posts.owner[lo:site.posts.n]
@@ -329,9 +365,13 @@ class SerialDownvoter(BadActor):
             self.target = int(owners[self.draws.integers(owners.size)])
             site.on_abuse(np.array([self.target]), np.array([site.clock.minute]))
             self._target_posts = None
-        if self._target_posts is None:  # the target's recent posts, looked up once a day
-            lo = site.post_id_at_day(site.clock.day - 30)
+        lo = site.post_id_at_day(site.clock.day - 30)
+        if self._target_posts is None:  # the target's posts of the last 30 days, then kept up to date
             self._target_posts = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.target) + lo
+        else:
+            new = np.flatnonzero(site.posts.owner[self._seen:site.posts.n] == self.target) + self._seen
+            self._target_posts = np.concatenate([self._target_posts[self._target_posts >= lo], new])
+        self._seen = site.posts.n
         posts_ = self._target_posts
         k = min(n, posts_.size, self.per_day - self._cast)
         if k <= 0:

@@ -32,6 +32,19 @@ class Community(mesa.Agent):
     def __init__(self, model: Site) -> None:
         super().__init__(model)
         self.site = model
+        p = model.settings.population
+        # answer attraction: (1 + age / recency)^-1.5 by age in minutes, (1 + answers)^-1.5
+        hours = np.arange(int((p.hot_days + 2) * 1440)) / 60.0
+        self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-1.5)
+        self._crowding_table = (1.0 + np.arange(4096)) ** (-1.5)
+
+    def _recency(self, age_minutes: np.ndarray) -> np.ndarray:
+        table = self._recency_table
+        return table[np.minimum(age_minutes, table.size - 1)]
+
+    def _crowding(self, answers: np.ndarray) -> np.ndarray:
+        table = self._crowding_table
+        return table[np.minimum(answers, table.size - 1)]
 
     def step(self) -> None:
         site = self.site
@@ -86,9 +99,8 @@ class Community(mesa.Agent):
         pool = np.flatnonzero(live) + lo
         if pool.size == 0:
             return
-        age_h = (site.clock.minute - posts.created[pool]) / 60.0
-        w = (0.3 + posts.quality[pool]) * (1.0 + np.maximum(age_h, 0) / p.answer_recency_hours) ** (-1.5)
-        w = w / (1.0 + posts.answers[pool]) ** 1.5
+        age = np.clip(site.clock.minute - posts.created[pool], 0, None)
+        w = (0.3 + posts.quality[pool]) * self._recency(age) * self._crowding(posts.answers[pool])
         cum = np.cumsum(w)
         u = uniform(events.keys, "answer_target")
         targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
@@ -165,7 +177,11 @@ class Community(mesa.Agent):
         chosen = qs[rng.random(qs.size) < p.accept_prob_per_day * site.clock.tick_days * 2.5]
         if chosen.size == 0:
             return
-        ans = np.flatnonzero(np.isin(posts.parent[lo:hi], chosen) & (posts.state[lo:hi] < State.HIDDEN)) + lo
+        picked = np.zeros(hi - lo + 1, dtype=bool)  # by question id - lo; the last slot is "none"
+        picked[chosen - lo] = True
+        parent = posts.parent[lo:hi] - lo
+        slot = np.where(parent >= 0, parent, hi - lo)
+        ans = np.flatnonzero(picked[slot] & (posts.state[lo:hi] < State.HIDDEN)) + lo
         if ans.size == 0:
             return
         score = rng.random(ans.size) + 2.0 * posts.correct[ans] + 0.5 * (posts.harm[ans] == Harm.NONE)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.store import NONE, Closer, CloseReason, PostType, State
+from sim.store import NONE, Closer, CloseReason, PostType, State, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -39,12 +39,12 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
     site.counters["close_votes"] += questions.size
-    done = np.unique(questions[posts.close_votes[questions] >= pol.close_vote_threshold])
+    done = unique_ids(questions[posts.close_votes[questions] >= pol.close_vote_threshold])
     # some close votes come from moderators, whose vote is binding
     mods = site.settings.moderation.moderators
     if mods.count and not pol.moderators_on_strike:
         binding = site.streams["binding_close"].random(questions.size) < mods.binding_close_share
-        by_mod = np.setdiff1d(np.unique(questions[binding]), done)
+        by_mod = np.setdiff1d(unique_ids(questions[binding]), done, assume_unique=True)
         close(site, by_mod, site.clock.tick_end - 1, Closer.MODERATOR)
     close(site, done, site.clock.tick_end - 1, Closer.COMMUNITY)
     return done
@@ -81,7 +81,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=7,
                       author=posts.owner[questions], voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
-    done = np.unique(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
+    done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
     posts.state[done] = State.LIVE
     posts.reopened_at[done] = site.clock.tick_end - 1
     posts.close_votes[done] = 0

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import removal
-from sim.store import NONE, Cause, FlagKind, FlagStatus, PostType, Source, State, Target, Tone
+from sim.store import NONE, Cause, FlagKind, FlagStatus, PostType, Source, State, Target, Tone, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -133,7 +133,7 @@ class FlagQueue:
             r_items = items[red]
             np.add.at(posts.red_flags, r_items, 1)
             cause = CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS)
-            u = np.unique(r_items)
+            u = unique_ids(r_items)
             hide = u[(posts.red_flags[u] >= pol.red_flags_to_hide) & (posts.state[u] < State.HIDDEN)]
             removal.remove_posts(site, hide, cause, site.clock.tick_end - 1, delete=False)
             kill = u[(posts.red_flags[u] >= pol.red_flags_to_delete) & (posts.state[u] < State.DELETED)]
@@ -141,13 +141,13 @@ class FlagQueue:
         lq = _IS_LOW_QUALITY[kinds]
         if lq.any():
             np.add.at(posts.lq_flags, items[lq], 1)
-            site.review.low_quality.add(np.unique(items[lq]), site.clock.minute)
+            site.review.low_quality.add(unique_ids(items[lq]), site.clock.minute)
         # close flags go to the close review queue; a share is handled by moderators instead
         close = kinds == FlagKind.SHOULD_CLOSE
         rng = site.streams["flag_routing"]
         close_to_mods = close & (rng.random(kinds.size) < site.settings.moderation.moderators.handles_close_flags_share)
         if (close & ~close_to_mods).any():
-            site.review.close.add(np.unique(items[close & ~close_to_mods]), site.clock.minute)
+            site.review.close.add(unique_ids(items[close & ~close_to_mods]), site.clock.minute)
         to_mods = red | (kinds == FlagKind.NEEDS_MODERATOR) | close_to_mods
         for item, kind, t in zip(items[to_mods].tolist(), kinds[to_mods].tolist(), times[to_mods].tolist(), strict=True):
             self._enqueue(Target.POST, item, PRIORITY[FlagKind(kind)], t)
@@ -155,7 +155,7 @@ class FlagQueue:
     def _comment_effects(self, items, kinds, source, times, ids) -> None:
         site, comments = self.site, self.site.comments
         np.add.at(comments.flags, items, 1)
-        u = np.unique(items)
+        u = unique_ids(items)
         gone = u[(comments.flags[u] >= site.settings.rules.comment_flags_to_delete) & (comments.removed_at[u] == NONE)]
         removal.remove_comments(site, gone, CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS),
                                 site.clock.tick_end - 1)
@@ -216,26 +216,47 @@ class FlagQueue:
         ids = self.pending.get(key) if keep_queued else self.pending.pop(key, None)
         if not keep_queued:
             self.queued_at.pop(key, None)
-        if not ids:
-            return
+        if ids:
+            flags = np.asarray(ids, dtype=np.int64)
+            self._settle(flags, np.full(flags.size, bool(helpful)), handler, time)
+
+    def resolve_many(self, target: int, items: np.ndarray, helpful: np.ndarray | bool, handler: int, time: int,
+                     keep_queued: bool = False) -> None:
+        """:meth:`resolve` for many items at once (``helpful`` per item or for all)."""
+        items = np.asarray(items, dtype=np.int64)
+        helpful = np.broadcast_to(np.asarray(helpful, dtype=bool), items.shape)
+        t = int(target)
+        pending, queued_at = self.pending, self.queued_at
+        flags: list[int] = []
+        verdict: list[bool] = []
+        for item, ok in zip(items.tolist(), helpful.tolist(), strict=True):
+            key = (t, item)
+            ids = pending.get(key) if keep_queued else pending.pop(key, None)
+            if not keep_queued:
+                queued_at.pop(key, None)
+            if ids:
+                flags.extend(ids)
+                verdict.extend([ok] * len(ids))
+        if flags:
+            self._settle(np.array(flags, dtype=np.int64), np.array(verdict, dtype=bool), handler, time)
+
+    def _settle(self, ids: np.ndarray, helpful: np.ndarray, handler: int, time: int) -> None:
         site, users, r = self.site, self.site.users, self.site.settings.rules
         ft = site.flags_table
-        ids = np.asarray(ids)
-        ids = ids[ft.status[ids] == FlagStatus.PENDING]
+        open_ = ft.status[ids] == FlagStatus.PENDING
+        ids, helpful = ids[open_], helpful[open_]
         if ids.size == 0:
             return
-        ft.status[ids] = FlagStatus.HELPFUL if helpful else FlagStatus.DECLINED
+        ft.status[ids] = np.where(helpful, FlagStatus.HELPFUL, FlagStatus.DECLINED)
         ft.handled_at[ids] = np.maximum(time, ft.created[ids])
         ft.handler[ids] = handler
-        who = ft.flagger[ids]
-        who = who[who >= 0].astype(np.int64)
-        if who.size == 0:
+        who = ft.flagger[ids].astype(np.int64)
+        user_flag = who >= 0
+        np.add.at(users.flags_helpful, who[user_flag & helpful], 1)
+        declined = who[user_flag & ~helpful]
+        if declined.size == 0:
             return
-        if helpful:
-            np.add.at(users.flags_helpful, who, 1)
-            return
-        np.add.at(users.flags_declined, who, 1)
-        total = users.flags_helpful[who] + users.flags_declined[who]
-        ban = (total >= r.flag_ban_min_flags) & (users.flags_declined[who] >= r.flag_ban_declined_share * total)
-        users.flag_banned_until[who[ban]] = time + int(r.flag_ban_days * 1440)
-
+        np.add.at(users.flags_declined, declined, 1)
+        total = users.flags_helpful[declined] + users.flags_declined[declined]
+        ban = (total >= r.flag_ban_min_flags) & (users.flags_declined[declined] >= r.flag_ban_declined_share * total)
+        users.flag_banned_until[declined[ban]] = time + int(r.flag_ban_days * 1440)

@@ -281,8 +281,10 @@ class Site(mesa.Model):
         self.global_activity = float(np.dot(act, self._tz_weights)) if act.size else 1.0
         self.traffic.step()
         self.community.step()
+        tick_end = clock.tick_end
         for actor in self.bad_actors:
-            actor.step()
+            if actor.wake < tick_end:
+                actor.step()
         self._scan_new_content()
         close_votes.dupe_hammer(self)
         self.review.step()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.reputation import apply_reputation
-from sim.store import NONE, Cause, State
+from sim.store import NONE, Cause, State, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -58,24 +58,18 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
     posts.state[ids[change]] = int(target_state)
     red = cause in (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
-    pending = site.flags.pending
-    for pid in new_ids.tolist():
-        if (1, pid) in pending:
-            site.flags.resolve(1, pid, helpful=True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
+    site.flags.resolve_many(1, new_ids, True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
     return new_ids
 
 
 def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int) -> np.ndarray:
     """Delete comments (first removal recorded with its cause). Returns newly removed ids."""
     comments = site.comments
-    ids = np.unique(np.asarray(ids, dtype=np.int64))
+    ids = unique_ids(np.asarray(ids, dtype=np.int64))
     fresh = ids[comments.removed_at[ids] == NONE]
     comments.removed_at[fresh] = np.maximum(np.max(times) if np.ndim(times) else times, comments.created[fresh] + 1)
     comments.removal_cause[fresh] = int(cause)
-    pending = site.flags.pending
-    for cid in fresh.tolist():
-        if (2, cid) in pending:
-            site.flags.resolve(2, cid, helpful=True, handler=-int(cause), time=site.clock.minute)
+    site.flags.resolve_many(2, fresh, True, handler=-int(cause), time=site.clock.minute)
     return fresh
 
 

@@ -47,10 +47,10 @@ def apply_reputation(users: Users, who: np.ndarray, delta: np.ndarray, capped: n
         got = np.clip(room - before, 0, delta[idx])
         applied[idx] = got
         np.add.at(users.rep_today, w, got.astype(np.int32))
-    touched = np.unique(who)
-    before_rep = users.reputation[touched].astype(np.int64)
-    total = np.zeros(touched.size, dtype=np.int64)
-    np.add.at(total, np.searchsorted(touched, who), applied)
-    after = np.maximum(before_rep + total, floor)
-    users.reputation[touched] = after.astype(np.int32)
+    # each account's changes add up first; the floor applies to the result
+    np.add.at(users.reputation, who, applied.astype(np.int32))
+    rep = users.reputation[who]
+    below = rep < floor
+    if below.any():
+        users.reputation[who[below]] = floor
     return applied

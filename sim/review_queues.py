@@ -169,8 +169,7 @@ class ReviewQueues:
             votes = rng.binomial(k, p_del)
             delete = votes * 2 > k
             removal.remove_posts(site, ps[delete], Cause.REVIEW, now, delete=True)
-            for pid in ps[~delete].tolist():
-                site.flags.resolve(Target.POST, pid, helpful=False, handler=NONE, time=now)
+            site.flags.resolve_many(Target.POST, ps[~delete], False, handler=NONE, time=now)
         # first posts: reviewers flag spam/abuse and send close-worthy questions to the close queue
         ps, _ = self.first_posts.take(self.first_posts.capacity())
         if ps.size:
@@ -205,10 +204,8 @@ class ReviewQueues:
         left = queue.leave_open[qs]
         done = (posts.state[qs] != State.LIVE) | (left >= leave_limit) | (now - since > aging)
         queue.leave_open[qs[done]] = 0
-        pending = site.flags.pending
-        for q in qs[done].tolist():
-            if (Target.POST, q) in pending:
-                site.flags.resolve(Target.POST, q, helpful=bool(posts.state[q] == State.CLOSED), handler=NONE, time=now)
+        finished = qs[done]
+        site.flags.resolve_many(Target.POST, finished, posts.state[finished] == State.CLOSED, handler=NONE, time=now)
         queue.add_many(qs[~done], since[~done])
 
     def _staging_step(self, rng: np.random.Generator, acc: float, now: int) -> None:

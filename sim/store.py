@@ -123,6 +123,14 @@ class Action(IntEnum):
     QUESTION_BAN = 11
 
 
+def unique_ids(ids: np.ndarray) -> np.ndarray:
+    """Sorted distinct ids of a batch (sort-based; faster than ``np.unique`` on a tick's batch)."""
+    s = np.sort(np.asarray(ids))
+    if s.size < 2:
+        return s
+    return s[np.concatenate(([True], s[1:] != s[:-1]))]
+
+
 class Table:
     """Growable columnar table.
 
