@@ -172,7 +172,7 @@ class Arrivals:
             # each due member's next few actions at once: enough for all of today with high probability
             start, r, horizon = nxt[idx], rate[idx], end[self.bucket[idx]]
             expect = (horizon - start) * r
-            m = (expect + 4.0 * np.sqrt(expect) + 2.0).astype(np.int64)
+            m = (expect + 2.0 * np.sqrt(expect) + 1.0).astype(np.int64)  # the rest come in a next round
             owner = np.repeat(np.arange(idx.size), m)
             first = np.cumsum(m) - m
             step = np.arange(owner.size) - first[owner]

@@ -34,7 +34,7 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
         return questions
     times = np.maximum(times, posts.created[questions] + 1)
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=6,
-                      author=posts.owner[questions], voter_rep=users.reputation[voters])
+                      voter_rep=users.reputation[voters])
     start = posts.close_vote_start[questions]
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
@@ -44,7 +44,8 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     mods = site.settings.moderation.moderators
     if mods.count and not pol.moderators_on_strike:
         binding = site.streams["binding_close"].random(questions.size) < mods.binding_close_share
-        by_mod = np.setdiff1d(unique_ids(questions[binding]), done, assume_unique=True)
+        by_mod = unique_ids(questions[binding])
+        by_mod = by_mod[posts.close_votes[by_mod] < pol.close_vote_threshold]  # not closing anyway
         close(site, by_mod, site.clock.tick_end - 1, Closer.MODERATOR)
     close(site, done, site.clock.tick_end - 1, Closer.COMMUNITY)
     return done
@@ -79,7 +80,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
         return
     times = np.maximum(times, posts.closed_at[questions] + 1)
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=7,
-                      author=posts.owner[questions], voter_rep=users.reputation[voters])
+                      voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
     posts.state[done] = State.LIVE

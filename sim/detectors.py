@@ -162,10 +162,11 @@ class SerialVotingScript(Detector):
             return
         votes = site.votes
         ids = np.arange(first_vote, votes.n)
-        ids = ids[np.isin(votes.vote_type[ids], (voting.UP, voting.DOWN)) & ~votes.reversed[ids]]
+        vt = votes.vote_type[ids]
+        ids = ids[((vt == voting.UP) | (vt == voting.DOWN)) & ~votes.reversed[ids]]
         if ids.size == 0:
             return
-        pair = votes.voter[ids].astype(np.int64) * (1 << 32) + votes.author[ids]
+        pair = votes.voter[ids].astype(np.int64) * (1 << 32) + site.posts.owner[votes.post[ids]]
         uniq, inv, counts = np.unique(pair, return_inverse=True, return_counts=True)
         over = counts >= self.cfg.threshold
         if not over.any():

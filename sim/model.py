@@ -56,14 +56,22 @@ class Site(mesa.Model):
         self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
-        # start with about a month of content; the tables grow by half when full
-        month = int(self.users.n * 0.003 * min(settings.run.days, 30)) + 4096
-        self.posts = store.posts_table(month)
-        self.comments = store.comments_table(month)
-        self.votes = store.votes_table(month * 3)
-        self.flags_table = store.flags_table(4096)
-        self.actions = store.actions_table(1024)
-        self.detections = store.detections_table(1024)
+        # Reserve room for the whole run (up to 400 days) from the members' rates: reserved rows
+        # are untouched memory until used, and tables that never regrow never copy.
+        users = self.users
+        live = users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)
+        days = min(settings.run.days, 400) * 1.3 + 2
+
+        def per_day(rate: str) -> float:
+            return float(getattr(users, rate)[: users.n][live].sum())
+
+        asks = per_day("ask_rate") + settings.site.registrations_per_day * settings.population.newcomer_asker_share
+        self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + 4096)
+        self.comments = store.comments_table(int(per_day("comment_rate") * days) + 4096)
+        self.votes = store.votes_table(int(per_day("vote_rate") * days * 1.1) + 4096)
+        self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + 4096)
+        self.actions = store.actions_table(4096)
+        self.detections = store.detections_table(4096)
         self.counters: Counter[str] = Counter()
         self.queue_times: list[int] = []
         self.actor_of: dict[int, BadActor] = {}

@@ -12,7 +12,7 @@ from enum import IntEnum
 import numpy as np
 
 from sim.config import Settings
-from sim.store import NONE
+from sim.store import NONE, Table
 
 
 class Kind(IntEnum):
@@ -31,7 +31,7 @@ class Kind(IntEnum):
         return self is not Kind.MEMBER
 
 
-class Users:
+class Users(Table):
     """All accounts of the site, column by column.
 
     Attributes:
@@ -71,19 +71,8 @@ class Users:
         self._region_share = np.array([g.share for g in groups])
         self._region_tz = np.array([g.tz for g in groups], dtype=np.float32)
         self._region_native = np.array([g.native_english for g in groups])
-        self.n = 0
-        self._cap = 0
-        self._alloc(int(settings.site.registered_users * 1.3) + 64)
+        super().__init__(self._COLUMNS, int(settings.site.registered_users * 1.3) + 64)
         self._populate(rng)
-
-    # -- storage -----------------------------------------------------------------------------
-    def _alloc(self, cap: int) -> None:
-        for name, (dtype, fill) in self._COLUMNS.items():
-            new = np.full(cap, fill, dtype=dtype)
-            if self._cap:
-                new[: self.n] = getattr(self, name)[: self.n]
-            setattr(self, name, new)
-        self._cap = cap
 
     def _draw_traits(self, rng: np.random.Generator, n: int, newcomer: bool) -> dict[str, np.ndarray]:
         p, scale = self.settings.population, self.settings.site.activity_scale
@@ -121,13 +110,10 @@ class Users:
             newcomer: bool = True, **overrides: np.ndarray | float) -> np.ndarray:
         """Register ``n`` accounts at minute ``joined``; returns their ids."""
         start, stop = self.n, self.n + int(n)
-        if stop > self._cap:
-            self._alloc(max(stop, int(self._cap * 1.5)))
+        self.reserve(stop)
         traits = self._draw_traits(rng, n, newcomer)
         traits.update(overrides)
         sl = slice(start, stop)
-        for name, col in self._COLUMNS.items():
-            getattr(self, name)[sl] = col[1]
         for name, val in traits.items():
             getattr(self, name)[sl] = val
         self.joined[sl] = joined

@@ -152,8 +152,7 @@ def comment(site: Site, authors: np.ndarray, posts_: np.ndarray, times: np.ndarr
         return np.zeros(0, dtype=np.int64)
     times = np.maximum(times, posts.created[posts_] + 1)
     target = posts.owner[posts_]
-    ids = site.comments.append(n, post=posts_, author=authors, created=times, tone=tone, harm=harm,
-                               target_user=target)
+    ids = site.comments.append(n, post=posts_, author=authors, created=times, tone=tone, harm=harm)
     unwelcome = tone >= Tone.UNWELCOMING
     if unwelcome.any():
         p_ids, t = posts_[unwelcome], times[unwelcome]

@@ -34,6 +34,8 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
     """
     posts = site.posts
     ids = np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return ids
     times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape)
     ids, first = np.unique(ids, return_index=True)  # each post once, with the time given for it
     if ids.size == 0:
@@ -65,6 +67,8 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
 def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int) -> np.ndarray:
     """Delete comments (first removal recorded with its cause). Returns newly removed ids."""
     comments = site.comments
+    if np.size(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
     ids = unique_ids(np.asarray(ids, dtype=np.int64))
     fresh = ids[comments.removed_at[ids] == NONE]
     comments.removed_at[fresh] = np.maximum(np.max(times) if np.ndim(times) else times, comments.created[fresh] + 1)

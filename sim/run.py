@@ -93,7 +93,7 @@ def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
                   "Reversed": v["reversed"], "Fraud": v["fraud"]},
         "Comments": {"Id": np.arange(site.comments.n), "PostId": c["post"], "UserId": c["author"],
                      "CreationMinute": c["created"], "Tone": c["tone"], "Harm": c["harm"],
-                     "TargetUserId": c["target_user"], "RemovedMinute": c["removed_at"],
+                     "TargetUserId": p["owner"][c["post"]], "RemovedMinute": c["removed_at"],
                      "RemovalCause": c["removal_cause"]},
         "Flags": {"Id": np.arange(site.flags_table.n), **site.flags_table.frame()},
         "ModActions": {"Id": np.arange(site.actions.n), **site.actions.frame()},

@@ -139,29 +139,41 @@ class Table:
         capacity: Initial number of rows allocated.
     """
 
+    #: Rows initialised at a time beyond those in use: capacity that is reserved but not yet
+    #: written stays untouched memory, so resident memory follows the rows in use.
+    CHUNK = 1 << 16
+
     def __init__(self, columns: dict[str, tuple[np.dtype | type, float | int]], capacity: int = 1024) -> None:
         self._spec = columns
         self.n = 0
         self._cap = max(16, int(capacity))
-        for name, (dtype, fill) in columns.items():
-            setattr(self, name, np.full(self._cap, fill, dtype=dtype))
+        self._filled = 0
+        for name, (dtype, _) in columns.items():
+            setattr(self, name, np.empty(self._cap, dtype=dtype))
 
-    def _grow(self, need: int) -> None:
-        cap = self._cap
-        while cap < need:
-            cap = int(cap * 1.5) + 16
-        for name, (dtype, fill) in self._spec.items():
-            old = getattr(self, name)
-            new = np.full(cap, fill, dtype=dtype)
-            new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-        self._cap = cap
+    def reserve(self, stop: int) -> None:
+        """Make rows up to ``stop`` available, initialised to the columns' fill values."""
+        if stop > self._cap:
+            cap = self._cap
+            while cap < stop:
+                cap = int(cap * 1.5) + 16
+            for name, (dtype, _) in self._spec.items():
+                old = getattr(self, name)
+                new = np.empty(cap, dtype=dtype)
+                new[: self._filled] = old[: self._filled]
+                setattr(self, name, new)
+            self._cap = cap
+        if stop > self._filled:
+            hi = min(self._cap, max(stop, self._filled + self.CHUNK))
+            for name, (_, fill) in self._spec.items():
+                getattr(self, name)[self._filled:hi] = fill
+            self._filled = hi
 
     def append(self, count: int, **values: np.ndarray | float | int) -> np.ndarray:
         """Append ``count`` rows; unnamed columns take their fill value. Returns the new row ids."""
         start, stop = self.n, self.n + int(count)
-        if stop > self._cap:
-            self._grow(stop)
+        if stop > self._filled:
+            self.reserve(stop)
         for name, val in values.items():
             getattr(self, name)[start:stop] = val
         self.n = stop
@@ -188,7 +200,7 @@ def posts_table(capacity: int) -> Table:
         "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "owner_rep": (i4, 0), "created": (i4, 0),
         "topic": (np.int16, 0), "quality": (f4, 0.0), "correct": (b, True), "harm": (i1, 0),
         "ai": (b, False), "duplicate": (b, False), "close_worthy": (b, False), "newcomer": (b, False),
-        "group": (i1, 0), "score": (i4, 0), "upvotes": (i4, 0), "downvotes": (i4, 0),
+        "group": (i1, 0), "score": (i4, 0),
         "answers": (np.int16, 0), "accepted": (i4, NONE), "accepted_at": (i4, NONE),
         "first_answer_at": (i4, NONE), "state": (i1, 0), "closed_at": (i4, NONE), "close_reason": (i1, 0),
         "closer": (i1, 0), "close_votes": (i1, 0), "close_vote_start": (i4, NONE), "reopen_votes": (i1, 0),
@@ -204,7 +216,7 @@ def comments_table(capacity: int) -> Table:
     i4, i1 = np.int32, np.int8
     return Table({
         "post": (i4, NONE), "author": (i4, NONE), "created": (i4, 0), "tone": (i1, 0), "harm": (i1, 0),
-        "target_user": (i4, NONE), "flags": (i1, 0), "first_flag_at": (i4, NONE),
+        "flags": (i1, 0), "first_flag_at": (i4, NONE),
         "removed_at": (i4, NONE), "removal_cause": (i1, 0), "views": (np.float32, 0.0),
     }, capacity)
 
@@ -214,7 +226,7 @@ def votes_table(capacity: int) -> Table:
     dump; ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
     return Table({
         "post": (np.int32, NONE), "voter": (np.int32, NONE), "created": (np.int32, 0),
-        "vote_type": (np.int8, 0), "author": (np.int32, NONE), "voter_rep": (np.int32, 0),
+        "vote_type": (np.int8, 0), "voter_rep": (np.int32, 0),
         "reversed": (np.bool_, False),
         "fraud": (np.bool_, False),
     }, capacity)

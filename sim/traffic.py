@@ -204,10 +204,12 @@ class Traffic:
             if rv.size:
                 voters = site.closer_pool.draw(cv_rng, rv.size)
                 close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
-        for items, kinds in events:
-            if items.size:
-                flaggers = site.flagger_pool.draw(rng, items.size)
-                site.flags.raise_user_flags(Target.POST, items, flaggers, kinds, site.clock.jitter(rng, items.size))
+        # all of this tick's post flags go through the flag mechanics as one batch
+        items = np.concatenate([e[0] for e in events])
+        if items.size:
+            kinds = np.concatenate([np.asarray(e[1], dtype=np.int64) for e in events])
+            flaggers = site.flagger_pool.draw(rng, items.size)
+            site.flags.raise_user_flags(Target.POST, items, flaggers, kinds, site.clock.jitter(rng, items.size))
         if cids.size:
             tone = comments.tone[cids]
             live = comments.removed_at[cids] == NONE

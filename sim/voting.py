@@ -59,10 +59,8 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     times = np.maximum(times, posts.created[posts_] + 1)
     authors = posts.owner[posts_]
     ids = site.votes.append(n, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
-                            author=authors, fraud=fraud, voter_rep=users.reputation[voters])
+                            fraud=fraud, voter_rep=users.reputation[voters])
     np.add.at(users.votes_today, voters, 1)
-    np.add.at(posts.upvotes, posts_, up.astype(np.int32))
-    np.add.at(posts.downvotes, posts_, (~up).astype(np.int32))
     np.add.at(posts.score, posts_, np.where(up, 1, -1).astype(np.int32))
     effect = ~free
     is_q = posts.kind[posts_] == PostType.QUESTION
@@ -93,12 +91,10 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
     p = votes.post[vote_ids].astype(np.int64)
     up = votes.vote_type[vote_ids] == UP
     np.add.at(posts.score, p, np.where(up, -1, 1).astype(np.int32))
-    np.add.at(posts.upvotes, p, -up.astype(np.int32))
-    np.add.at(posts.downvotes, p, -(~up).astype(np.int32))
     is_q = posts.kind[p] == PostType.QUESTION
     gain = np.where(is_q, rules.rep_question_upvote, rules.rep_answer_upvote)
     delta = np.where(up, -gain, rules.rep_downvote_received)
-    apply_reputation(users, votes.author[vote_ids].astype(np.int64), delta, False, rules.rep_daily_cap,
+    apply_reputation(users, posts.owner[p].astype(np.int64), delta, False, rules.rep_daily_cap,
                      rules.rep_floor)
 
 
@@ -115,7 +111,7 @@ def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.nda
     posts.accepted_at[questions] = times
     answerer = posts.owner[answers].astype(np.int64)
     asker = posts.owner[questions].astype(np.int64)
-    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=ACCEPT, author=answerer)
+    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=ACCEPT)
     self_accept = answerer == asker
     who = np.concatenate([answerer[~self_accept], asker[~self_accept]])
     delta = np.concatenate([np.full((~self_accept).sum(), rules.rep_accept),
