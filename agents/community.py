@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import posting, voting
+from sim import hot_window, posting, voting
 from sim.arrivals import Events, uniform
-from sim.store import NONE, Harm, PostType, State, Tone
+from sim.store import NONE, Harm, PostType, Tone
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -37,14 +37,6 @@ class Community(mesa.Agent):
         hours = np.arange(int((p.hot_days + 2) * 1440)) / 60.0
         self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-1.5)
         self._crowding_table = (1.0 + np.arange(4096)) ** (-1.5)
-
-    def _recency(self, age_minutes: np.ndarray) -> np.ndarray:
-        table = self._recency_table
-        return table[np.minimum(age_minutes, table.size - 1)]
-
-    def _crowding(self, answers: np.ndarray) -> np.ndarray:
-        table = self._crowding_table
-        return table[np.minimum(answers, table.size - 1)]
 
     def step(self) -> None:
         site = self.site
@@ -92,16 +84,11 @@ class Community(mesa.Agent):
         if events.size == 0:
             return
         posts, p = site.posts, site.settings.population
-        lo = site.hot_start()
-        hi = posts.n
-        kind = posts.kind[lo:hi]
-        live = (kind == PostType.QUESTION) & (posts.state[lo:hi] == State.LIVE) & (posts.staged_until[lo:hi] == NONE)
-        pool = np.flatnonzero(live) + lo
+        pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
+                                           posts.staged_until, posts.created, posts.quality, posts.answers,
+                                           self._recency_table, self._crowding_table)
         if pool.size == 0:
             return
-        age = np.clip(site.clock.minute - posts.created[pool], 0, None)
-        w = (0.3 + posts.quality[pool]) * self._recency(age) * self._crowding(posts.answers[pool])
-        cum = np.cumsum(w)
         u = uniform(events.keys, "answer_target")
         targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
         delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
@@ -168,20 +155,14 @@ class Community(mesa.Agent):
         site = self.site
         posts, p = site.posts, site.settings.population
         lo, hi = site.hot_start(), posts.n
-        cand = (posts.kind[lo:hi] == PostType.QUESTION) & (posts.answers[lo:hi] > 0)
-        cand &= (posts.accepted[lo:hi] == NONE) & (posts.state[lo:hi] < State.HIDDEN)
-        qs = np.flatnonzero(cand) + lo
+        qs = hot_window.unaccepted_answered(lo, hi, posts.kind, posts.answers, posts.accepted, posts.state)
         if qs.size == 0:
             return
         rng = site.streams["accepts"]
         chosen = qs[rng.random(qs.size) < p.accept_prob_per_day * site.clock.tick_days * 2.5]
         if chosen.size == 0:
             return
-        picked = np.zeros(hi - lo + 1, dtype=bool)  # by question id - lo; the last slot is "none"
-        picked[chosen - lo] = True
-        parent = posts.parent[lo:hi] - lo
-        slot = np.where(parent >= 0, parent, hi - lo)
-        ans = np.flatnonzero(picked[slot] & (posts.state[lo:hi] < State.HIDDEN)) + lo
+        ans = hot_window.visible_answers_to(lo, hi, posts.parent, posts.state, chosen)
         if ans.size == 0:
             return
         score = rng.random(ans.size) + 2.0 * posts.correct[ans] + 0.5 * (posts.harm[ans] == Harm.NONE)

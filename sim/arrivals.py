@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim.clock import MINUTES_PER_DAY, Clock
 
@@ -48,6 +49,68 @@ def mix64(x: np.ndarray) -> np.ndarray:
 def to_uniform(z: np.ndarray) -> np.ndarray:
     """Uniform doubles in (0, 1) from uint64 hashes."""
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * _TWO53
+
+
+@njit(cache=True)
+def _mix64(x):
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True)
+def _fill_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, i, users, when, keys, groups, n):
+    """Write live members' actions before ``end`` (per timezone group) into the buffers from row
+    ``n``, starting with member ``i``; returns ``(i, n)`` where it stopped (buffers full or done).
+    Each member's next action time and action count are advanced in place."""
+    gamma = np.uint64(0x9E3779B97F4A7C15)
+    cap = users.size
+    while i < ids.size:
+        g = bucket[i]
+        t = nxt[i]
+        horizon = end[g]
+        member = np.uint64(ids[i])
+        c = count[i]
+        r = rate[i]
+        while t < horizon:
+            if n == cap:
+                nxt[i] = t
+                count[i] = c
+                return i, n
+            h = _mix64(((member << np.uint64(32)) | c) * gamma + key)
+            users[n] = ids[i]
+            when[n] = t
+            keys[n] = h
+            groups[n] = g
+            n += 1
+            u = ((_mix64(h ^ gap_salt) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+            t = t - np.log(u) / r
+            c += np.uint64(1)
+        nxt[i] = t
+        count[i] = c
+        i += 1
+    return i, n
+
+
+def next_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, size_hint: int = 4096):
+    """Every live member's actions before ``end`` (per timezone group): (members, operational times,
+    action keys, groups), advancing each member's next action time and action count in place.
+
+    The key of a member's k-th action is a hash of ``(member, k)`` and the run's key for the
+    activity, and the gap after it is Exp(1) from that key, so a member's actions do not depend on
+    anyone else's."""
+    cap = max(int(size_hint), 1024)
+    users, when = np.empty(cap, dtype=np.int64), np.empty(cap)
+    keys, groups = np.empty(cap, dtype=np.uint64), np.empty(cap, dtype=np.int8)
+    i, n = _fill_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, 0, users, when, keys, groups, 0)
+    while i < ids.size:
+        cap *= 2
+        users, when = np.resize(users, cap), np.resize(when, cap)
+        keys, groups = np.resize(keys, cap), np.resize(groups, cap)
+        i, n = _fill_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, i, users, when, keys, groups, n)
+    return users[:n], when[:n], keys[:n], groups[:n]
 
 
 def _salt(name: str) -> np.uint64:
@@ -86,7 +149,7 @@ class Arrivals:
 
     Attributes:
         tz_values: Timezone offsets of the groups (hours), ascending.
-        totals: Per activity, the summed daily rate of live members in each timezone group.
+        totals: The summed daily vote rate of live members in each timezone group (``totals["vote"]``).
         ids: Live members (the arrays below are aligned with it).
     """
 
@@ -102,9 +165,10 @@ class Arrivals:
         self.rate = {a: np.zeros(0) for a in ACTIVITIES}
         self.next = {a: np.zeros(0) for a in ACTIVITIES}
         self.count = {a: np.zeros(0, dtype=np.uint64) for a in ACTIVITIES}
-        self.totals = {a: np.zeros(nb) for a in ACTIVITIES}
+        self.totals = {"vote": np.zeros(nb)}
         self.lam = np.zeros(nb)  # operational time (activity-days) at the start of the planned day
         self._plan: dict[str, Events] = {}
+        self._planned: dict[str, int] = {}  # actions planned last time (sizes the next day's buffers)
         self._cursor: dict[str, int] = {}
 
     # -- membership ---------------------------------------------------------------------------
@@ -144,10 +208,10 @@ class Arrivals:
     def plan_day(self) -> None:
         """Plan every live member's actions from now to the next day start."""
         clock = self.clock
-        self._drop_departed()
+        if clock.day % 7 == 0:
+            self._drop_departed()  # weekly: until then a departed member's actions are simply dropped
         nb = self.tz_values.size
-        for act in ACTIVITIES:
-            self.totals[act] = np.bincount(self.bucket, weights=self.rate[act], minlength=nb)
+        self.totals["vote"] = np.bincount(self.bucket, weights=self.rate["vote"], minlength=nb)
         t = clock.tick_minutes
         m0 = clock.minute
         starts = m0 + t * np.arange(int(math.ceil(MINUTES_PER_DAY / t)) + 2)
@@ -165,36 +229,9 @@ class Arrivals:
 
     def _plan_activity(self, act: str, edges: np.ndarray, width: np.ndarray, end: np.ndarray,
                        ticks: np.ndarray) -> Events:
-        nxt, rate, count = self.next[act], self.rate[act], self.count[act]
-        idx = np.flatnonzero(nxt < end[self.bucket])
-        users, when, keys, buckets = [], [], [], []
-        while idx.size:
-            # each due member's next few actions at once: enough for all of today with high probability
-            start, r, horizon = nxt[idx], rate[idx], end[self.bucket[idx]]
-            expect = (horizon - start) * r
-            m = (expect + 2.0 * np.sqrt(expect) + 1.0).astype(np.int64)  # the rest come in a next round
-            owner = np.repeat(np.arange(idx.size), m)
-            first = np.cumsum(m) - m
-            step = np.arange(owner.size) - first[owner]
-            key = self._hash(act, self.ids[idx][owner], count[idx][owner] + step.astype(np.uint64))
-            gap = -np.log(uniform(key, "gap")) / r[owner]
-            csum = np.cumsum(gap)
-            before = np.where(first > 0, csum[first - 1], 0.0)
-            # time of each action: the member's pending action, then one gap after another
-            at = start[owner] + np.where(step > 0, csum - gap - before[owner], 0.0)
-            due = at < horizon[owner]
-            users.append(self.ids[idx][owner[due]])
-            when.append(at[due])
-            keys.append(key[due])
-            buckets.append(self.bucket[idx][owner[due]])
-            n_due = np.bincount(owner[due], minlength=idx.size)
-            last = first + n_due - 1  # the member's last action today (every due member has one)
-            nxt[idx] = at[last] + gap[last]
-            count[idx] += n_due.astype(np.uint64)
-            idx = idx[nxt[idx] < horizon]
-        if not users:
-            return Events(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
-        u, at, k, b = (np.concatenate(x) for x in (users, when, keys, buckets))
+        u, at, k, b = next_actions(self.ids, self.bucket, self.rate[act], self.next[act], self.count[act], end,
+                                   self._keys[act], _salt("gap"), int(self._planned.get(act, 0) * 1.25))
+        self._planned[act] = u.size
         minute = np.empty(u.size, dtype=np.int64)
         t = self.clock.tick_minutes
         for g in range(self.tz_values.size):

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import removal
-from sim.store import NONE, Cause, FlagKind, FlagStatus, PostType, Source, State, Target, Tone, unique_ids
+from sim.store import (
+    NONE,
+    Cause,
+    FlagKind,
+    FlagStatus,
+    PostType,
+    Source,
+    State,
+    Target,
+    Tone,
+    first_occurrence,
+    unique_ids,
+)
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -79,10 +91,7 @@ class FlagQueue:
             ok &= site.posts.owner[items] != flaggers
         else:
             ok &= site.comments.author[items] != flaggers
-        _, first = np.unique(flaggers * (1 << 32) + items, return_index=True)
-        uniq = np.zeros(items.size, dtype=bool)
-        uniq[first] = True
-        ok &= uniq
+        ok &= first_occurrence(flaggers * (1 << 32) + items)
         ok &= users.flags_today[f] < self.allowance(f)
         items, flaggers, kinds, times = items[ok], flaggers[ok], kinds[ok], np.asarray(times)[ok]
         if items.size == 0:

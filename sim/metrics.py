@@ -217,15 +217,15 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     awin = (A["created"] >= w0) & (A["created"] < w1)
     # actions on posts: deletions by a defence, and hiding by flags (a post hidden by three spam
     # flags has been acted on even if it is never deleted)
-    premoved = win & (((P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"])) | (P["hidden_at"] != NONE))
-    good = _good_faith_post(site, slice(0, posts.n))
+    # (post-level sets are kept as ids, not masks over every post, to keep memory small)
+    premoved = np.flatnonzero(win & (((P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"]))
+                                     | (P["hidden_at"] != NONE)))
+    wrong_posts = premoved[_good_faith_post(site, premoved)]
     cremoved = cwin & (C["removed_at"] != NONE) & (C["removal_cause"] != Cause.ROOMBA)
-    c_good = C["tone"] == Tone.FINE
-    wrong_posts = premoved & good
-    wrong_comments = cremoved & c_good
+    wrong_comments = cremoved & (C["tone"] == Tone.FINE)
     wrong_sanctions = awin & A["wrongful"]
-    n_wrong = int(wrong_posts.sum() + wrong_comments.sum() + wrong_sanctions.sum())
-    n_actions = int(premoved.sum() + cremoved.sum() + awin.sum())
+    n_wrong = int(wrong_posts.size + wrong_comments.sum() + wrong_sanctions.sum())
+    n_actions = int(premoved.size + cremoved.sum() + awin.sum())
     m["wrongful_actions"] = float(n_wrong)
     m["wrongful_rate"] = 1000 * _share(n_wrong, n_actions)
     m["appeals_upheld"] = float(site.counters["appeals_upheld"])
@@ -242,20 +242,23 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     m["nonvictim_churn"] = _share((others & churned).sum(), others.sum())
     m["victim_churn_ratio"] = _share(m["victim_churn"], m["nonvictim_churn"]) if m["nonvictim_churn"] else float("nan")
     # -- newcomer experience -----------------------------------------------------------------------
-    first = win & P["newcomer"] & (P["created"] < w1 - 7 * MINUTES_PER_DAY)
     week = 7 * MINUTES_PER_DAY
-    closed7 = (P["closed_at"] != NONE) & (P["closed_at"] - P["created"] <= week)
-    unwelcome7 = (P["unwelcome_at"] != NONE) & (P["unwelcome_at"] - P["created"] <= week)
-    down_first = np.zeros(posts.n, dtype=bool)
-    vdown = votes.column("vote_type") == 3
+    first = np.flatnonzero(win & P["newcomer"] & (P["created"] < w1 - week))  # newcomers' first posts
+    f_created = P["created"][first]
+    closed7 = (P["closed_at"][first] != NONE) & (P["closed_at"][first] - f_created <= week)
+    unwelcome7 = (P["unwelcome_at"][first] != NONE) & (P["unwelcome_at"][first] - f_created <= week)
+    is_first = np.zeros(posts.n, dtype=bool)
+    is_first[first] = True
+    vdown = np.flatnonzero(votes.column("vote_type") == 3)
     vp = votes.column("post")[vdown]
-    vt = votes.column("created")[vdown]
-    early = vt - P["created"][vp] <= week
-    down_first[vp[early]] = True
-    fq = first & is_q
+    keep = is_first[vp]
+    vp, vt = vp[keep], votes.column("created")[vdown[keep]]
+    del is_first, vdown, keep
+    down_first = np.isin(first, vp[vt - P["created"][vp] <= week])
+    fq = is_q[first]  # which first posts are questions
     m["newcomer_closed_share"] = _share((fq & closed7).sum(), fq.sum())
-    m["newcomer_downvoted_share"] = _share((first & down_first).sum(), first.sum())
-    m["newcomer_unwelcome_share"] = _share((first & unwelcome7).sum(), first.sum())
+    m["newcomer_downvoted_share"] = _share(down_first.sum(), first.size)
+    m["newcomer_unwelcome_share"] = _share(unwelcome7.sum(), first.size)
     newcomers = member & (U["first_post_at"] >= w0) & (U["first_post_at"] < w1 - 30 * MINUTES_PER_DAY)
     newcomers &= U["joined"] >= 0
     back = newcomers & (U["returned_at"] != NONE) & (U["returned_at"] - U["first_post_at"] <= 30 * MINUTES_PER_DAY)
@@ -293,10 +296,11 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     # -- calibration figures (targets.yaml) ------------------------------------------------------------------
     a_win = win & (P["kind"] == PostType.ANSWER)
     m["answers_per_question"] = _share(a_win.sum(), (win & is_q).sum())
-    V = votes.frame()
-    vwin = (V["created"] >= w0) & (V["created"] < w1)
-    m["upvotes_per_day"] = float((vwin & (V["vote_type"] == 2)).sum()) / days
-    m["downvotes_per_day"] = float((vwin & (V["vote_type"] == 3)).sum()) / days
+    vtype, vcreated = votes.column("vote_type"), votes.column("created")
+    for name, code in (("upvotes_per_day", 2), ("downvotes_per_day", 3)):
+        ids = np.flatnonzero(vtype == code)
+        m[name] = float(np.count_nonzero((vcreated[ids] >= w0) & (vcreated[ids] < w1))) / days
+        del ids
     m["comments_per_day"] = float(cwin.sum()) / days
     cl = (P["closed_at"] >= w0) & (P["closed_at"] < w1)
     m["community_share_of_closures"] = _share((cl & (P["closer"] != Closer.MODERATOR)).sum(), cl.sum())
@@ -341,32 +345,48 @@ def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray) -> float:
 
 def _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7,
               fq) -> dict[str, dict]:
-    """Each rate by group (region groups and tenure groups), with the worst-to-best ratio."""
+    """Each rate by group (region groups and tenure groups), with the worst-to-best ratio.
+
+    Post-level sets arrive as post ids (``premoved``, ``wrong_posts``, ``first``) with masks
+    aligned to ``first`` (``closed7``, ``unwelcome7``, ``fq``)."""
     users = site.users
     region_names = users.region_names
     now = site.clock.minute
-    post_newcomer = (P["created"] - users.joined[P["owner"]]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
-    groups: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name -> (post mask, action mask)
+    newcomer_minutes = site.settings.population.newcomer_days * MINUTES_PER_DAY
+
+    def post_counts(ids: np.ndarray) -> dict[str, int]:
+        """How many of the posts ``ids`` fall in each group."""
+        region = np.bincount(P["group"][ids], minlength=len(region_names))
+        new = int(np.count_nonzero((P["created"][ids] - users.joined[P["owner"][ids]]) < newcomer_minutes))
+        out = {name: int(region[i]) for i, name in enumerate(region_names)}
+        out.update(newcomer=new, established=int(ids.size) - new)
+        return out
+
+    groups: dict[str, np.ndarray] = {}  # name -> action mask
     for i, name in enumerate(region_names):
-        groups[name] = (P["group"] == i, A["group"] == i)
-    a_user_new = (A["created"] - users.joined[np.maximum(A["user"], 0)]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
-    groups["newcomer"] = (post_newcomer, a_user_new)
-    groups["established"] = (~post_newcomer, ~a_user_new)
+        groups[name] = A["group"] == i
+    a_user_new = (A["created"] - users.joined[np.maximum(A["user"], 0)]) < newcomer_minutes
+    groups["newcomer"] = a_user_new
+    groups["established"] = ~a_user_new
     out: dict[str, dict] = {}
     victims = (U["kind"] == Kind.MEMBER) & (U["abused_at"] != NONE)
     contributors = (U["kind"] == Kind.MEMBER) & (U["first_post_at"] != NONE)
-    user_new = (now - U["joined"]) < site.settings.population.newcomer_days * MINUTES_PER_DAY
+    user_new = (now - U["joined"]) < newcomer_minutes
+    wrong_p, removed_p = post_counts(wrong_posts), post_counts(premoved)
+    fq_ids = first[fq]
+    fq_closed, fq_all = post_counts(fq_ids[closed7[fq]]), post_counts(fq_ids)
+    first_unwelcome, first_all = post_counts(first[unwelcome7]), post_counts(first)
     for metric in FAIRNESS_METRICS:
         counts: dict[str, tuple[int, int]] = {}
-        for g, (pm, am) in groups.items():
+        for g, am in groups.items():
             if metric == "wrongful_rate":
-                counts[g] = ((wrong_posts & pm).sum() + (wrong_sanctions & am).sum(), (premoved & pm).sum() + (awin & am).sum())
+                counts[g] = (wrong_p[g] + (wrong_sanctions & am).sum(), removed_p[g] + (awin & am).sum())
             elif metric == "newcomer_closed_share":
                 if g != "established":
-                    counts[g] = ((fq & pm & closed7).sum(), (fq & pm).sum())
+                    counts[g] = (fq_closed[g], fq_all[g])
             elif metric == "newcomer_unwelcome_share":
                 if g != "established":
-                    counts[g] = ((first & pm & unwelcome7).sum(), (first & pm).sum())
+                    counts[g] = (first_unwelcome[g], first_all[g])
             else:
                 if g in region_names:
                     um = U["region"] == region_names.index(g)

@@ -104,6 +104,7 @@ class Site(mesa.Model):
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         self.arrivals.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
+        self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
         self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
         self._closed_today: list[np.ndarray] = []
@@ -267,8 +268,12 @@ class Site(mesa.Model):
             users.first_question_due[askers] = np.minimum(self.clock.minute + wait, 2**31 - 1).astype(np.int64)
             self._first_questions = np.concatenate([self._first_questions, askers])
         cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)
-        old = np.flatnonzero(users.newcomer[: users.n] & (users.joined[: users.n] <= cutoff))
-        users.newcomer[old] = False
+        # accounts registered during the run are in order of registration: those past the newcomer
+        # period form a prefix of the ones still marked
+        start = self._newcomers_from
+        stop = start + int(np.searchsorted(users.joined[start:users.n], cutoff, side="right"))
+        users.newcomer[start:stop] = False
+        self._newcomers_from = stop
         fq = self._first_questions
         self._first_questions = fq[users.first_question_due[fq] > cutoff]
         n = users.n

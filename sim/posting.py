@@ -11,18 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.store import NONE, Harm, PostType, Tone
+from sim.store import NONE, Harm, PostType, Tone, first_occurrence
 
 if TYPE_CHECKING:
     from sim.model import Site
-
-
-def _first_occurrence(ids: np.ndarray) -> np.ndarray:
-    """Mask keeping the first occurrence of each id."""
-    _, first = np.unique(ids, return_index=True)
-    keep = np.zeros(ids.size, dtype=bool)
-    keep[first] = True
-    return keep
 
 
 def _record_first_posts(site: Site, owners: np.ndarray, post_ids: np.ndarray, times: np.ndarray) -> None:
@@ -54,7 +46,7 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
     users, pol, rng = site.users, site.policy, site.streams["asking"]
     owners = np.asarray(owners, dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
-    keep = _first_occurrence(owners) & users.can_act(owners, site.clock.minute) & ~users.question_banned[owners]
+    keep = first_occurrence(owners) & users.can_act(owners, site.clock.minute) & ~users.question_banned[owners]
     low = users.reputation[owners] < pol.newcomer_rep
     interval = np.where(low, pol.newcomer_question_interval_min, 0)
     keep &= (times - users.last_question_at[owners]) >= interval

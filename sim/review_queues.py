@@ -50,22 +50,17 @@ class ReviewQueue:
             self.leave_open = np.concatenate([self.leave_open, np.zeros(size - self.leave_open.size, np.int16)])
 
     def add(self, items: np.ndarray, time: int) -> None:
-        """Queue items (items already queued are skipped)."""
+        """Queue distinct items (items already queued are skipped)."""
         items = np.asarray(items, dtype=np.int64)
         self.add_many(items, np.full(items.size, int(time), dtype=np.int64))
 
     def add_many(self, items: np.ndarray, times: np.ndarray) -> None:
-        """Queue items, each with its own enqueue time (items already queued are skipped)."""
+        """Queue distinct items, each with its own enqueue time (items already queued are skipped)."""
         items = np.asarray(items, dtype=np.int64)
         if items.size == 0:
             return
         self._fit_posts(int(items.max()))
         new = ~self._queued[items]
-        if items.size > 1:
-            _, first = np.unique(items, return_index=True)
-            once = np.zeros(items.size, dtype=bool)
-            once[first] = True
-            new &= once
         items, times = items[new], np.asarray(times, dtype=np.int64)[new]
         if items.size == 0:
             return

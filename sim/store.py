@@ -131,6 +131,16 @@ def unique_ids(ids: np.ndarray) -> np.ndarray:
     return s[np.concatenate(([True], s[1:] != s[:-1]))]
 
 
+def first_occurrence(keys: np.ndarray) -> np.ndarray:
+    """Mask keeping the first occurrence of each key in a batch."""
+    keys = np.asarray(keys)
+    keep = np.zeros(keys.size, dtype=bool)
+    if keys.size:
+        _, first = np.unique(keys, return_index=True)
+        keep[first] = True
+    return keep
+
+
 class Table:
     """Growable columnar table.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim import close_votes
 from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone
@@ -30,6 +31,52 @@ def _red_flag_prob(p) -> np.ndarray:
 
 # honest mistakes: 10% spam, 10% rude, 10% needs-moderator, the rest very low quality
 _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR, FlagKind.VERY_LOW_QUALITY])
+
+
+@njit(cache=True)
+def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged_until, harm, kind, quality, correct,
+                    close_worthy, post_views, decay, score_boost, state_factor, low_quality_cutoff):
+    """One pass over the posts of the hot window: accrue this tick's views (``post_views``) and
+    return them with their running sum, and the posts viewers may act on (offsets from ``lo``):
+    harmful posts, low-quality candidates, close-worthy live questions, closed questions."""
+    n = hi - lo
+    views = np.empty(n)
+    cum = np.empty(n)
+    harmful = np.empty(n, dtype=np.int64)
+    lowq = np.empty(n, dtype=np.int64)
+    close_worthy_live = np.empty(n, dtype=np.int64)
+    closed = np.empty(n, dtype=np.int64)
+    nh = nl = nc = nd = 0
+    total = 0.0
+    for i in range(n):
+        j = lo + i
+        st = state[j]
+        age = min(max(now - created[j], 0), decay.size - 1)
+        sc = min(max(score[j], 0), score_boost.size - 1)
+        v = decay[age] * score_boost[sc] * state_factor[st]
+        if staged_until[j] != -1:
+            v = 0.0
+        v = v * activity * hours
+        post_views[j] += v
+        views[i] = v
+        total += v
+        cum[i] = total
+        is_q = kind[j] == 1
+        if harm[j] > 0:
+            harmful[nh] = i
+            nh += 1
+            continue
+        if st < 2 and quality[j] < low_quality_cutoff and (is_q or not correct[j]):
+            lowq[nl] = i
+            nl += 1
+        if is_q:
+            if st == 0 and close_worthy[j]:
+                close_worthy_live[nc] = i
+                nc += 1
+            elif st == 1:
+                closed[nd] = i
+                nd += 1
+    return views, cum, harmful[:nh], lowq[:nl], close_worthy_live[:nc], closed[:nd]
 
 
 def _draw(rng: np.random.Generator, items: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -116,19 +163,17 @@ class Traffic:
         posts, comments, p = site.posts, site.comments, site.settings.population
         hours = site.clock.tick_minutes / 60.0
         lo, hi = site.hot_start(), posts.n
-        hot = slice(lo, hi)
-        views = self.view_rate(hot)
-        views *= hours
-        posts.views[hot] += views
-        self._lo, self._cum = lo, np.cumsum(views)
+        views, cum, bad, lowq, cw, closed = hot_window_pass(
+            lo, hi, site.clock.minute + 30, hours, site.global_activity, posts.created, posts.score, posts.state,
+            posts.staged_until, posts.harm, posts.kind, posts.quality, posts.correct, posts.close_worthy,
+            posts.views, self._decay, self._score_boost, self._state_factor, p.low_quality_flag_cutoff)
+        self._lo, self._cum = lo, cum
         # harmful posts older than the hot window keep collecting (decayed) views while visible
         old = site.harm_posts_live
         old = old[(posts.state[old] < State.DELETED) & (old < lo)]
         old_views = self.view_rate(old) * hours
         posts.views[old] += old_views
-        self.views_today += (float(views.sum()) + float(old_views.sum())) * (1.0 + p.comment_view_share)
-        harm = posts.harm[hot]
-        bad = np.flatnonzero(harm > 0)
+        self.views_today += (float(cum[-1] if cum.size else 0.0) + float(old_views.sum())) * (1.0 + p.comment_view_share)
         # the posts that can draw red flags: harmful ones, in the hot window or older
         b_ids = np.concatenate([bad + lo, old])
         b_views = np.concatenate([views[bad], old_views])
@@ -150,14 +195,14 @@ class Traffic:
                     self.harm_views_today[name] += float(cviews[sel].sum())
         else:
             cviews = np.zeros(0)
-        self._viewer_actions(hot, views, b_ids, b_views, b_harm, cids, cviews)
+        self._viewer_actions(lo, views, lowq, cw, closed, b_ids, b_views, b_harm, cids, cviews)
 
-    def _viewer_actions(self, hot: slice, views: np.ndarray, b_ids: np.ndarray, b_views: np.ndarray,
-                        b_harm: np.ndarray, cids: np.ndarray, cviews: np.ndarray) -> None:
+    def _viewer_actions(self, lo: int, views: np.ndarray, lowq: np.ndarray, cw: np.ndarray, closed: np.ndarray,
+                        b_ids: np.ndarray, b_views: np.ndarray, b_harm: np.ndarray, cids: np.ndarray,
+                        cviews: np.ndarray) -> None:
         site = self.site
         posts, comments, p = site.posts, site.comments, site.settings.population
         rng = site.streams["viewer_flags"]
-        lo = hot.start
         events = []
         # red flags on spam and abuse (hidden posts keep a reduced audience that still flags)
         if b_ids.size:
@@ -168,10 +213,6 @@ class Traffic:
                              * p.flag_prob_wrong_ai)
             events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
         # low-quality answers (not an answer / very low quality) and very low quality questions
-        harm, state, kind = posts.harm[hot], posts.state[hot], posts.kind[hot]
-        fine = (harm == Harm.NONE) & (state < State.HIDDEN)
-        is_q = kind == PostType.QUESTION
-        lowq = np.flatnonzero((posts.quality[hot] < p.low_quality_flag_cutoff) & (~posts.correct[hot] | is_q) & fine)
         lq = _draw(rng, lowq + lo, views[lowq] * p.flag_prob_low_quality)
         naa = (rng.random(lq.size) < 0.5) & (posts.kind[lq] == PostType.ANSWER)
         events.append((lq, np.where(naa, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
@@ -183,8 +224,6 @@ class Traffic:
         events.append((mistaken, mk))
         if not site.policy.curators_on_strike:
             cv_rng = site.streams["close_votes"]
-            live_q = is_q & (state == State.LIVE) & (harm == Harm.NONE)
-            cw = np.flatnonzero(live_q & posts.close_worthy[hot])
             cw_ids = cw + lo
             cf = _draw(rng, cw_ids, views[cw] * p.close_flag_prob)
             events.append((cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)))
@@ -197,7 +236,6 @@ class Traffic:
             if cv.size:
                 voters = site.closer_pool.draw(cv_rng, cv.size)
                 close_votes.cast(site, cv, voters, site.clock.jitter(rng, cv.size))
-            closed = np.flatnonzero((state == State.CLOSED) & is_q)
             c_ids = closed + lo
             fixable = ~posts.close_worthy[c_ids] | (posts.quality[c_ids] >= p.close_worthy_quality)
             rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)

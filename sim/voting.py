@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.reputation import apply_reputation
-from sim.store import NONE, PostType
+from sim.store import NONE, PostType, first_occurrence
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -19,7 +20,9 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
          fraud: bool = False) -> np.ndarray:
     """Cast votes. Enforced: the upvote/downvote privilege (unless the free-votes lever lets low-rep
     users vote without reputation effect), the daily limit, no self-votes, one vote per voter and
-    post in a tick, and no votes on removed posts.
+    post in a tick, and no votes on removed posts. Votes take effect in order: the daily limit and
+    the daily reputation cap are used up by earlier votes first, and reputation never falls below
+    the floor at any point.
 
     Returns:
         Ids of the recorded votes.
@@ -30,55 +33,67 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     times = np.asarray(times, dtype=np.int64)
     up = np.asarray(up, dtype=bool)
     rep = users.reputation[voters]
-    need = np.where(up, pol.priv_upvote, pol.priv_downvote)
-    privileged = rep >= need
+    privileged = rep >= np.where(up, pol.priv_upvote, pol.priv_downvote)
     free = np.zeros(voters.size, dtype=bool)
     if pol.free_votes_for_new_users:
         free = ~privileged & up & (rep >= 1)
     keep = (privileged | free) & users.can_act(voters, site.clock.minute)
     keep &= (posts.owner[posts_] != voters) & (posts.state[posts_] < 2)
-    key = voters * (1 << 32) + posts_
-    _, first = np.unique(key, return_index=True)
-    uniq = np.zeros(voters.size, dtype=bool)
-    uniq[first] = True
-    keep &= uniq
-    # daily limit, counted in order within the tick
+    keep &= first_occurrence(voters * (1 << 32) + posts_)
     idx = np.flatnonzero(keep)
-    if idx.size:
-        v = voters[idx]
-        order = np.argsort(v, kind="stable")
-        vs = v[order]
-        firsts = np.r_[True, vs[1:] != vs[:-1]]
-        rank = np.arange(vs.size) - np.maximum.accumulate(np.where(firsts, np.arange(vs.size), 0))
-        allowed = (users.votes_today[vs] + rank) < rules.votes_per_day
-        keep[idx[order[~allowed]]] = False
-    voters, posts_, times, up, free = voters[keep], posts_[keep], times[keep], up[keep], free[keep]
-    n = voters.size
-    if n == 0:
+    if idx.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    voters, posts_, times, up, free, rep = voters[idx], posts_[idx], times[idx], up[idx], free[idx], rep[idx]
+    is_q = posts.kind[posts_] == PostType.QUESTION
+    ok = settle_votes(voters, posts_, up, free, is_q, posts.owner, posts.score, users.votes_today,
+                      users.reputation, users.rep_today, users.fraud_rep, fraud, rules.votes_per_day,
+                      rules.rep_question_upvote, rules.rep_answer_upvote, rules.rep_downvote_received,
+                      rules.rep_answer_downvote_cost, rules.rep_daily_cap, rules.rep_floor)
+    voters, posts_, times, up, rep = voters[ok], posts_[ok], times[ok], up[ok], rep[ok]
+    if voters.size == 0:
         return np.zeros(0, dtype=np.int64)
     times = np.maximum(times, posts.created[posts_] + 1)
-    authors = posts.owner[posts_]
-    ids = site.votes.append(n, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
-                            fraud=fraud, voter_rep=users.reputation[voters])
-    np.add.at(users.votes_today, voters, 1)
-    np.add.at(posts.score, posts_, np.where(up, 1, -1).astype(np.int32))
-    effect = ~free
-    is_q = posts.kind[posts_] == PostType.QUESTION
-    gain = np.where(is_q, rules.rep_question_upvote, rules.rep_answer_upvote)
-    delta = np.where(up, gain, -rules.rep_downvote_received)
-    who = authors[effect]
-    applied = apply_reputation(users, who, delta[effect], up[effect], rules.rep_daily_cap, rules.rep_floor)
-    if fraud:
-        np.add.at(users.fraud_rep, who, np.maximum(applied, 0).astype(np.int32))
-    cost = effect & ~up & ~is_q
-    if cost.any():
-        apply_reputation(users, voters[cost], np.full(int(cost.sum()), -rules.rep_answer_downvote_cost),
-                         False, rules.rep_daily_cap, rules.rep_floor)
+    ids = site.votes.append(voters.size, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
+                            fraud=fraud, voter_rep=rep)
     down = ~up
     if down.any():
         site.on_first_post_hit(posts_[down], times[down])
     users.touch(voters, times)
     return ids
+
+
+@njit(cache=True)
+def settle_votes(voters, posts_, up, free, is_q, owner, score, votes_today, reputation, rep_today, fraud_rep,
+                 fraud, limit, gain_question, gain_answer, loss_received, answer_downvote_cost, cap, floor):
+    """Apply admissible votes one after another: the daily vote limit, the score, and reputation
+    (upvote gains within the daily cap; downvotes cost the author, and the voter on answers).
+    Returns which votes counted (those over the voter's daily limit do not)."""
+    ok = np.zeros(voters.size, dtype=np.bool_)
+    for i in range(voters.size):
+        v = voters[i]
+        if votes_today[v] >= limit:
+            continue
+        votes_today[v] += 1
+        ok[i] = True
+        p = posts_[i]
+        author = owner[p]
+        if up[i]:
+            score[p] += 1
+            if free[i]:
+                continue
+            gain = gain_question if is_q[i] else gain_answer
+            room = max(cap - rep_today[author], 0)
+            got = min(gain, room)
+            rep_today[author] += got
+            reputation[author] += got
+            if fraud:
+                fraud_rep[author] += got
+        else:
+            score[p] -= 1
+            reputation[author] = max(reputation[author] - loss_received, floor)
+            if not is_q[i]:
+                reputation[v] = max(reputation[v] - answer_downvote_cost, floor)
+    return ok
 
 
 def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
