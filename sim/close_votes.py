@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import hot_window
 from sim.store import NONE, Closer, CloseReason, PostType, State, unique_ids
 
 if TYPE_CHECKING:
@@ -84,7 +85,6 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     np.add.at(posts.reopen_votes, questions, 1)
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
     posts.state[done] = State.LIVE
-    posts.reopened_at[done] = site.clock.tick_end - 1
     posts.close_votes[done] = 0
     posts.close_vote_start[done] = NONE
     posts.reopen_votes[done] = 0
@@ -106,10 +106,7 @@ def age_votes(site: Site) -> None:
 def dupe_hammer(site: Site) -> None:
     """Gold-badge holders close some duplicates single-handedly, within hours of posting."""
     posts = site.posts
-    lo = site.hot_start()
-    sl = slice(lo, posts.n)
-    cand = posts.duplicate[sl] & (posts.state[sl] == State.LIVE) & (posts.staged_until[sl] == NONE)
-    idx = np.flatnonzero(cand) + lo
+    idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged_until)
     if idx.size == 0 or site.policy.curators_on_strike:
         return
     rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes

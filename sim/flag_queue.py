@@ -149,7 +149,6 @@ class FlagQueue:
             removal.remove_posts(site, kill, cause, site.clock.tick_end - 1, delete=True, penalty=True)
         lq = _IS_LOW_QUALITY[kinds]
         if lq.any():
-            np.add.at(posts.lq_flags, items[lq], 1)
             site.review.low_quality.add(unique_ids(items[lq]), site.clock.minute)
         # close flags go to the close review queue; a share is handled by moderators instead
         close = kinds == FlagKind.SHOULD_CLOSE

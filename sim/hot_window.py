@@ -35,6 +35,18 @@ def answer_pool(lo, hi, now, kind, state, staged_until, created, quality, answer
 
 
 @njit(cache=True)
+def open_duplicates(lo, hi, duplicate, state, staged_until):
+    """Live, public questions of the window that duplicate an earlier one."""
+    out = np.empty(hi - lo, dtype=np.int64)
+    k = 0
+    for j in range(lo, hi):
+        if duplicate[j] and state[j] == LIVE and staged_until[j] == NONE:
+            out[k] = j
+            k += 1
+    return out[:k]
+
+
+@njit(cache=True)
 def unaccepted_answered(lo, hi, kind, answers, accepted, state):
     """Visible questions of the window that have answers and no accepted answer."""
     out = np.empty(hi - lo, dtype=np.int64)

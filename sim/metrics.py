@@ -212,6 +212,7 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     m["never_removed_share"] = _share((~removed & old_enough).sum(), old_enough.sum())
     proactive = removed & ((first_flag == NONE) | (first_flag > removed_at))
     m["proactive_rate"] = _share(proactive.sum(), removed.sum())
+    del hp, hc, removed_at, created, first_flag, removed, old_enough, proactive  # (large tables: free as we go)
     # -- wrongful actions ----------------------------------------------------------------------
     A = actions.frame()
     awin = (A["created"] >= w0) & (A["created"] < w1)
@@ -226,6 +227,7 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     wrong_sanctions = awin & A["wrongful"]
     n_wrong = int(wrong_posts.size + wrong_comments.sum() + wrong_sanctions.sum())
     n_actions = int(premoved.size + cremoved.sum() + awin.sum())
+    del cremoved, wrong_comments
     m["wrongful_actions"] = float(n_wrong)
     m["wrongful_rate"] = 1000 * _share(n_wrong, n_actions)
     m["appeals_upheld"] = float(site.counters["appeals_upheld"])
@@ -293,18 +295,18 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     m["active_contributors"] = float(np.unique(P["owner"][last30]).size)
     closed = q_win & (P["closed_at"] != NONE)
     m["closure_rate"] = _share(closed.sum(), q_win.sum())
+    del answered, last30, closed
     # -- calibration figures (targets.yaml) ------------------------------------------------------------------
     a_win = win & (P["kind"] == PostType.ANSWER)
     m["answers_per_question"] = _share(a_win.sum(), (win & is_q).sum())
-    vtype, vcreated = votes.column("vote_type"), votes.column("created")
-    for name, code in (("upvotes_per_day", 2), ("downvotes_per_day", 3)):
-        ids = np.flatnonzero(vtype == code)
-        m[name] = float(np.count_nonzero((vcreated[ids] >= w0) & (vcreated[ids] < w1))) / days
-        del ids
+    # votes are the largest table: count them from the daily series rather than scanning it again
+    m["upvotes_per_day"] = float(series["upvotes"][in_win].sum()) / days
+    m["downvotes_per_day"] = float(series["downvotes"][in_win].sum()) / days
     m["comments_per_day"] = float(cwin.sum()) / days
     cl = (P["closed_at"] >= w0) & (P["closed_at"] < w1)
     m["community_share_of_closures"] = _share((cl & (P["closer"] != Closer.MODERATOR)).sum(), cl.sum())
     m["duplicate_share_of_closures"] = _share((cl & (P["close_reason"] == CloseReason.DUPLICATE)).sum(), cl.sum())
+    del a_win, cl, q_win
     on_post = F["target"] == 1
     item_kind = np.zeros(F["item"].size, dtype=np.int8)
     item_kind[on_post] = posts.kind[F["item"][on_post]]
@@ -337,9 +339,15 @@ def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray) -> float:
     ans = win & (P["kind"] == PostType.ANSWER)
     if not ans.any():
         return float("nan")
-    key = P["owner"][ans].astype(np.int64) * 100_000 + P["created"][ans] // MINUTES_PER_DAY
-    owners = np.unique(key) // 100_000
-    _, days = np.unique(owners, return_counts=True)
+    key = P["owner"][ans].astype(np.int64)
+    key *= 100_000
+    key += P["created"][ans] // MINUTES_PER_DAY
+    del ans
+    key.sort()
+    owners = key[np.concatenate(([True], key[1:] != key[:-1]))] // 100_000  # one per (owner, day), sorted
+    del key
+    starts = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
+    days = np.diff(np.append(starts, owners.size))  # distinct answering days per owner
     return float(1.0 + days.size / np.sum(np.log(days / 0.5)))
 
 

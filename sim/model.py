@@ -103,7 +103,7 @@ class Site(mesa.Model):
         users = self.users
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         self.arrivals.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
-        self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask their first question
+        self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask, by due time
         self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
         self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
@@ -207,6 +207,7 @@ class Site(mesa.Model):
     def _churn(self, ids: np.ndarray) -> None:
         ids = ids[self.users.active[ids]]
         self.users.active[ids] = False
+        self.users.refresh_block(ids)
         self.users.churned_at[ids] = self.clock.minute
 
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,7 +276,8 @@ class Site(mesa.Model):
         users.newcomer[start:stop] = False
         self._newcomers_from = stop
         fq = self._first_questions
-        self._first_questions = fq[users.first_question_due[fq] > cutoff]
+        fq = fq[users.first_question_due[fq] > cutoff]
+        self._first_questions = fq[np.argsort(users.first_question_due[fq], kind="stable")]  # by due time
         n = users.n
         users.rep_today[:n] = 0
         users.votes_today[:n] = 0

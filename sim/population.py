@@ -52,7 +52,7 @@ class Users(Table):
         "quality": (np.float32, 0.5), "civility": (np.float32, 1.0), "newcomer": (np.bool_, False),
         "votes_today": (np.int16, 0), "flags_today": (np.int16, 0), "flags_helpful": (np.int32, 0),
         "flags_declined": (np.int32, 0), "flag_banned_until": (np.int32, NONE),
-        "suspended_until": (np.int32, NONE), "suspensions": (np.int8, 0), "question_banned": (np.bool_, False),
+        "suspended_until": (np.int32, NONE), "blocked_until": (np.int32, NONE), "suspensions": (np.int8, 0), "question_banned": (np.bool_, False),
         "destroyed": (np.bool_, False), "last_question_at": (np.int32, -(10**8)), "questions": (np.int32, 0),
         "answers": (np.int32, 0), "first_post": (np.int32, NONE), "first_post_at": (np.int32, NONE),
         "first_post_bad": (np.bool_, False), "returned_at": (np.int32, NONE), "abused_at": (np.int32, NONE),
@@ -126,6 +126,7 @@ class Users(Table):
         s, p = self.settings.site, self.settings.population
         ids = self.add(rng, s.registered_users, joined=0, newcomer=False)
         self.active[ids] = rng.random(ids.size) < s.active_share * np.minimum(1.0, 0.5 + 0.1 * self.activity[ids])
+        self.refresh_block(ids)
         # Warm start: accounts that predate the run carry the reputation their history earned.
         tenure = rng.random(ids.size) * p.rep_warm_start_days
         self.joined[ids] = -(tenure * 1440).astype(np.int32)
@@ -144,7 +145,13 @@ class Users(Table):
 
     def can_act(self, ids: np.ndarray, now: int) -> np.ndarray:
         """Accounts that exist, are active and are not suspended at ``now``."""
-        return self.active[ids] & ~self.destroyed[ids] & (self.suspended_until[ids] <= now)
+        return self.blocked_until[ids] <= now
+
+    def refresh_block(self, ids: np.ndarray | int) -> None:
+        """Keep ``blocked_until`` (the one column :meth:`can_act` reads) in step with ``active``,
+        ``destroyed`` and ``suspended_until``; call after changing any of them."""
+        open_ = self.active[ids] & ~self.destroyed[ids]
+        self.blocked_until[ids] = np.where(open_, self.suspended_until[ids], np.iinfo(np.int32).max)
 
     def is_newcomer(self, ids: np.ndarray, now: int) -> np.ndarray:
         """Newcomer group: joined less than ``newcomer_days`` ago."""

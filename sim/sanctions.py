@@ -41,6 +41,7 @@ def suspend(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     users.suspensions[user] = min(level + 1, 127)
     if d > 0:
         users.suspended_until[user] = max(int(users.suspended_until[user]), site.clock.minute + int(d * 1440))
+        users.refresh_block(user)
     if wrongful:
         users.wrongly_sanctioned[user] = True
         site.maybe_appeal(aid, user)
@@ -55,6 +56,7 @@ def destroy(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     aid = _record(site, Action.DESTROY, user, actor, source, cause_flag, cause_detection, 0.0, wrongful)
     users.destroyed[user] = True
     users.active[user] = False
+    users.refresh_block(user)
     lo = site.post_id_at_day(site.clock.day - 7)
     mine = np.flatnonzero(posts.owner[lo:posts.n] == user) + lo
     older = site.harm_posts_live[posts.owner[site.harm_posts_live] == user]
@@ -85,9 +87,11 @@ def lift(site: Site, action_id: int, actor: int) -> None:
     users = site.users
     if a.action[action_id] in (Action.SUSPEND, Action.WARN):
         users.suspended_until[user] = min(int(users.suspended_until[user]), site.clock.minute)
+        users.refresh_block(user)
         users.suspensions[user] = max(0, int(users.suspensions[user]) - 1)
     elif a.action[action_id] == Action.DESTROY:
         users.destroyed[user] = False
         users.active[user] = True
+        users.refresh_block(user)
     elif a.action[action_id] == Action.QUESTION_BAN:
         users.question_banned[user] = False

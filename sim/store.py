@@ -214,8 +214,8 @@ def posts_table(capacity: int) -> Table:
         "answers": (np.int16, 0), "accepted": (i4, NONE), "accepted_at": (i4, NONE),
         "first_answer_at": (i4, NONE), "state": (i1, 0), "closed_at": (i4, NONE), "close_reason": (i1, 0),
         "closer": (i1, 0), "close_votes": (i1, 0), "close_vote_start": (i4, NONE), "reopen_votes": (i1, 0),
-        "reopened_at": (i4, NONE), "removed_at": (i4, NONE), "removal_cause": (i1, 0),
-        "deleted_at": (i4, NONE), "red_flags": (i1, 0), "lq_flags": (i1, 0), "first_flag_at": (i4, NONE),
+        "removed_at": (i4, NONE), "removal_cause": (i1, 0),
+        "deleted_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
         "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged_until": (i4, NONE),
         "hidden_at": (i4, NONE),
     }, capacity)
@@ -227,7 +227,7 @@ def comments_table(capacity: int) -> Table:
     return Table({
         "post": (i4, NONE), "author": (i4, NONE), "created": (i4, 0), "tone": (i1, 0), "harm": (i1, 0),
         "flags": (i1, 0), "first_flag_at": (i4, NONE),
-        "removed_at": (i4, NONE), "removal_cause": (i1, 0), "views": (np.float32, 0.0),
+        "removed_at": (i4, NONE), "removal_cause": (i1, 0),
     }, capacity)
 
 

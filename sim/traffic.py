@@ -187,7 +187,6 @@ class Traffic:
         if cids.size:
             parent = comments.post[cids].astype(np.int64)
             cviews = self.view_rate(parent) * hours * p.comment_view_share * (comments.removed_at[cids] == NONE)
-            comments.views[cids] += cviews
             ch = comments.harm[cids]
             for code, name in HARM_NAMES.items():
                 sel = ch == code
