@@ -141,7 +141,15 @@ class Events:
 
 def uniform(keys: np.ndarray, purpose: str) -> np.ndarray:
     """One uniform per action for a named decision (target choice, vote direction, ...)."""
-    return to_uniform(mix64(keys ^ _salt(purpose)))
+    return _uniforms(keys, _salt(purpose))
+
+
+@njit(cache=True)
+def _uniforms(keys, salt):
+    out = np.empty(keys.size)
+    for i in range(keys.size):
+        out[i] = ((_mix64(keys[i] ^ salt) >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+    return out
 
 
 class Arrivals:

@@ -239,13 +239,14 @@ class Site(mesa.Model):
         users, rules, pol = self.users, self.settings.rules, self.policy
         ids = self._members[users.active[self._members] & ~users.destroyed[self._members]]
         rep = users.reputation[ids]
+        flag_rate, vote_rate = users.flag_rate[ids], users.vote_rate[ids]
         flaggers = rep >= rules.priv_flag
-        self.flagger_pool = WeightedPool(ids[flaggers], users.flag_rate[ids[flaggers]] + users.vote_rate[ids[flaggers]] * 0.2)
+        self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * 0.2)
         closers = rep >= pol.priv_close_vote
-        self.closer_pool = WeightedPool(ids[closers], users.vote_rate[ids[closers]] + users.flag_rate[ids[closers]])
+        self.closer_pool = WeightedPool(ids[closers], vote_rate[closers] + flag_rate[closers])
         reviewers = rep >= pol.priv_review
-        self.reviewer_pool = WeightedPool(ids[reviewers], users.flag_rate[ids[reviewers]] + 0.01)
-        self.review.refresh_reviewers()
+        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + 0.01)
+        self.review.refresh_reviewers(rep)
         votes = self.arrivals.totals["vote"]
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 

@@ -138,11 +138,11 @@ class ReviewQueues:
         self.staging = ReviewQueue(site, "staging", pol.priv_review)
         self.all = (self.close, self.low_quality, self.first_posts, self.staging)
 
-    def refresh_reviewers(self) -> None:
-        """Daily: count eligible reviewers for each queue."""
-        users = self.site.users
-        members = self.site._members
-        rep = users.reputation[members[users.active[members] & ~users.destroyed[members]]]
+    def refresh_reviewers(self, rep: np.ndarray | None = None) -> None:
+        """Daily: count eligible reviewers for each queue (``rep``: active members' reputation)."""
+        if rep is None:
+            users, members = self.site.users, self.site._members
+            rep = users.reputation[members[users.active[members] & ~users.destroyed[members]]]
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
             q.reviews_today = 0
