@@ -94,6 +94,35 @@ def _fill_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, i, users, w
     return i, n
 
 
+@njit(cache=True)
+def _minutes_in_order(at, groups, edges, width, ticks, tick_minutes):
+    """Map operational times to minutes (within each tick, linearly: activity is constant there)
+    and the stable order of the actions by minute (a counting sort over the day's minutes)."""
+    n = at.size
+    minute = np.empty(n, dtype=np.int64)
+    last = ticks.size - 1
+    for i in range(n):
+        g = groups[i]
+        j = 0
+        while j < last and edges[j + 1, g] <= at[i]:
+            j += 1
+        w = width[j, g]
+        frac = (at[i] - edges[j, g]) / w if w > 0 else 0.0
+        minute[i] = ticks[j] + min(max(int(frac * tick_minutes), 0), tick_minutes - 1)
+    span = ticks[last] + tick_minutes - ticks[0]
+    starts = np.zeros(span + 1, dtype=np.int64)
+    for i in range(n):
+        starts[minute[i] - ticks[0] + 1] += 1
+    for m in range(span):
+        starts[m + 1] += starts[m]
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        slot = minute[i] - ticks[0]
+        order[starts[slot]] = i
+        starts[slot] += 1
+    return minute, order
+
+
 def next_actions(ids, bucket, rate, nxt, count, end, key, gap_salt, size_hint: int = 4096):
     """Every live member's actions before ``end`` (per timezone group): (members, operational times,
     action keys, groups), advancing each member's next action time and action count in place.
@@ -240,18 +269,7 @@ class Arrivals:
         u, at, k, b = next_actions(self.ids, self.bucket, self.rate[act], self.next[act], self.count[act], end,
                                    self._keys[act], _salt("gap"), int(self._planned.get(act, 0) * 1.25))
         self._planned[act] = u.size
-        minute = np.empty(u.size, dtype=np.int64)
-        t = self.clock.tick_minutes
-        for g in range(self.tz_values.size):
-            sel = np.flatnonzero(b == g)
-            if sel.size == 0:
-                continue
-            j = np.clip(np.searchsorted(edges[:, g], at[sel], side="right") - 1, 0, ticks.size - 1)
-            w = width[j, g]
-            frac = np.where(w > 0, (at[sel] - edges[j, g]) / np.where(w > 0, w, 1.0), 0.0)
-            minute[sel] = ticks[j] + np.clip((frac * t).astype(np.int64), 0, t - 1)
-        # minutes of one day fit in int16, which numpy sorts stably by radix in linear time
-        order = np.argsort((minute - ticks[0]).astype(np.int16), kind="stable")
+        minute, order = _minutes_in_order(at, b, edges, width, ticks, self.clock.tick_minutes)
         return Events(u[order], minute[order], k[order])
 
     def now(self, act: str) -> Events:

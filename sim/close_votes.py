@@ -63,6 +63,7 @@ def close(site: Site, questions: np.ndarray, time: int, closer: Closer) -> None:
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
     posts.state[questions] = State.CLOSED
     site._closed_today.append(questions)
+    site.counters["closures"] += questions.size
     posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)

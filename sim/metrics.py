@@ -23,6 +23,7 @@ from sim.store import (
     PostType,
     Source,
     Tone,
+    unique_ids,
 )
 
 if TYPE_CHECKING:
@@ -62,11 +63,6 @@ DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "vi
          "unfriendly_comments")
 
 
-# the daily series looks back this far for removals and closures of recent content (the summary
-# over the measurement window looks at everything)
-DAILY_LOOKBACK_DAYS = 14
-
-
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q)) if values.size else float("nan")
 
@@ -102,12 +98,10 @@ class DailyRecorder:
         vt = votes.vote_type[v0:votes.n]
         views = site.traffic.views_today
         harm_views = sum(site.traffic.harm_views_today.values())
-        # harmful content removed today
-        lo = site.post_id_at_day(day - DAILY_LOOKBACK_DAYS)
-        sl = slice(lo, posts.n)
-        rem = (posts.harm[sl] > 0) & (posts.removed_at[sl] >= day_lo) & (posts.removed_at[sl] < day_hi)
-        ttr = (posts.removed_at[sl][rem] - posts.created[sl][rem]).astype(np.float64)
-        closed_today = (posts.closed_at[sl] >= day_lo) & (posts.closed_at[sl] < day_hi)
+        # posts hidden or deleted today: the removal log, not a scan of the posts table
+        gone = unique_ids(np.concatenate(site.removed_today)) if site.removed_today else np.zeros(0, np.int64)
+        rem = gone[(posts.harm[gone] > 0) & (posts.removed_at[gone] >= day_lo) & (posts.removed_at[gone] < day_hi)]
+        ttr = (posts.removed_at[rem] - posts.created[rem]).astype(np.float64)
         a = site.actions
         row = {
             "day": day, "questions_per_day": int((kind == PostType.QUESTION).sum()),
@@ -117,8 +111,8 @@ class DailyRecorder:
             "time_to_removal_min_p50": _q(ttr, 0.5), "flags_per_day": site.flags_table.n - f0,
             # mean over the day's ticks of the items waiting for a moderator
             "flag_queue_backlog": self._delta("backlog_tick_sum") / max(self._delta("ticks"), 1),
-            "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(day_lo, day_hi),
-            "closures": int(closed_today.sum()), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
+            "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(gone, day_lo, day_hi),
+            "closures": self._delta("closures"), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
             "active_moderators": sum(1 for m in site.moderators if not m.resigned),
             "mod_minutes": sum(m.minutes_today for m in site.moderators),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
@@ -133,14 +127,12 @@ class DailyRecorder:
         self.rows.setdefault("harm_exposure_by_kind", [])
         self.rows["harm_exposure_by_kind"].append(dict(site.traffic.harm_views_today))
 
-    def _wrongful_removals(self, lo: int, hi: int) -> int:
-        site = self.site
-        posts = site.posts
-        first = site.post_id_at_day(site.clock.day - DAILY_LOOKBACK_DAYS)
-        sl = slice(first, posts.n)
-        removed = (posts.removed_at[sl] >= lo) & (posts.removed_at[sl] < hi) & _wrongful_cause(posts.removal_cause[sl])
-        hidden = (posts.hidden_at[sl] >= lo) & (posts.hidden_at[sl] < hi) & (posts.removed_at[sl] == NONE)
-        return int(((removed | hidden) & _good_faith_post(site, sl)).sum())
+    def _wrongful_removals(self, gone: np.ndarray, lo: int, hi: int) -> int:
+        """Good-faith posts among ``gone`` that a defence deleted or hid today."""
+        posts = self.site.posts
+        removed = (posts.removed_at[gone] >= lo) & (posts.removed_at[gone] < hi) & _wrongful_cause(posts.removal_cause[gone])
+        hidden = (posts.hidden_at[gone] >= lo) & (posts.hidden_at[gone] < hi) & (posts.removed_at[gone] == NONE)
+        return int(((removed | hidden) & _good_faith_post(self.site, gone)).sum())
 
     def series(self) -> dict[str, np.ndarray]:
         """The daily series as columns (harm exposure by kind flattened)."""

@@ -108,6 +108,7 @@ class Site(mesa.Model):
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
         self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
         self._closed_today: list[np.ndarray] = []
+        self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
         self._rebuild_daily()
@@ -337,6 +338,7 @@ class Site(mesa.Model):
         capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
         overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
         self.recorder.record_day()
+        self.removed_today = []
         for m in active:
             if m.end_day(overloaded and not self.policy.moderators_on_strike):
                 self.counters["moderator_resignations"] += 1

@@ -59,6 +59,7 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         newly_hidden = ids[change & (posts.hidden_at[ids] == NONE)]
         posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
     posts.state[ids[change]] = int(target_state)
+    site.removed_today.append(ids[change])  # for the daily metrics
     red = cause in (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
     site.flags.resolve_many(1, new_ids, True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
     return new_ids
