@@ -112,6 +112,22 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def scaling_ratios(rows: list[dict], args: argparse.Namespace) -> dict[str, float]:
+    """How cost grows: N years vs one year of the same site (time, and events, since a site that
+    grows produces more of them), and 2 M vs 1 M registered users."""
+    by_case = {r["case"]: r for r in rows}
+    out = {}
+    for name in (args.years_sites.split(",") if args.years else []):
+        one, many = by_case.get(name), by_case.get(f"{name} x{args.years:g} years")
+        if one and many and one["days"] == 365:
+            out[f"{name}: {args.years:g} years / 1 year, run time"] = many["run_s"] / one["run_s"]
+            out[f"{name}: {args.years:g} years / 1 year, events"] = many["events"] / one["events"]
+    one, two = by_case.get("scaling 1,000,000 users, 60 days"), by_case.get("scaling 2,000,000 users, 60 days")
+    if one and two:
+        out["2 M / 1 M registered users, run time"] = two["run_s"] / one["run_s"]
+    return out
+
+
 def write_json(path: Path, payload: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -159,8 +175,12 @@ def main(argv: list[str] | None = None) -> dict:
                 rows.append(r)
         out = args.out or RESULTS / "throughput.json"
     print(table(rows))
+    ratios = scaling_ratios(rows, args)
+    for name, value in ratios.items():
+        print(f"{name}: {value:.2f}")
     payload = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
-               "command": " ".join(["python", "benchmarks/throughput.py", *(argv or sys.argv[1:])]), "rows": rows}
+               "command": " ".join(["python", "benchmarks/throughput.py", *(argv or sys.argv[1:])]), "rows": rows,
+               "ratios": ratios}
     write_json(out, payload)
     print(f"written: {out}")
     return payload
