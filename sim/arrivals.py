@@ -53,6 +53,7 @@ def to_uniform(z: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _mix64(x):
+    """:func:`mix64` for one uint64, inside compiled loops."""
     x = x ^ (x >> np.uint64(30))
     x = x * np.uint64(0xBF58476D1CE4E5B9)
     x = x ^ (x >> np.uint64(27))
@@ -258,7 +259,6 @@ class Arrivals:
         width = act_level * clock.tick_days  # operational time per tick, per timezone group
         edges = self.lam + np.vstack([np.zeros((1, nb)), np.cumsum(width, axis=0)])
         end = edges[-1]
-        self._ticks = ticks
         for act in ACTIVITIES:
             self._plan[act] = self._plan_activity(act, edges, width, end, ticks)
             self._cursor[act] = 0
