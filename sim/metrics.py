@@ -143,10 +143,14 @@ class DailyRecorder:
         return out
 
 
+_DEFENCE_CAUSE = np.zeros(max(Cause) + 1, dtype=bool)
+_DEFENCE_CAUSE[[Cause.COMMUNITY_FLAGS, Cause.MODERATOR, Cause.REVIEW, Cause.SPAM_DETECTOR, Cause.AI_DETECTOR,
+                Cause.CIVILITY_CLASSIFIER, Cause.STAFF, Cause.ACCOUNT_DESTROYED]] = True
+
+
 def _wrongful_cause(cause: np.ndarray) -> np.ndarray:
     """Removals that are actions by the site's defences (roomba and owner deletions are not)."""
-    return np.isin(cause, [Cause.COMMUNITY_FLAGS, Cause.MODERATOR, Cause.REVIEW, Cause.SPAM_DETECTOR,
-                           Cause.AI_DETECTOR, Cause.CIVILITY_CLASSIFIER, Cause.STAFF, Cause.ACCOUNT_DESTROYED])
+    return _DEFENCE_CAUSE[cause]
 
 
 def _good_faith_post(site: Site, sl) -> np.ndarray:
