@@ -84,7 +84,7 @@ class Community(mesa.Agent):
             return
         posts, p = site.posts, site.settings.population
         pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
-                                           posts.staged_until, posts.created, posts.quality, posts.answers,
+                                           posts.staged, posts.created, posts.quality, posts.answers,
                                            self._recency_table, self._crowding_table)
         if pool.size == 0:
             return

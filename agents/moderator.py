@@ -77,7 +77,7 @@ class Moderator(mesa.Agent):
         kind = FlagKind(kinds[0]) if kinds else FlagKind.NEEDS_MODERATOR
         truth = bool(site.flags.truth_bad(target, np.array([item]), np.array([int(kind)]))[0])
         author = int(site.posts.owner[item] if target == Target.POST else site.comments.author[item])
-        err = cfg.error_rate * (1.0 if site.users.native[author] else cfg.error_multiplier_non_native)
+        err = cfg.error_rate * (1.0 if site.users.native(author) else cfg.error_multiplier_non_native)
         correct = self.draws.random() >= err
         act = truth if correct else not truth
         cause_flag = site.flags.first_flag_id(target, item)

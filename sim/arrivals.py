@@ -210,18 +210,20 @@ class Arrivals:
         self._cursor: dict[str, int] = {}
 
     # -- membership ---------------------------------------------------------------------------
-    def add(self, ids: np.ndarray) -> None:
-        """Start the clocks of newly active members (their current rates are their rates)."""
+    def add(self, ids: np.ndarray, rates: dict[str, np.ndarray]) -> None:
+        """Start the clocks of newly active members with their daily rates (``rates["ask_rate"]``
+        ..., aligned with ``ids``; a rate missing there is read from the user arrays)."""
         users = self.users
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size == 0:
             return
-        bucket = np.searchsorted(self.tz_values, users.tz[ids].astype(np.float64)).astype(np.int8)
+        bucket = np.searchsorted(self.tz_values, users.tz(ids).astype(np.float64)).astype(np.int8)
         start = self.lam[bucket]
         self.ids = np.concatenate([self.ids, ids])
         self.bucket = np.concatenate([self.bucket, bucket])
         for act in ACTIVITIES:
-            rate = getattr(users, f"{act}_rate")[ids].astype(np.float64)
+            name = f"{act}_rate"
+            rate = np.asarray(rates[name] if name in rates else getattr(users, name)[ids], dtype=np.float64)
             gap = -np.log(to_uniform(self._hash(act, ids, np.zeros(ids.size, dtype=np.uint64))))
             with np.errstate(divide="ignore"):
                 first = np.where(rate > 0, start + gap / np.where(rate > 0, rate, 1.0), np.inf)

@@ -107,7 +107,7 @@ def age_votes(site: Site) -> None:
 def dupe_hammer(site: Site) -> None:
     """Gold-badge holders close some duplicates single-handedly, within hours of posting."""
     posts = site.posts
-    idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged_until)
+    idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged)
     if idx.size == 0 or site.policy.curators_on_strike:
         return
     rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes

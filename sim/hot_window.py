@@ -14,7 +14,7 @@ QUESTION, LIVE, HIDDEN, NONE = 1, 0, 2, -1
 
 
 @njit(cache=True)
-def answer_pool(lo, hi, now, kind, state, staged_until, created, quality, answers, recency, crowding):
+def answer_pool(lo, hi, now, kind, state, staged, created, quality, answers, recency, crowding):
     """Live, public questions of the window and the running sum of their pull on answerers:
     ``(0.3 + quality) * recency[age in minutes] * crowding[answers so far]``."""
     n = hi - lo
@@ -24,7 +24,7 @@ def answer_pool(lo, hi, now, kind, state, staged_until, created, quality, answer
     total = 0.0
     last_age, last_answers = recency.size - 1, crowding.size - 1
     for j in range(lo, hi):
-        if kind[j] != QUESTION or state[j] != LIVE or staged_until[j] != NONE:
+        if kind[j] != QUESTION or state[j] != LIVE or staged[j]:
             continue
         age = min(max(now - created[j], 0), last_age)
         total += (0.3 + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
@@ -35,12 +35,12 @@ def answer_pool(lo, hi, now, kind, state, staged_until, created, quality, answer
 
 
 @njit(cache=True)
-def open_duplicates(lo, hi, duplicate, state, staged_until):
+def open_duplicates(lo, hi, duplicate, state, staged):
     """Live, public questions of the window that duplicate an earlier one."""
     out = np.empty(hi - lo, dtype=np.int64)
     k = 0
     for j in range(lo, hi):
-        if duplicate[j] and state[j] == LIVE and staged_until[j] == NONE:
+        if duplicate[j] and state[j] == LIVE and not staged[j]:
             out[k] = j
             k += 1
     return out[:k]

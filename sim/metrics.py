@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 
 from sim.clock import MINUTES_PER_DAY
 from sim.population import Kind
@@ -239,6 +240,7 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     others = contributors & ~victim & ((U["churned_at"] == NONE) | churned)
     m["nonvictim_churn"] = _share((others & churned).sum(), others.sum())
     m["victim_churn_ratio"] = _share(m["victim_churn"], m["nonvictim_churn"]) if m["nonvictim_churn"] else float("nan")
+    del victim, contributors, churned, others
     # -- newcomer experience -----------------------------------------------------------------------
     week = 7 * MINUTES_PER_DAY
     first = np.flatnonzero(win & P["newcomer"] & (P["created"] < w1 - week))  # newcomers' first posts
@@ -247,11 +249,17 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     unwelcome7 = (P["unwelcome_at"][first] != NONE) & (P["unwelcome_at"][first] - f_created <= week)
     is_first = np.zeros(posts.n, dtype=bool)
     is_first[first] = True
-    vdown = np.flatnonzero(votes.column("vote_type") == 3)
-    vp = votes.column("post")[vdown]
-    keep = is_first[vp]
-    vp, vt = vp[keep], votes.column("created")[vdown[keep]]
-    del is_first, vdown, keep
+    # downvotes on first posts, read in chunks (the vote table is the largest)
+    vtype, vpost, vcreated = votes.column("vote_type"), votes.column("post"), votes.column("created")
+    found_p, found_t = [], []
+    for lo in range(0, votes.n, 1 << 22):
+        down = np.flatnonzero(vtype[lo:lo + (1 << 22)] == 3) + lo
+        down = down[is_first[vpost[down]]]
+        found_p.append(vpost[down])
+        found_t.append(vcreated[down])
+    vp = np.concatenate(found_p) if found_p else np.zeros(0, dtype=np.int32)
+    vt = np.concatenate(found_t) if found_t else np.zeros(0, dtype=np.int32)
+    del is_first, found_p, found_t, vtype, vpost, vcreated
     down_first = np.isin(first, vp[vt - P["created"][vp] <= week])
     fq = is_q[first]  # which first posts are questions
     m["newcomer_closed_share"] = _share((fq & closed7).sum(), fq.sum())
@@ -264,6 +272,7 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     fp = np.maximum(users.col("first_post"), 0)
     closed_first = newcomers & (P["closed_at"][fp] != NONE) & (P["closed_at"][fp] - P["created"][fp] <= week)
     m["closed_newcomer_return_30d"] = _share((back & closed_first).sum(), closed_first.sum())
+    del newcomers, back, fp, closed_first, vp, vt, f_created
     # -- moderator workload ---------------------------------------------------------------------------
     F = flags.frame()
     fwin = (F["created"] >= w0) & (F["created"] < w1)
@@ -280,29 +289,36 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     m["moderator_resignations"] = float(site.counters["moderator_resignations"])
     m["moderators"] = float(sum(1 for x in site.moderators if not x.resigned))
     # -- community health ---------------------------------------------------------------------------------
-    q_win = win & is_q & (harm == Harm.NONE)
-    m["questions_per_day"] = float(q_win.sum()) / days
+    q_win = win & is_q
+    q_win &= harm == Harm.NONE
+    n_q = np.count_nonzero(q_win)
+    m["questions_per_day"] = float(n_q) / days
     answered = q_win & (P["answers"] > 0)
-    m["answered_share"] = _share(answered.sum(), q_win.sum())
-    tfa = (P["first_answer_at"][answered] - P["created"][answered]).astype(np.float64)
+    m["answered_share"] = _share(np.count_nonzero(answered), n_q)
+    tfa = P["first_answer_at"][answered]
+    tfa -= P["created"][answered]
+    del answered
     m["time_to_first_answer_p50_min"] = _q(tfa, 0.5)
-    m["accepted_share"] = _share((q_win & (P["accepted"] != NONE)).sum(), q_win.sum())
-    last30 = (P["created"] >= max(w0, w1 - 30 * MINUTES_PER_DAY)) & (P["created"] < w1)
-    m["active_contributors"] = float(np.unique(P["owner"][last30]).size)
-    closed = q_win & (P["closed_at"] != NONE)
-    m["closure_rate"] = _share(closed.sum(), q_win.sum())
-    del answered, last30, closed
+    del tfa
+    m["accepted_share"] = _share(np.count_nonzero(q_win & (P["accepted"] != NONE)), n_q)
+    recent = P["created"] >= max(w0, w1 - 30 * MINUTES_PER_DAY)
+    recent &= P["created"] < w1
+    m["active_contributors"] = float(np.unique(P["owner"][recent]).size)
+    del recent
+    m["closure_rate"] = _share(np.count_nonzero(q_win & (P["closed_at"] != NONE)), n_q)
+    del q_win
     # -- calibration figures (targets.yaml) ------------------------------------------------------------------
-    a_win = win & (P["kind"] == PostType.ANSWER)
-    m["answers_per_question"] = _share(a_win.sum(), (win & is_q).sum())
+    n_q = np.count_nonzero(win & is_q)
+    m["answers_per_question"] = _share(np.count_nonzero(win) - n_q, n_q)  # every post is a question or an answer
     # votes are the largest table: count them from the daily series rather than scanning it again
     m["upvotes_per_day"] = float(series["upvotes"][in_win].sum()) / days
     m["downvotes_per_day"] = float(series["downvotes"][in_win].sum()) / days
     m["comments_per_day"] = float(cwin.sum()) / days
-    cl = (P["closed_at"] >= w0) & (P["closed_at"] < w1)
-    m["community_share_of_closures"] = _share((cl & (P["closer"] != Closer.MODERATOR)).sum(), cl.sum())
-    m["duplicate_share_of_closures"] = _share((cl & (P["close_reason"] == CloseReason.DUPLICATE)).sum(), cl.sum())
-    del a_win, cl, q_win
+    cl = np.flatnonzero(P["closed_at"] >= w0)
+    cl = cl[P["closed_at"][cl] < w1]
+    m["community_share_of_closures"] = _share(np.count_nonzero(P["closer"][cl] != Closer.MODERATOR), cl.size)
+    m["duplicate_share_of_closures"] = _share(np.count_nonzero(P["close_reason"][cl] == CloseReason.DUPLICATE), cl.size)
+    del cl
     on_post = F["target"] == 1
     item_kind = np.zeros(F["item"].size, dtype=np.int8)
     item_kind[on_post] = posts.kind[F["item"][on_post]]
@@ -314,9 +330,10 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     dspam = (D["source"] == Source.SPAM_DETECTOR) & (D["created"] >= w0)
     m["spam_autoflag_precision"] = _share((dspam & D["truth_bad"]).sum(), dspam.sum())
     m["unfriendly_comment_share"] = _share((cwin & (C["tone"] >= Tone.UNWELCOMING)).sum(), cwin.sum())
-    rep = np.sort(U["reputation"][member].astype(np.float64))[::-1]
+    rep = np.sort(U["reputation"][member])[::-1]
     top = max(1, rep.size // 100)
-    m["top1pct_reputation_share"] = _share(rep[:top].sum(), rep.sum())
+    m["top1pct_reputation_share"] = _share(rep[:top].sum(dtype=np.float64), rep.sum(dtype=np.float64))
+    del rep
     posters_n = U["questions"][member] + U["answers"][member]
     posters_n = posters_n[posters_n > 0]
     m["share_posters_with_at_most_two_posts"] = _share((posters_n <= 2).sum(), posters_n.size)
@@ -330,21 +347,45 @@ def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
     return m, fairness
 
 
-def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray) -> float:
-    """Power-law exponent of the number of distinct days users answered on (discrete MLE, xmin=1)."""
-    ans = win & (P["kind"] == PostType.ANSWER)
-    if not ans.any():
+def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray, chunk: int = 1 << 20) -> float:
+    """Power-law exponent of the number of distinct days users answered on (discrete MLE, xmin=1).
+
+    Distinct (owner, day) pairs are found chunk by chunk and merged, so memory stays small."""
+    pairs = []
+    for lo in range(0, win.size, chunk):
+        sl = slice(lo, lo + chunk)
+        ans = np.flatnonzero(win[sl] & (P["kind"][sl] == PostType.ANSWER)) + lo
+        key = P["owner"][ans].astype(np.int64)
+        key *= 100_000
+        key += P["created"][ans] // MINUTES_PER_DAY
+        pairs.append(np.unique(key))
+    key = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+    del pairs
+    if key.size == 0:
         return float("nan")
-    key = P["owner"][ans].astype(np.int64)
-    key *= 100_000
-    key += P["created"][ans] // MINUTES_PER_DAY
-    del ans
     key.sort()
-    owners = key[np.concatenate(([True], key[1:] != key[:-1]))] // 100_000  # one per (owner, day), sorted
-    del key
-    starts = np.flatnonzero(np.concatenate(([True], owners[1:] != owners[:-1])))
-    days = np.diff(np.append(starts, owners.size))  # distinct answering days per owner
-    return float(1.0 + days.size / np.sum(np.log(days / 0.5)))
+    owners, log_days = _day_runs(key, 100_000)
+    return float(1.0 + owners / log_days)
+
+
+@njit(cache=True)
+def _day_runs(sorted_keys, base):
+    """From sorted ``owner * base + day`` keys (repeats allowed): the number of owners and the sum
+    over owners of log(distinct days / 0.5)."""
+    owners = 0
+    total = 0.0
+    days = 0
+    for i in range(sorted_keys.size):
+        if i > 0 and sorted_keys[i] == sorted_keys[i - 1]:
+            continue
+        if i > 0 and sorted_keys[i] // base != sorted_keys[i - 1] // base:
+            owners += 1
+            total += np.log(days / 0.5)
+            days = 0
+        days += 1
+    owners += 1
+    total += np.log(days / 0.5)
+    return owners, total
 
 
 def _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7,

@@ -56,6 +56,7 @@ class Site(mesa.Model):
         self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
+        population = self.users.registered  # the initial members' rates, for their clocks
         # Reserve room for the whole run (up to 400 days) from the members' rates: reserved rows
         # are untouched memory until used, and tables that never regrow never copy.
         users = self.users
@@ -63,7 +64,8 @@ class Site(mesa.Model):
         days = min(settings.run.days, 400) * 1.3 + 2
 
         def per_day(rate: str) -> float:
-            return float(getattr(users, rate)[: users.n][live].sum())
+            values = population[rate] if rate in population else getattr(users, rate)[: users.n]
+            return float(values[live].sum())
 
         asks = per_day("ask_rate") + settings.site.registrations_per_day * settings.population.newcomer_asker_share
         self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + 4096)
@@ -102,7 +104,8 @@ class Site(mesa.Model):
         self.levers = build_levers(settings.scenario)
         users = self.users
         self.arrivals = Arrivals(users, self.clock, settings.seed)
-        self.arrivals.add(np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)))
+        members = np.flatnonzero(live)
+        self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask, by due time
         self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
         self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
@@ -116,7 +119,7 @@ class Site(mesa.Model):
     # -- population changes -------------------------------------------------------------------
     def add_moderators(self, n: int) -> None:
         """Elect ``n`` more moderators, spread over the user timezones."""
-        tzs = self.users.tz[: self.users.n]
+        tzs = self.users.tz(slice(0, self.users.n))
         rng = self.streams["elections"]
         for _ in range(int(n)):
             tz = float(tzs[rng.integers(tzs.size)]) if tzs.size else 0.0
@@ -149,7 +152,7 @@ class Site(mesa.Model):
         first = ids[posts.newcomer[ids] | (self.users.first_post[posts.owner[ids]] == ids)]
         if self.policy.staging_ground:
             staged = first[posts.kind[first] == PostType.QUESTION]
-            posts.staged_until[staged] = posts.created[staged] + int(self.policy.staging_hours * 60)
+            posts.staged[staged] = True  # in the staging ground until reviewed or its wait runs out
             self.review.staging.add(staged, self.clock.minute)
             first = first[posts.kind[first] != PostType.QUESTION]
         self.review.first_posts.add(first, self.clock.minute)
@@ -263,11 +266,13 @@ class Site(mesa.Model):
         self.counters["registrations"] += n_new
         if n_new:
             new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
-            self.arrivals.add(new)
+            registered = users.registered
+            self.arrivals.add(new, registered)
             self._members = np.concatenate([self._members, new])
             # most newcomers came to ask: their first question is due after an exponential wait
-            askers = new[users.first_question_drive[new] > 0]
-            wait = rng.exponential(MINUTES_PER_DAY / np.maximum(users.first_question_drive[askers], 1e-9))
+            drive = registered["first_question_drive"]
+            askers = new[drive > 0]
+            wait = rng.exponential(MINUTES_PER_DAY / np.maximum(drive[drive > 0], 1e-9))
             users.first_question_due[askers] = np.minimum(self.clock.minute + wait, 2**31 - 1).astype(np.int64)
             self._first_questions = np.concatenate([self._first_questions, askers])
         cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)

@@ -47,7 +47,7 @@ class Users(Table):
     _COLUMNS = {
         "reputation": (np.int32, 1), "rep_today": (np.int32, 0), "joined": (np.int32, 0),
         "active": (np.bool_, True), "churned_at": (np.int32, NONE), "kind": (np.int8, 0),
-        "region": (np.int8, 0), "tz": (np.float32, 0.0), "native": (np.bool_, True),
+        "region": (np.int8, 0),
         "activity": (np.float32, 1.0), "skill": (np.float32, 0.5), "topic": (np.int16, 0),
         "quality": (np.float32, 0.5), "civility": (np.float32, 1.0), "newcomer": (np.bool_, False),
         "votes_today": (np.int16, 0), "flags_today": (np.int16, 0), "flags_helpful": (np.int32, 0),
@@ -57,11 +57,10 @@ class Users(Table):
         "answers": (np.int32, 0), "first_post": (np.int32, NONE), "first_post_at": (np.int32, NONE),
         "first_post_bad": (np.bool_, False), "returned_at": (np.int32, NONE), "abused_at": (np.int32, NONE),
         "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
-        "ask_rate": (np.float32, 0.0), "answer_rate": (np.float32, 0.0), "comment_rate": (np.float32, 0.0),
         "vote_rate": (np.float32, 0.0), "flag_rate": (np.float32, 0.0), "wrongly_sanctioned": (np.bool_, False),
-        "first_question_drive": (np.float32, 0.0), "first_question_due": (np.int32, NONE),
-        "churn_hazard": (np.float64, 0.0),
-        "churn_threshold": (np.float64, 1.0),
+        "first_question_due": (np.int32, NONE),
+        "churn_hazard": (np.float32, 0.0),
+        "churn_threshold": (np.float32, 1.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
@@ -96,8 +95,7 @@ class Users(Table):
             # draw at registration, so baseline and scenario share every user's fate until it differs
             "churn_threshold": rng.exponential(1.0, n),
             "first_question_drive": drive,
-            "activity": activity, "skill": skill, "region": region, "tz": self._region_tz[region],
-            "native": self._region_native[region], "topic": topic, "quality": quality,
+            "activity": activity, "skill": skill, "region": region, "topic": topic, "quality": quality,
             "civility": rng.lognormal(0.0, 0.7, n),
             "ask_rate": ask,
             "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, 6.0, 1.0) * skill,
@@ -106,16 +104,25 @@ class Users(Table):
             "flag_rate": p.flag_rate * scale * activity * mix[:, 2],
         }
 
+    #: Traits used only when an account registers (the member's clocks and first question keep
+    #: them): not stored per account but handed to the caller in :attr:`registered`.
+    AT_REGISTRATION = ("ask_rate", "answer_rate", "comment_rate", "first_question_drive")
+
     def add(self, rng: np.random.Generator, n: int, joined: int, kind: Kind = Kind.MEMBER,
             newcomer: bool = True, **overrides: np.ndarray | float) -> np.ndarray:
-        """Register ``n`` accounts at minute ``joined``; returns their ids."""
+        """Register ``n`` accounts at minute ``joined``; returns their ids. Their registration-only
+        traits (:attr:`AT_REGISTRATION`) are in :attr:`registered`, aligned with the ids."""
         start, stop = self.n, self.n + int(n)
         self.reserve(stop)
         traits = self._draw_traits(rng, n, newcomer)
         traits.update(overrides)
         sl = slice(start, stop)
+        self.registered = {}
         for name, val in traits.items():
-            getattr(self, name)[sl] = val
+            if name in self.AT_REGISTRATION:
+                self.registered[name] = np.broadcast_to(np.asarray(val, dtype=np.float32), (int(n),)).copy()
+            else:
+                getattr(self, name)[sl] = val
         self.joined[sl] = joined
         self.kind[sl] = int(kind)
         self.newcomer[sl] = newcomer
@@ -132,8 +139,8 @@ class Users(Table):
         self.joined[ids] = -(tenure * 1440).astype(np.int32)
         # dormant accounts were active only for a while before they left
         active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(15.0, ids.size)))
-        self.questions[ids] = rng.poisson(self.ask_rate[ids] * active_days)
-        self.answers[ids] = rng.poisson(self.answer_rate[ids] * active_days)
+        self.questions[ids] = rng.poisson(self.registered["ask_rate"] * active_days)
+        self.answers[ids] = rng.poisson(self.registered["answer_rate"] * active_days)
         earned = (p.warm_start_rep_per_answer * self.answers[ids] * (0.5 + self.skill[ids])
                   + p.warm_start_rep_per_question * self.questions[ids])
         self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
@@ -142,6 +149,14 @@ class Users(Table):
     def col(self, name: str) -> np.ndarray:
         """The live part of a column."""
         return getattr(self, name)[: self.n]
+
+    def tz(self, ids: np.ndarray | int | slice) -> np.ndarray:
+        """Timezone (UTC offset in hours) of accounts, from their region."""
+        return self._region_tz[self.region[ids]]
+
+    def native(self, ids: np.ndarray | int) -> np.ndarray | bool:
+        """Whether accounts are native English speakers, from their region."""
+        return self._region_native[self.region[ids]]
 
     def can_act(self, ids: np.ndarray, now: int) -> np.ndarray:
         """Accounts that exist, are active and are not suspended at ``now``."""

@@ -216,7 +216,7 @@ class ReviewQueues:
                 self._publish(late, now)
         if ps.size == 0:
             return
-        ps = ps[posts.staged_until[ps] != NONE]
+        ps = ps[posts.staged[ps]]
         spam = (posts.harm[ps] > 0) & (rng.random(ps.size) < acc)
         removal.remove_posts(site, ps[spam], Cause.STAGING, now, delete=True)
         ps = ps[~spam]
@@ -232,7 +232,7 @@ class ReviewQueues:
     def _publish(self, ps: np.ndarray, now: int) -> None:
         posts = self.site.posts
         ps = ps[posts.state[ps] < State.HIDDEN]
-        posts.staged_until[ps] = NONE
+        posts.staged[ps] = False
         # a staged question's clock starts when it goes public
         posts.created[ps] = np.maximum(posts.created[ps], now)
 

@@ -151,7 +151,7 @@ class Table:
 
     #: Rows initialised at a time beyond those in use: capacity that is reserved but not yet
     #: written stays untouched memory, so resident memory follows the rows in use.
-    CHUNK = 1 << 16
+    CHUNK = 1 << 13
 
     def __init__(self, columns: dict[str, tuple[np.dtype | type, float | int]], capacity: int = 1024) -> None:
         self._spec = columns
@@ -211,12 +211,12 @@ def posts_table(capacity: int) -> Table:
         "topic": (np.int16, 0), "quality": (f4, 0.0), "correct": (b, True), "harm": (i1, 0),
         "ai": (b, False), "duplicate": (b, False), "close_worthy": (b, False), "newcomer": (b, False),
         "group": (i1, 0), "score": (i4, 0),
-        "answers": (np.int16, 0), "accepted": (i4, NONE), "accepted_at": (i4, NONE),
+        "answers": (np.int16, 0), "accepted": (i4, NONE),
         "first_answer_at": (i4, NONE), "state": (i1, 0), "closed_at": (i4, NONE), "close_reason": (i1, 0),
         "closer": (i1, 0), "close_votes": (i1, 0), "close_vote_start": (i4, NONE), "reopen_votes": (i1, 0),
         "removed_at": (i4, NONE), "removal_cause": (i1, 0),
         "deleted_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
-        "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged_until": (i4, NONE),
+        "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged": (b, False),
         "hidden_at": (i4, NONE),
     }, capacity)
 

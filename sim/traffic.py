@@ -34,7 +34,7 @@ _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATO
 
 
 @njit(cache=True)
-def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged_until, harm, kind, quality, correct,
+def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged, harm, kind, quality, correct,
                     close_worthy, post_views, decay, score_boost, state_factor, low_quality_cutoff):
     """One pass over the posts of the hot window: accrue this tick's views (``post_views``) and
     return them with their running sum, and the posts viewers may act on (offsets from ``lo``):
@@ -54,7 +54,7 @@ def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged_
         age = min(max(now - created[j], 0), decay.size - 1)
         sc = min(max(score[j], 0), score_boost.size - 1)
         v = decay[age] * score_boost[sc] * state_factor[st]
-        if staged_until[j] != -1:
+        if staged[j]:
             v = 0.0
         v = v * activity * hours
         post_views[j] += v
@@ -130,7 +130,7 @@ class Traffic:
         rate = self._decay[age]
         rate *= self._score_boost[np.clip(posts.score[ids], 0, self._score_boost.size - 1)]
         rate *= self._state_factor[posts.state[ids]]
-        rate[posts.staged_until[ids] != NONE] = 0.0
+        rate[posts.staged[ids]] = 0.0
         rate *= self.site.global_activity
         return rate
 
@@ -165,7 +165,7 @@ class Traffic:
         lo, hi = site.hot_start(), posts.n
         views, cum, bad, lowq, cw, closed = hot_window_pass(
             lo, hi, site.clock.minute + 30, hours, site.global_activity, posts.created, posts.score, posts.state,
-            posts.staged_until, posts.harm, posts.kind, posts.quality, posts.correct, posts.close_worthy,
+            posts.staged, posts.harm, posts.kind, posts.quality, posts.correct, posts.close_worthy,
             posts.views, self._decay, self._score_boost, self._state_factor, p.low_quality_flag_cutoff)
         self._lo, self._cum = lo, cum
         # harmful posts older than the hot window keep collecting (decayed) views while visible

@@ -123,7 +123,6 @@ def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.nda
         return
     times = np.maximum(times, posts.created[answers] + 1)
     posts.accepted[questions] = answers
-    posts.accepted_at[questions] = times
     answerer = posts.owner[answers].astype(np.int64)
     asker = posts.owner[questions].astype(np.int64)
     site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=ACCEPT)
