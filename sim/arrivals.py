@@ -188,7 +188,8 @@ class Arrivals:
     Attributes:
         tz_values: Timezone offsets of the groups (hours), ascending.
         totals: The summed daily vote rate of live members in each timezone group (``totals["vote"]``).
-        ids: Live members (the arrays below are aligned with it).
+        ids: Live members (``bucket``, ``rate``, ``next`` and ``count`` are aligned with it; all are
+            views of growable buffers, rewritten when departed members are dropped: copy to keep).
     """
 
     def __init__(self, users, clock: Clock, seed: int) -> None:
@@ -198,11 +199,17 @@ class Arrivals:
         nb = self.tz_values.size
         self._keys = {a: np.random.SeedSequence(entropy=int(seed), spawn_key=(zlib.crc32(f"arrivals/{a}".encode()),))
                       .generate_state(1, np.uint64)[0] for a in ACTIVITIES}
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.bucket = np.zeros(0, dtype=np.int8)
-        self.rate = {a: np.zeros(0) for a in ACTIVITIES}
-        self.next = {a: np.zeros(0) for a in ACTIVITIES}
-        self.count = {a: np.zeros(0, dtype=np.uint64) for a in ACTIVITIES}
+        # columns in buffers that grow by half when full; the attributes are views of the live part
+        self._buf = {"ids": np.zeros(1024, dtype=np.int64), "bucket": np.zeros(1024, dtype=np.int8)}
+        for a in ACTIVITIES:
+            self._buf[f"rate:{a}"] = np.zeros(1024)
+            self._buf[f"next:{a}"] = np.zeros(1024)
+            self._buf[f"count:{a}"] = np.zeros(1024, dtype=np.uint64)
+        self._n = 0
+        self.rate: dict[str, np.ndarray] = {}
+        self.next: dict[str, np.ndarray] = {}
+        self.count: dict[str, np.ndarray] = {}
+        self._expose()
         self.totals = {"vote": np.zeros(nb)}
         self.lam = np.zeros(nb)  # operational time (activity-days) at the start of the planned day
         self._plan: dict[str, Events] = {}
@@ -219,17 +226,32 @@ class Arrivals:
             return
         bucket = np.searchsorted(self.tz_values, users.tz(ids).astype(np.float64)).astype(np.int8)
         start = self.lam[bucket]
-        self.ids = np.concatenate([self.ids, ids])
-        self.bucket = np.concatenate([self.bucket, bucket])
+        new = {"ids": ids, "bucket": bucket}
         for act in ACTIVITIES:
             name = f"{act}_rate"
             rate = np.asarray(rates[name] if name in rates else getattr(users, name)[ids], dtype=np.float64)
             gap = -np.log(to_uniform(self._hash(act, ids, np.zeros(ids.size, dtype=np.uint64))))
             with np.errstate(divide="ignore"):
                 first = np.where(rate > 0, start + gap / np.where(rate > 0, rate, 1.0), np.inf)
-            self.rate[act] = np.concatenate([self.rate[act], rate])
-            self.next[act] = np.concatenate([self.next[act], first])
-            self.count[act] = np.concatenate([self.count[act], np.ones(ids.size, dtype=np.uint64)])
+            new[f"rate:{act}"], new[f"next:{act}"] = rate, first
+            new[f"count:{act}"] = np.ones(ids.size, dtype=np.uint64)
+        n, k = self._n, ids.size
+        if n + k > self._buf["ids"].size:
+            cap = max(int((n + k) * 1.5), 1024)
+            for name, buf in self._buf.items():
+                grown = np.empty(cap, dtype=buf.dtype)
+                grown[:n] = buf[:n]
+                self._buf[name] = grown
+        for name, values in new.items():
+            self._buf[name][n:n + k] = values
+        self._n = n + k
+        self._expose()
+
+    def _expose(self) -> None:
+        n, buf = self._n, self._buf
+        self.ids, self.bucket = buf["ids"][:n], buf["bucket"][:n]
+        for act in ACTIVITIES:
+            self.rate[act], self.next[act], self.count[act] = buf[f"rate:{act}"][:n], buf[f"next:{act}"][:n], buf[f"count:{act}"][:n]
 
     def _hash(self, act: str, ids: np.ndarray, k: np.ndarray) -> np.ndarray:
         return mix64((ids.astype(np.uint64) << np.uint64(32) | k) * _GAMMA + self._keys[act])
@@ -240,9 +262,11 @@ class Arrivals:
         keep = users.active[self.ids] | users.destroyed[self.ids]
         if keep.all():
             return
-        self.ids, self.bucket = self.ids[keep], self.bucket[keep]
-        for act in ACTIVITIES:
-            self.rate[act], self.next[act], self.count[act] = self.rate[act][keep], self.next[act][keep], self.count[act][keep]
+        n, m = self._n, int(keep.sum())
+        for buf in self._buf.values():
+            buf[:m] = buf[:n][keep]
+        self._n = m
+        self._expose()
 
     # -- planning -----------------------------------------------------------------------------
     def plan_day(self) -> None:
