@@ -79,10 +79,8 @@ class BadActor(mesa.Agent):
         return self.account_ok(self.account)
 
     def account_ok(self, account: int) -> bool:
-        """The account exists, is active and not suspended (scalar twin of ``Users.can_act``)."""
-        users = self.site.users
-        return bool(users.active[account] and not users.destroyed[account]
-                    and users.suspended_until[account] <= self.site.clock.minute)
+        """The account exists, is active and not suspended (``Users.can_act`` for one account)."""
+        return bool(self.site.users.blocked_until[account] <= self.site.clock.minute)
 
     #: Actors that act in one daily session (voting fraud) rather than spread over the day.
     daily_session = False

@@ -220,13 +220,7 @@ class FlagQueue:
         With ``keep_queued`` (content deleted by red flags) the item stays in the moderator queue so
         a moderator still reviews it: to sanction the author, or to undelete a wrongful deletion.
         """
-        key = (int(target), int(item))
-        ids = self.pending.get(key) if keep_queued else self.pending.pop(key, None)
-        if not keep_queued:
-            self.queued_at.pop(key, None)
-        if ids:
-            flags = np.asarray(ids, dtype=np.int64)
-            self._settle(flags, np.full(flags.size, bool(helpful)), handler, time)
+        self.resolve_many(target, np.array([item]), helpful, handler, time, keep_queued)
 
     def resolve_many(self, target: int, items: np.ndarray, helpful: np.ndarray | bool, handler: int, time: int,
                      keep_queued: bool = False) -> None:

@@ -102,13 +102,12 @@ class Site(mesa.Model):
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
         self.levers = build_levers(settings.scenario)
-        users = self.users
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         members = np.flatnonzero(live)
         self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
         self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask, by due time
         self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
-        self._members = np.flatnonzero(users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER))
+        self._members = members  # active members (pruned daily, extended by registrations)
         self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
         self._closed_today: list[np.ndarray] = []
         self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
@@ -231,6 +230,11 @@ class Site(mesa.Model):
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 
+    def active_members(self) -> np.ndarray:
+        """Members who are active now (destroyed accounts excluded)."""
+        members, users = self._members, self.users
+        return members[users.active[members] & ~users.destroyed[members]]
+
     def platform_events(self) -> int:
         """Simulated platform events so far: posts, comments, votes, flags, reviews, moderator and
         detector actions (views are counted separately)."""
@@ -241,7 +245,7 @@ class Site(mesa.Model):
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_daily(self) -> None:
         users, rules, pol = self.users, self.settings.rules, self.policy
-        ids = self._members[users.active[self._members] & ~users.destroyed[self._members]]
+        ids = self.active_members()
         rep = users.reputation[ids]
         flag_rate, vote_rate = users.flag_rate[ids], users.vote_rate[ids]
         flaggers = rep >= rules.priv_flag

@@ -141,8 +141,7 @@ class ReviewQueues:
     def refresh_reviewers(self, rep: np.ndarray | None = None) -> None:
         """Daily: count eligible reviewers for each queue (``rep``: active members' reputation)."""
         if rep is None:
-            users, members = self.site.users, self.site._members
-            rep = users.reputation[members[users.active[members] & ~users.destroyed[members]]]
+            rep = self.site.users.reputation[self.site.active_members()]
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
             q.reviews_today = 0

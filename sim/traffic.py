@@ -33,6 +33,26 @@ def _red_flag_prob(p) -> np.ndarray:
 _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR, FlagKind.VERY_LOW_QUALITY])
 
 
+@njit(cache=True, inline="always")
+def _view_rate(j, now, created, score, state, staged, decay, score_boost, state_factor):
+    """Views per hour of post ``j`` at minute ``now`` before the site-wide activity level: decaying
+    with age, rising with score, by state (half while closed, a share while hidden), none if staged."""
+    if staged[j]:
+        return 0.0
+    age = min(max(now - created[j], 0), decay.size - 1)
+    sc = min(max(score[j], 0), score_boost.size - 1)
+    return decay[age] * score_boost[sc] * state_factor[state[j]]
+
+
+@njit(cache=True)
+def view_rates(ids, now, created, score, state, staged, decay, score_boost, state_factor, activity):
+    """:func:`_view_rate` times the activity level, for the posts ``ids``."""
+    out = np.empty(ids.size)
+    for i in range(ids.size):
+        out[i] = _view_rate(ids[i], now, created, score, state, staged, decay, score_boost, state_factor) * activity
+    return out
+
+
 @njit(cache=True)
 def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged, harm, kind, quality, correct,
                     close_worthy, post_views, decay, score_boost, state_factor, low_quality_cutoff):
@@ -51,12 +71,7 @@ def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged,
     for i in range(n):
         j = lo + i
         st = state[j]
-        age = min(max(now - created[j], 0), decay.size - 1)
-        sc = min(max(score[j], 0), score_boost.size - 1)
-        v = decay[age] * score_boost[sc] * state_factor[st]
-        if staged[j]:
-            v = 0.0
-        v = v * activity * hours
+        v = _view_rate(j, now, created, score, state, staged, decay, score_boost, state_factor) * activity * hours
         post_views[j] += v
         views[i] = v
         total += v
@@ -121,18 +136,12 @@ class Traffic:
         self.views_today = 0.0
         self.harm_views_today = dict.fromkeys(HARM_NAMES.values(), 0.0)
 
-    def view_rate(self, ids: np.ndarray | slice) -> np.ndarray:
-        """Expected public views per hour of posts ``ids`` (ids or a slice of them) now: decaying
-        with age, rising with score; half while closed, a reduced share while hidden, none while
-        deleted or staged."""
-        posts = self.site.posts
-        age = np.clip(self.site.clock.minute + 30 - posts.created[ids], 0, self._decay.size - 1)
-        rate = self._decay[age]
-        rate *= self._score_boost[np.clip(posts.score[ids], 0, self._score_boost.size - 1)]
-        rate *= self._state_factor[posts.state[ids]]
-        rate[posts.staged[ids]] = 0.0
-        rate *= self.site.global_activity
-        return rate
+    def view_rate(self, ids: np.ndarray) -> np.ndarray:
+        """Expected public views per hour of posts ``ids`` now (at the middle of the tick)."""
+        posts, site = self.site.posts, self.site
+        return view_rates(np.asarray(ids, dtype=np.int64), site.clock.minute + 30, posts.created, posts.score,
+                          posts.state, posts.staged, self._decay, self._score_boost, self._state_factor,
+                          site.global_activity)
 
     def _thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
         """Events at ``prob`` per view over all posts in the hot window this tick (to be thinned by
