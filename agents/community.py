@@ -84,8 +84,8 @@ class Community(mesa.Agent):
             return
         posts, p = site.posts, site.settings.population
         pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
-                                           posts.staged, posts.created, posts.quality, posts.answers,
-                                           self._recency_table, self._crowding_table)
+                                           posts.staged, posts.created, posts.published_at, posts.quality,
+                                           posts.answers, self._recency_table, self._crowding_table)
         if pool.size == 0:
             return
         u = uniform(events.keys, "answer_target")

@@ -9,7 +9,7 @@ import numpy as np
 
 from sim import close_votes, removal, sanctions
 from sim.population import Kind
-from sim.store import NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
+from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -44,7 +44,7 @@ class Moderator(mesa.Agent):
 
     @property
     def user_id(self) -> int:
-        return -(1000 + self.index)
+        return MODERATOR_ID_BASE - self.index
 
     def online(self) -> bool:
         cfg = self.site.settings.moderation.moderators
@@ -57,6 +57,8 @@ class Moderator(mesa.Agent):
             return
         cfg = site.settings.moderation.moderators
         self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / 60.0
+        clock = site.clock
+        spent = 0.0  # minutes into this tick: each decision is stamped when it is made
         while self._budget > 0:
             nxt = site.flags.take()
             if nxt is None:
@@ -66,13 +68,15 @@ class Moderator(mesa.Agent):
             self._budget -= cost
             self.minutes_today += cost
             self.decisions_today += 1
-            self.decide(*nxt)
+            spent += cost
+            at = clock.minute + min(int(spent), clock.tick_minutes - 1)
+            self.decide(*nxt, max(at, nxt[2]))
 
-    def decide(self, target: int, item: int, queued_at: int) -> None:
-        """Act on one flagged item: remove it and sanction its author, or decline the flags."""
+    def decide(self, target: int, item: int, queued_at: int, now: int) -> None:
+        """Act on one flagged item at minute ``now``: remove it and sanction its author, or decline
+        the flags. Every flag settled here counts as moderator handling."""
         site = self.site
         cfg = site.settings.moderation.moderators
-        now = site.clock.tick_end - 1
         kinds = site.flags.kinds_of(target, item)
         kind = FlagKind(kinds[0]) if kinds else FlagKind.NEEDS_MODERATOR
         truth = bool(site.flags.truth_bad(target, np.array([item]), np.array([int(kind)]))[0])
@@ -82,11 +86,10 @@ class Moderator(mesa.Agent):
         act = truth if correct else not truth
         cause_flag = site.flags.first_flag_id(target, item)
         site.counters["mod_decisions"] += 1
-        site.queue_times.append(now - queued_at)
         if not act:
             site.flags.resolve(target, item, helpful=False, handler=self.user_id, time=now)
-            if target == Target.POST and site.posts.state[item] == State.DELETED:
-                removal.restore_posts(site, np.array([item]))  # undelete what red flags removed wrongly
+            if target == Target.POST and site.posts.state[item] >= State.HIDDEN:
+                removal.restore_posts(site, np.array([item]), now)  # undo what red flags hid or deleted wrongly
             return
         wrongful = not truth
         if target == Target.POST and kind == FlagKind.SHOULD_CLOSE:
@@ -95,10 +98,10 @@ class Moderator(mesa.Agent):
             return
         if target == Target.POST:
             removal.remove_posts(site, np.array([item]), Cause.MODERATOR, now, delete=True,
-                                 penalty=kind in (FlagKind.SPAM, FlagKind.RUDE))
+                                 penalty=kind in (FlagKind.SPAM, FlagKind.RUDE), handler=self.user_id)
             harm = int(site.posts.harm[item])
         else:
-            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now)
+            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now, handler=self.user_id)
             harm = int(site.comments.harm[item])
         site.flags.resolve(target, item, helpful=True, handler=self.user_id, time=now)
         if cause_flag == NONE or site.users.destroyed[author]:
@@ -128,12 +131,15 @@ class Moderator(mesa.Agent):
                 sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag,
                                   days=site.policy.ai_ban_suspend_days)
 
+    def new_day(self) -> None:
+        """Start the day's tallies afresh (after the daily recorder has read them)."""
+        self.minutes_today = 0.0
+        self.decisions_today = 0
+
     def end_day(self, overloaded: bool) -> bool:
         """Daily bookkeeping; returns True if the moderator resigns today (burnout)."""
         cfg = self.site.settings.moderation.moderators
         self.overload_days = self.overload_days + 1 if overloaded else max(0, self.overload_days - 1)
-        self.minutes_today = 0.0
-        self.decisions_today = 0
         if self.overload_days >= cfg.burnout_weeks * 7:
             if self.draws.random() < 1 - (1 - cfg.resignation_prob_per_week) ** (1 / 7):
                 self.resigned = True

@@ -75,11 +75,11 @@ class Staff(mesa.Agent):
         uphold = (self.draws.random() < acc) if wrongful else (self.draws.random() > acc)
         if not uphold:
             return
-        site.counters["appeals_upheld"] += 1
+        site.counters["appeals_upheld"] += 1  # read per day by the daily recorder
         sanctions.lift(site, action_id, -1)
         flag = int(a.cause_flag[action_id])
         if flag != NONE and site.flags_table.target[flag] == 1:
             post = int(site.flags_table.item[flag])
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
-                removal.restore_posts(site, np.array([post]))
+                removal.restore_posts(site, np.array([post]), site.clock.minute)
 

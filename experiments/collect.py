@@ -61,9 +61,12 @@ def runs_table(root: Path, paths: list[Path]):
     import pyarrow as pa
 
     from experiments.compare import flatten
+    from sim.metric_registry import flat
 
     summaries = [json.loads(p.read_text()) for p in paths]
-    metric_names = _union(s.get("metrics", {}) for s in summaries)
+    for s in summaries:  # metrics grouped by family in summary.json; one column each here
+        s["metrics"] = flat(s.get("metrics", {}))
+    metric_names = _union(s["metrics"] for s in summaries)
     configs = [flatten(s.get("config", {})) for s in summaries]
     varying = [k for k in _union(configs) if k != "seed" and len({_key(c.get(k)) for c in configs}) > 1]
     columns: dict[str, list] = {

@@ -30,7 +30,7 @@ from experiments.guardrails import evaluate, exit_code, overall_verdict, validat
 from experiments.report import KEY_TIMESERIES, write_report
 from experiments.stats import paired_difference, replicates_needed
 from sim.config import Settings, to_tree
-from sim.metrics import DIRECTIONS, FAIRNESS_METRICS
+from sim.metric_registry import DIRECTIONS, GROUPED
 
 ARMS = ("baseline", "scenario")
 MOD_WORKLOAD = ("flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "queue_time_p90_min",
@@ -64,10 +64,10 @@ def guardrails_of(settings: Settings) -> list:
     """
     rails = [validate_guardrail(spec) for spec in [*settings.guardrails, *settings.scenario.guardrails]]
     for rail in rails:
-        known = FAIRNESS_METRICS if rail.kind == "max_group_ratio" else DIRECTIONS
+        known = GROUPED if rail.kind == "max_group_ratio" else DIRECTIONS
         if rail.metric not in known:
             close = difflib.get_close_matches(rail.metric, known, n=3)
-            hint = f"did you mean {' or '.join(close)}?" if close else "see sim.metrics.DIRECTIONS"
+            hint = f"did you mean {' or '.join(close)}?" if close else "see docs/metrics.md"
             raise ValueError(f"guardrail {rail.name!r}: metric {rail.metric!r} is unknown ({hint})")
     return rails
 

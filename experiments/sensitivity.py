@@ -28,7 +28,7 @@ import numpy as np
 
 from experiments.compare import baseline_of, json_ready, seeds_of
 from sim.config import ConfigError, Settings, replace, to_tree
-from sim.metrics import DIRECTIONS
+from sim.metric_registry import DIRECTIONS
 
 METHODS = ("morris", "sobol")
 DEFAULT_ASSUMPTIONS = (

@@ -36,6 +36,11 @@ class Clock:
         return self.minute + self.tick_minutes
 
     @property
+    def tick_midpoint(self) -> int:
+        """The middle minute of the current tick (where a tick's rates are evaluated)."""
+        return self.minute + self.tick_minutes // 2
+
+    @property
     def is_day_start(self) -> bool:
         """Whether this tick is the first of a simulated day."""
         return self.minute % MINUTES_PER_DAY < self.tick_minutes

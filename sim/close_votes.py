@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import hot_window
-from sim.store import NONE, Closer, CloseReason, PostType, State, unique_ids
+from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -40,28 +40,33 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
     site.counters["close_votes"] += questions.size
-    done = unique_ids(questions[posts.close_votes[questions] >= pol.close_vote_threshold])
+    done, done_at = threshold_crossings(questions, times, posts.close_votes, pol.close_vote_threshold)
     # some close votes come from moderators, whose vote is binding
     mods = site.settings.moderation.moderators
     if mods.count and not pol.moderators_on_strike:
         binding = site.streams["binding_close"].random(questions.size) < mods.binding_close_share
-        by_mod = unique_ids(questions[binding])
-        by_mod = by_mod[posts.close_votes[by_mod] < pol.close_vote_threshold]  # not closing anyway
-        close(site, by_mod, site.clock.tick_end - 1, Closer.MODERATOR)
-    close(site, done, site.clock.tick_end - 1, Closer.COMMUNITY)
+        binding &= posts.close_votes[questions] < pol.close_vote_threshold  # not closing anyway
+        by_mod, first = np.unique(questions[binding], return_index=True)
+        close(site, by_mod, times[binding][first], Closer.MODERATOR)
+    close(site, done, done_at, Closer.COMMUNITY)
     return done
 
 
-def close(site: Site, questions: np.ndarray, time: int, closer: Closer) -> None:
-    """Close questions (duplicates as duplicates; others for a drawn reason)."""
+def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Closer) -> None:
+    """Close questions at ``time`` (per question, or one minute for all): duplicates as duplicates,
+    others for a drawn reason."""
     posts = site.posts
-    questions = questions[posts.state[questions] == State.LIVE]
+    questions = np.asarray(questions, dtype=np.int64)
+    time = np.broadcast_to(np.asarray(time, dtype=np.int64), questions.shape)
+    live = posts.state[questions] == State.LIVE
+    questions, time = questions[live], time[live]
     if questions.size == 0:
         return
     rng = site.streams["close_reasons"]
     reason = np.where(posts.duplicate[questions], CloseReason.DUPLICATE,
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
-    posts.state[questions] = State.CLOSED
+    with site.traffic.reweighing(questions):
+        posts.state[questions] = State.CLOSED
     site._closed_today.append(questions)
     site.counters["closures"] += questions.size
     posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
@@ -85,7 +90,8 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
                       voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
-    posts.state[done] = State.LIVE
+    with site.traffic.reweighing(done):
+        posts.state[done] = State.LIVE
     posts.close_votes[done] = 0
     posts.close_vote_start[done] = NONE
     posts.reopen_votes[done] = 0
@@ -111,5 +117,6 @@ def dupe_hammer(site: Site) -> None:
     if idx.size == 0 or site.policy.curators_on_strike:
         return
     rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes
-    hit = idx[site.streams["dupe_hammer"].random(idx.size) < rate]
-    close(site, hit, site.clock.tick_end - 1, Closer.DUPE_HAMMER)
+    rng = site.streams["dupe_hammer"]
+    hit = idx[rng.random(idx.size) < rate]
+    close(site, hit, site.clock.jitter(rng, hit.size), Closer.DUPE_HAMMER)

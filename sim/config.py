@@ -444,11 +444,11 @@ def _cross_checks(s: Settings) -> None:
     from scenarios.lever import build_levers
 
     build_levers(s.scenario)  # unknown levers or parameters fail here, before anything runs
-    from sim.metrics import DIRECTIONS
+    from sim.metric_registry import REGISTRY
 
-    if s.scenario.primary_metric and s.scenario.primary_metric not in DIRECTIONS:
+    if s.scenario.primary_metric and s.scenario.primary_metric not in REGISTRY:
         raise ConfigError(f"scenario.primary_metric={s.scenario.primary_metric!r}: not a metric name "
-                          f"(see DESIGN.md section 4)")
+                          f"(see docs/metrics.md)")
 
 
 def to_tree(settings: Settings) -> dict:

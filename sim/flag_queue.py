@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import removal
+from sim.clock import MINUTES_PER_DAY
 from sim.store import (
     NONE,
     Cause,
@@ -19,6 +20,7 @@ from sim.store import (
     Target,
     Tone,
     first_occurrence,
+    threshold_crossings,
     unique_ids,
 )
 
@@ -142,11 +144,14 @@ class FlagQueue:
             r_items = items[red]
             np.add.at(posts.red_flags, r_items, 1)
             cause = CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS)
-            u = unique_ids(r_items)
-            hide = u[(posts.red_flags[u] >= pol.red_flags_to_hide) & (posts.state[u] < State.HIDDEN)]
-            removal.remove_posts(site, hide, cause, site.clock.tick_end - 1, delete=False)
-            kill = u[(posts.red_flags[u] >= pol.red_flags_to_delete) & (posts.state[u] < State.DELETED)]
-            removal.remove_posts(site, kill, cause, site.clock.tick_end - 1, delete=True, penalty=True)
+            r_times = times[red]
+            # hidden and deleted at the minute of the deciding flag
+            hide, hide_at = threshold_crossings(r_items, r_times, posts.red_flags, pol.red_flags_to_hide)
+            keep = posts.state[hide] < State.HIDDEN
+            removal.remove_posts(site, hide[keep], cause, hide_at[keep], delete=False)
+            kill, kill_at = threshold_crossings(r_items, r_times, posts.red_flags, pol.red_flags_to_delete)
+            keep = posts.state[kill] < State.DELETED
+            removal.remove_posts(site, kill[keep], cause, kill_at[keep], delete=True, penalty=True)
         lq = _IS_LOW_QUALITY[kinds]
         if lq.any():
             site.review.low_quality.add(unique_ids(items[lq]), site.clock.minute)
@@ -163,10 +168,10 @@ class FlagQueue:
     def _comment_effects(self, items, kinds, source, times, ids) -> None:
         site, comments = self.site, self.site.comments
         np.add.at(comments.flags, items, 1)
-        u = unique_ids(items)
-        gone = u[(comments.flags[u] >= site.settings.rules.comment_flags_to_delete) & (comments.removed_at[u] == NONE)]
-        removal.remove_comments(site, gone, CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS),
-                                site.clock.tick_end - 1)
+        gone, gone_at = threshold_crossings(items, times, comments.flags, site.settings.rules.comment_flags_to_delete)
+        keep = comments.removed_at[gone] == NONE
+        removal.remove_comments(site, gone[keep], CAUSE_OF_SOURCE.get(Source(source), Cause.COMMUNITY_FLAGS),
+                                gone_at[keep])
         for item, kind, t in zip(items.tolist(), kinds.tolist(), times.tolist(), strict=True):
             if comments.removed_at[item] == NONE:
                 self._enqueue(Target.COMMENT, item, PRIORITY[FlagKind(kind)], t)
@@ -222,16 +227,18 @@ class FlagQueue:
         """
         self.resolve_many(target, np.array([item]), helpful, handler, time, keep_queued)
 
-    def resolve_many(self, target: int, items: np.ndarray, helpful: np.ndarray | bool, handler: int, time: int,
-                     keep_queued: bool = False) -> None:
-        """:meth:`resolve` for many items at once (``helpful`` per item or for all)."""
+    def resolve_many(self, target: int, items: np.ndarray, helpful: np.ndarray | bool, handler: int,
+                     time: np.ndarray | int, keep_queued: bool = False) -> None:
+        """:meth:`resolve` for many items at once (``helpful`` and ``time`` per item or for all)."""
         items = np.asarray(items, dtype=np.int64)
         helpful = np.broadcast_to(np.asarray(helpful, dtype=bool), items.shape)
+        time = np.broadcast_to(np.asarray(time, dtype=np.int64), items.shape)
         t = int(target)
         pending, queued_at = self.pending, self.queued_at
         flags: list[int] = []
         verdict: list[bool] = []
-        for item, ok in zip(items.tolist(), helpful.tolist(), strict=True):
+        when: list[int] = []
+        for item, ok, at in zip(items.tolist(), helpful.tolist(), time.tolist(), strict=True):
             key = (t, item)
             ids = pending.get(key) if keep_queued else pending.pop(key, None)
             if not keep_queued:
@@ -239,14 +246,16 @@ class FlagQueue:
             if ids:
                 flags.extend(ids)
                 verdict.extend([ok] * len(ids))
+                when.extend([at] * len(ids))
         if flags:
-            self._settle(np.array(flags, dtype=np.int64), np.array(verdict, dtype=bool), handler, time)
+            self._settle(np.array(flags, dtype=np.int64), np.array(verdict, dtype=bool), handler,
+                         np.array(when, dtype=np.int64))
 
-    def _settle(self, ids: np.ndarray, helpful: np.ndarray, handler: int, time: int) -> None:
+    def _settle(self, ids: np.ndarray, helpful: np.ndarray, handler: int, time: np.ndarray) -> None:
         site, users, r = self.site, self.site.users, self.site.settings.rules
         ft = site.flags_table
         open_ = ft.status[ids] == FlagStatus.PENDING
-        ids, helpful = ids[open_], helpful[open_]
+        ids, helpful, time = ids[open_], helpful[open_], time[open_]
         if ids.size == 0:
             return
         ft.status[ids] = np.where(helpful, FlagStatus.HELPFUL, FlagStatus.DECLINED)
@@ -261,4 +270,4 @@ class FlagQueue:
         np.add.at(users.flags_declined, declined, 1)
         total = users.flags_helpful[declined] + users.flags_declined[declined]
         ban = (total >= r.flag_ban_min_flags) & (users.flags_declined[declined] >= r.flag_ban_declined_share * total)
-        users.flag_banned_until[declined[ban]] = time + int(r.flag_ban_days * 1440)
+        users.flag_banned_until[declined[ban]] = time[user_flag & ~helpful][ban] + int(r.flag_ban_days * MINUTES_PER_DAY)

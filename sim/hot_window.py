@@ -14,9 +14,9 @@ QUESTION, LIVE, HIDDEN, NONE = 1, 0, 2, -1
 
 
 @njit(cache=True)
-def answer_pool(lo, hi, now, kind, state, staged, created, quality, answers, recency, crowding):
+def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality, answers, recency, crowding):
     """Live, public questions of the window and the running sum of their pull on answerers:
-    ``(0.3 + quality) * recency[age in minutes] * crowding[answers so far]``."""
+    ``(0.3 + quality) * recency[minutes since publication] * crowding[answers so far]``."""
     n = hi - lo
     ids = np.empty(n, dtype=np.int64)
     cum = np.empty(n)
@@ -26,7 +26,8 @@ def answer_pool(lo, hi, now, kind, state, staged, created, quality, answers, rec
     for j in range(lo, hi):
         if kind[j] != QUESTION or state[j] != LIVE or staged[j]:
             continue
-        age = min(max(now - created[j], 0), last_age)
+        public = published_at[j] if published_at[j] != NONE else created[j]
+        age = min(max(now - public, 0), last_age)
         total += (0.3 + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
         ids[k] = j
         cum[k] = total

@@ -1,20 +1,25 @@
-"""The metrics of DESIGN.md section 4: a daily time series and a summary over the measurement window.
+"""The metrics of :mod:`sim.metric_registry`: a daily time series and a summary over the window.
 
-Names are binding; every report uses them. :data:`DIRECTIONS` says whether higher is better or
-worse. All measures are computed from the content store against ground truth, so harm and
-wrongful actions count what content really was, not what the site decided.
+The summary reads a :class:`RunRecord` (the content store's columns, the members' columns and the
+daily series: plain arrays a test can build by hand) through a :class:`Window`, the one place that
+decides what "in the measurement window" means. Every measure is computed against ground truth,
+so harm and wrongful actions count what content really was, not what the site decided.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
+from scipy import stats
 
 from sim.clock import MINUTES_PER_DAY
+from sim.metric_registry import GROUPED, HIGHER_IS_BETTER, REGISTRY, TENURE_GROUPS, WORST_TO_BEST
 from sim.population import Kind
 from sim.store import (
+    MODERATOR_ID_BASE,
     NONE,
     Cause,
     Closer,
@@ -23,6 +28,7 @@ from sim.store import (
     Harm,
     PostType,
     Source,
+    Target,
     Tone,
     unique_ids,
 )
@@ -30,38 +36,106 @@ from sim.store import (
 if TYPE_CHECKING:
     from sim.model import Site
 
-WORSE, BETTER, NEUTRAL = "lower_is_better", "higher_is_better", "neutral"
-
-DIRECTIONS: dict[str, str] = {
-    "harm_exposure": WORSE, "harm_exposure_per_1k_views": WORSE, "prevalence": WORSE,
-    "harm_exposure_spam": WORSE, "harm_exposure_abusive": WORSE, "harm_exposure_harassment": WORSE,
-    "harm_exposure_wrong_ai": WORSE,
-    "time_to_removal_min_p50": WORSE, "time_to_removal_min_p90": WORSE, "never_removed_share": WORSE,
-    "proactive_rate": BETTER,
-    "wrongful_actions": WORSE, "wrongful_rate": WORSE, "appeals_upheld": NEUTRAL,
-    "victimization": WORSE, "victim_churn": WORSE, "nonvictim_churn": NEUTRAL, "victim_churn_ratio": WORSE,
-    "newcomer_closed_share": WORSE, "newcomer_downvoted_share": WORSE, "newcomer_unwelcome_share": WORSE,
-    "newcomer_return_30d": BETTER, "closed_newcomer_return_30d": BETTER,
-    "flags_per_day": NEUTRAL, "flag_queue_backlog": WORSE, "queue_time_p50_min": WORSE, "queue_time_p90_min": WORSE,
-    "minutes_per_moderator": WORSE, "escalations_per_day": NEUTRAL, "moderator_resignations": WORSE,
-    "questions_per_day": BETTER, "answered_share": BETTER, "time_to_first_answer_p50_min": WORSE,
-    "accepted_share": BETTER, "active_contributors": BETTER, "closure_rate": NEUTRAL,
-    "answers_per_question": BETTER, "upvotes_per_day": NEUTRAL, "downvotes_per_day": NEUTRAL,
-    "comments_per_day": NEUTRAL, "community_share_of_closures": NEUTRAL, "duplicate_share_of_closures": NEUTRAL,
-    "question_flags_per_day": NEUTRAL, "moderator_share_of_flag_handling": NEUTRAL, "spam_posts_per_day": WORSE,
-    "spam_autoflag_precision": BETTER, "unfriendly_comment_share": WORSE, "moderators": NEUTRAL,
-    "top1pct_reputation_share": NEUTRAL, "share_posters_with_at_most_two_posts": NEUTRAL,
-    "fraud_reputation": WORSE, "ban_evasions": WORSE, "answer_activity_days_exponent": NEUTRAL,
-}
-
-FAIRNESS_METRICS = ("wrongful_rate", "newcomer_closed_share", "newcomer_unwelcome_share", "victimization_rate")
-DIRECTIONS.update({f"{name}_worst_to_best": WORSE for name in FAIRNESS_METRICS})
-
-# daily series: name -> how the recorder computes it (see DailyRecorder.record_day)
+# daily series (``timeseries.parquet``): context for the report, and the window's counters
 DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",
          "time_to_removal_min_p50", "flags_per_day", "flag_queue_backlog", "wrongful_actions", "closures",
          "spam_posts", "active_moderators", "mod_minutes", "mod_decisions", "escalations", "registrations", "active_users",
-         "unfriendly_comments")
+         "unfriendly_comments", "appeals_upheld", "moderator_resignations", "ban_evasions", "fraud_reputation")
+HARM_KINDS = ("spam", "abusive", "harassment", "wrong_ai")
+
+WEEK = 7 * MINUTES_PER_DAY
+RETURN_PERIOD = 30 * MINUTES_PER_DAY
+#: Harmful items posted later than this before the window's end are too young to call never removed.
+NEVER_REMOVED_MIN_AGE = MINUTES_PER_DAY
+#: Empirical-Bayes pseudo-count of the per-group rates (assumed: enough to tame groups of a few dozen).
+FAIRNESS_PSEUDO_COUNT = 30.0
+
+# removals that are actions by the site's defences (the roomba and owners' deletions are not)
+_DEFENCE_CAUSE = np.zeros(max(Cause) + 1, dtype=bool)
+_DEFENCE_CAUSE[[Cause.COMMUNITY_FLAGS, Cause.MODERATOR, Cause.REVIEW, Cause.SPAM_DETECTOR, Cause.AI_DETECTOR,
+                Cause.CIVILITY_CLASSIFIER, Cause.STAFF, Cause.ACCOUNT_DESTROYED, Cause.STAGING]] = True
+
+
+@dataclass(frozen=True)
+class Window:
+    """The measurement window ``[start, end)`` in minutes; every metric sees time through it.
+
+    Attributes:
+        start: First minute measured (the end of the warm-up).
+        end: First minute not measured (the end of the run).
+    """
+
+    start: int
+    end: int
+
+    @property
+    def days(self) -> float:
+        return max((self.end - self.start) / MINUTES_PER_DAY, 1e-9)
+
+    def contains(self, minutes: np.ndarray) -> np.ndarray:
+        """Which of ``minutes`` fall in the window (``NONE`` never does)."""
+        minutes = np.asarray(minutes)
+        return (minutes >= self.start) & (minutes < self.end)
+
+    def day_mask(self, series: dict[str, np.ndarray]) -> np.ndarray:
+        """The daily series' rows inside the window."""
+        day = series["day"]
+        return (day * MINUTES_PER_DAY >= self.start) & (day * MINUTES_PER_DAY < self.end)
+
+    def total(self, series: dict[str, np.ndarray], name: str) -> float:
+        """A daily counter summed over the window's days."""
+        return float(series[name][self.day_mask(series)].sum())
+
+    def per_day(self, count: float) -> float:
+        return float(count) / self.days
+
+
+@dataclass
+class RunRecord:
+    """What the summary reads: columns of the content store and of the accounts, and the daily series.
+
+    Attributes:
+        posts, comments, votes, flags, actions, detections, restorations: Table columns (name -> array).
+        users: Account columns (name -> array).
+        region_names: Names of the region/language groups (``users["region"]`` indexes them).
+        series: The daily series (:class:`DailyRecorder`).
+        low_quality_threshold: Posts below this hidden quality (questions, or wrong answers) are junk.
+        newcomer_minutes: How long after registration a member counts as a newcomer.
+        moderators_serving: Moderators serving at the end of the run.
+    """
+
+    posts: dict[str, np.ndarray]
+    comments: dict[str, np.ndarray]
+    votes: dict[str, np.ndarray]
+    flags: dict[str, np.ndarray]
+    actions: dict[str, np.ndarray]
+    detections: dict[str, np.ndarray]
+    restorations: dict[str, np.ndarray]
+    users: dict[str, np.ndarray]
+    region_names: list[str]
+    series: dict[str, np.ndarray]
+    low_quality_threshold: float
+    newcomer_minutes: int
+    moderators_serving: int
+
+    @classmethod
+    def of(cls, site: Site) -> RunRecord:
+        users = site.users
+        cols = ("kind", "abused_at", "churned_at", "joined", "first_post_at", "returned_at", "region", "reputation",
+                "first_post", "questions", "answers")
+        return cls(
+            posts=site.posts.frame(), comments=site.comments.frame(), votes=site.votes.frame(),
+            flags=site.flags_table.frame(), actions=site.actions.frame(), detections=site.detections.frame(),
+            restorations=site.restorations.frame(), users={k: users.col(k) for k in cols},
+            region_names=list(users.region_names), series=site.recorder.series(),
+            low_quality_threshold=site.settings.population.low_quality_threshold,
+            newcomer_minutes=int(site.settings.population.newcomer_days * MINUTES_PER_DAY),
+            moderators_serving=sum(1 for m in site.moderators if not m.resigned))
+
+
+def window_of(site: Site) -> Window:
+    """The measurement window of a run: from the end of the warm-up to now."""
+    return Window(int(site.settings.run.warmup_days * MINUTES_PER_DAY), int(site.clock.minute))
 
 
 def _q(values: np.ndarray, q: float) -> float:
@@ -70,6 +144,26 @@ def _q(values: np.ndarray, q: float) -> float:
 
 def _share(num: float, den: float) -> float:
     return float(num) / float(den) if den else float("nan")
+
+
+def km_quantiles(durations: np.ndarray, observed: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """Kaplan-Meier quantiles of time to an event with right-censoring (scipy's ``ecdf``).
+
+    ``durations`` are times to the event where ``observed``, else times to censoring. The
+    q-quantile is the first time the estimated share that had the event reaches q (NaN if it
+    never does, or there are no items)."""
+    durations = np.asarray(durations, dtype=np.float64)
+    observed = np.asarray(observed, dtype=bool)
+    if durations.size == 0 or not observed.any():
+        return [float("nan")] * len(qs)
+    data = stats.CensoredData(uncensored=durations[observed], right=durations[~observed])
+    sf = stats.ecdf(data).sf
+    times, surv = sf.quantiles, sf.probabilities
+    out = []
+    for q in qs:
+        reached = np.flatnonzero(1.0 - surv >= q - 1e-12)
+        out.append(float(times[reached[0]]) if reached.size else float("nan"))
+    return out
 
 
 class DailyRecorder:
@@ -82,6 +176,7 @@ class DailyRecorder:
             self.rows[name] = []
         self._last = {"posts": 0, "comments": 0, "votes": 0, "flags": 0, "actions": 0}
         self._counters: dict[str, int] = {}
+        self._fraud_total = 0
 
     def _delta(self, key: str) -> int:
         now = self.site.counters[key]
@@ -104,6 +199,7 @@ class DailyRecorder:
         rem = gone[(posts.harm[gone] > 0) & (posts.removed_at[gone] >= day_lo) & (posts.removed_at[gone] < day_hi)]
         ttr = (posts.removed_at[rem] - posts.created[rem]).astype(np.float64)
         a = site.actions
+        fraud_total = int(site.users.col("fraud_rep").sum(dtype=np.int64))
         row = {
             "day": day, "questions_per_day": int((kind == PostType.QUESTION).sum()),
             "answers": int((kind == PostType.ANSWER).sum()), "comments": comments.n - c0,
@@ -120,7 +216,11 @@ class DailyRecorder:
             "registrations": self._delta("registrations"),
             "active_users": int(site.users.active[site._members].sum()),
             "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
+            "appeals_upheld": self._delta("appeals_upheld"),
+            "moderator_resignations": self._delta("moderator_resignations"),
+            "ban_evasions": self._delta("ban_evasions"), "fraud_reputation": fraud_total - self._fraud_total,
         }
+        self._fraud_total = fraud_total
         for k, v in row.items():
             self.rows[k].append(float(v))
         self._last = {"posts": posts.n, "comments": comments.n, "votes": votes.n, "flags": site.flags_table.n,
@@ -130,221 +230,362 @@ class DailyRecorder:
 
     def _wrongful_removals(self, gone: np.ndarray, lo: int, hi: int) -> int:
         """Good-faith posts among ``gone`` that a defence deleted or hid today."""
-        posts = self.site.posts
-        removed = (posts.removed_at[gone] >= lo) & (posts.removed_at[gone] < hi) & _wrongful_cause(posts.removal_cause[gone])
+        site = self.site
+        posts = site.posts
+        removed = (posts.removed_at[gone] >= lo) & (posts.removed_at[gone] < hi) & _DEFENCE_CAUSE[posts.removal_cause[gone]]
         hidden = (posts.hidden_at[gone] >= lo) & (posts.hidden_at[gone] < hi) & (posts.removed_at[gone] == NONE)
-        return int(((removed | hidden) & _good_faith_post(self.site, gone)).sum())
+        good = good_faith_posts(
+            {k: getattr(posts, k) for k in ("owner", "quality", "correct", "kind", "harm", "ai")},
+            site.users.kind, site.settings.population.low_quality_threshold, gone)
+        return int(((removed | hidden) & good).sum())
 
     def series(self) -> dict[str, np.ndarray]:
         """The daily series as columns (harm exposure by kind flattened)."""
         out = {k: np.asarray(v, dtype=np.float64) for k, v in self.rows.items() if k != "harm_exposure_by_kind"}
         by_kind = self.rows.get("harm_exposure_by_kind", [])
-        for name in ("spam", "abusive", "harassment", "wrong_ai"):
+        for name in HARM_KINDS:
             out[f"harm_exposure_{name}"] = np.asarray([d.get(name, 0.0) for d in by_kind], dtype=np.float64)
         return out
 
 
-_DEFENCE_CAUSE = np.zeros(max(Cause) + 1, dtype=bool)
-_DEFENCE_CAUSE[[Cause.COMMUNITY_FLAGS, Cause.MODERATOR, Cause.REVIEW, Cause.SPAM_DETECTOR, Cause.AI_DETECTOR,
-                Cause.CIVILITY_CLASSIFIER, Cause.STAFF, Cause.ACCOUNT_DESTROYED]] = True
+def good_faith_posts(P: dict[str, np.ndarray], user_kind: np.ndarray, low_quality_threshold: float,
+                     ids: np.ndarray) -> np.ndarray:
+    """Ground truth for posts ``ids``: harms nobody, is no AI answer, is not low-quality junk, and
+    was written by an ordinary member."""
+    owners = P["owner"][ids]
+    junk = (P["quality"][ids] < low_quality_threshold) & (~P["correct"][ids] | (P["kind"][ids] == PostType.QUESTION))
+    return (P["harm"][ids] == Harm.NONE) & ~junk & ~P["ai"][ids] & (user_kind[owners] == Kind.MEMBER)
 
 
-def _wrongful_cause(cause: np.ndarray) -> np.ndarray:
-    """Removals that are actions by the site's defences (roomba and owner deletions are not)."""
-    return _DEFENCE_CAUSE[cause]
+# -- per-group breakdowns ------------------------------------------------------------------------
+class Groups:
+    """Group membership of a metric's units, for the per-group breakdown (fairness).
+
+    Args:
+        region: Region/language group index of each unit's member.
+        newcomer: Whether each unit's member was a newcomer (``None``: all units are newcomers'
+            by definition, so only the region groups apply).
+    """
+
+    def __init__(self, region: np.ndarray, newcomer: np.ndarray | None) -> None:
+        self.region = np.asarray(region, dtype=np.int64)
+        self.newcomer = newcomer
+
+    def counts(self, hit: np.ndarray, region_names: list[str]) -> dict[str, tuple[int, int]]:
+        """Group -> (units hit, units)."""
+        hit = np.asarray(hit, dtype=bool)
+        k = len(region_names)
+        units = np.bincount(self.region, minlength=k)
+        hits = np.bincount(self.region[hit], minlength=k)
+        out = {name: (int(hits[i]), int(units[i])) for i, name in enumerate(region_names)}
+        if self.newcomer is not None:
+            new = np.asarray(self.newcomer, dtype=bool)
+            out[TENURE_GROUPS[0]] = (int((hit & new).sum()), int(new.sum()))
+            out[TENURE_GROUPS[1]] = (int((hit & ~new).sum()), int((~new).sum()))
+        return out
 
 
-def _good_faith_post(site: Site, sl) -> np.ndarray:
-    """Ground truth: a post that harms nobody and is not low-quality junk by a bad actor."""
-    posts = site.posts
-    owners = posts.owner[sl]
-    cutoff = site.settings.population.low_quality_threshold
-    junk = (posts.quality[sl] < cutoff) & (~posts.correct[sl] | (posts.kind[sl] == PostType.QUESTION))
-    return (posts.harm[sl] == Harm.NONE) & ~junk & ~posts.ai[sl] & (site.users.kind[owners] == Kind.MEMBER)
+def group_rates(counts: dict[str, tuple[int, int]], scale: float = 1.0, direction: str = "lower_is_better",
+                pseudo: float = FAIRNESS_PSEUDO_COUNT) -> dict:
+    """Per-group rates shrunk toward the all-groups rate, and the worst-to-best ratio.
+
+    Each group's rate is ``(events + pseudo * overall) / (units + pseudo)``: an empirical-Bayes
+    estimate, so a group with a handful of units does not produce a zero or an infinite ratio while
+    a group with thousands keeps its own rate. The ratio is the highest group rate over the lowest
+    (1 is parity; it is the same whichever direction is better); ``worst`` and ``best`` name the
+    groups. Raw counts (events, units) are reported beside the rates.
+    """
+    events = sum(int(e) for e, _ in counts.values())
+    units = sum(int(n) for _, n in counts.values())
+    raw = {g: [int(e), int(n)] for g, (e, n) in counts.items()}
+    if units == 0:
+        return {"groups": dict.fromkeys(counts, float("nan")), "counts": raw, "worst_to_best": float("nan"),
+                "worst": None, "best": None}
+    overall = events / units
+    vals = {g: scale * (int(e) + pseudo * overall) / (int(n) + pseudo) for g, (e, n) in counts.items()}
+    low, high = min(vals, key=vals.get), max(vals, key=vals.get)
+    worst, best = (low, high) if direction == HIGHER_IS_BETTER else (high, low)
+    ratio = vals[high] / vals[low] if vals[low] > 0 else (1.0 if vals[high] == 0 else float("inf"))
+    return {"groups": vals, "counts": raw, "worst_to_best": ratio, "worst": worst, "best": best}
 
 
-def summarize(site: Site) -> tuple[dict[str, float], dict[str, dict]]:
-    """Metrics over the measurement window (after warm-up).
+class Summary:
+    """Collects metric values and their per-group breakdowns as the family functions compute them."""
+
+    def __init__(self, rec: RunRecord) -> None:
+        self.rec = rec
+        self.values: dict[str, float] = {}
+        self.fairness: dict[str, dict] = {}
+
+    def __setitem__(self, name: str, value: float) -> None:
+        self.values[name] = float(value)
+
+    def share(self, name: str, hit: np.ndarray, groups: Groups | None = None, scale: float = 1.0) -> None:
+        """A share (or, with ``scale``, a rate) of units with its per-group breakdown from the same units."""
+        hit = np.asarray(hit, dtype=bool)
+        self.values[name] = scale * _share(np.count_nonzero(hit), hit.size)
+        if groups is not None:
+            m = REGISTRY[name]
+            self.fairness[name] = group_rates(groups.counts(hit, self.rec.region_names), scale, m.direction)
+
+
+def summarize(source: Site | RunRecord, window: Window | None = None) -> tuple[dict[str, float], dict[str, dict]]:
+    """Every registered metric over the measurement window.
+
+    Args:
+        source: A finished site, or a hand-built :class:`RunRecord`.
+        window: The measurement window (default: the site's warm-up end to now).
 
     Returns:
-        ``(metrics, fairness)``: flat metric name -> value, and per-metric group breakdowns with
-        the worst-to-best ratio.
+        ``(metrics, fairness)``: metric name -> value, and for each grouped metric its per-group
+        rates, counts and worst-to-best ratio.
     """
-    s = site.settings
-    posts, comments, votes, users, flags, actions = (site.posts, site.comments, site.votes, site.users,
-                                                     site.flags_table, site.actions)
-    w0 = int(s.run.warmup_days * MINUTES_PER_DAY)
-    w1 = site.clock.minute
-    days = max((w1 - w0) / MINUTES_PER_DAY, 1e-9)
-    series = site.recorder.series()
-    in_win = series["day"] >= s.run.warmup_days
-    m: dict[str, float] = {}
+    if isinstance(source, RunRecord):
+        rec = source
+        if window is None:
+            raise ValueError("a hand-built RunRecord needs its Window")
+    else:
+        rec, window = RunRecord.of(source), window or window_of(source)
+    out = Summary(rec)
+    for family in (_harm_exposure, _prevalence, _time_to_removal, _proactive, _wrongful, _victimization,
+                   _newcomers, _mod_workload, _community_health):
+        family(rec, window, out)
+    for name in GROUPED:
+        out[name + WORST_TO_BEST] = out.fairness[name]["worst_to_best"]
+    return out.values, out.fairness
 
-    P = {k: v for k, v in posts.frame().items()}
-    win = (P["created"] >= w0) & (P["created"] < w1)
-    is_q = P["kind"] == PostType.QUESTION
-    harm = P["harm"]
-    # -- harm exposure ---------------------------------------------------------------------
-    views = float(series["views"][in_win].sum())
-    hv = float(series["harm_exposure"][in_win].sum())
-    m["harm_exposure"] = hv
-    m["harm_exposure_per_1k_views"] = 1000 * _share(hv, views)
-    m["prevalence"] = _share(hv, views)
-    for name in ("spam", "abusive", "harassment", "wrong_ai"):
-        m[f"harm_exposure_{name}"] = float(series[f"harm_exposure_{name}"][in_win].sum())
-    # -- time to removal (posts and comments) ------------------------------------------------
-    C = comments.frame()
-    cwin = (C["created"] >= w0) & (C["created"] < w1)
-    hp = win & (harm > 0)
-    hc = cwin & (C["harm"] > 0)
-    removed_at = np.concatenate([P["removed_at"][hp], C["removed_at"][hc]])
-    created = np.concatenate([P["created"][hp], C["created"][hc]])
-    first_flag = np.concatenate([P["first_flag_at"][hp], C["first_flag_at"][hc]])
-    removed = removed_at != NONE
-    ttr = (removed_at[removed] - created[removed]).astype(np.float64)
-    m["time_to_removal_min_p50"] = _q(ttr, 0.5)
-    m["time_to_removal_min_p90"] = _q(ttr, 0.9)
-    # never removed: still visible at the end, counting only items old enough to have had a day
-    old_enough = created < w1 - MINUTES_PER_DAY
-    m["never_removed_share"] = _share((~removed & old_enough).sum(), old_enough.sum())
-    proactive = removed & ((first_flag == NONE) | (first_flag > removed_at))
-    m["proactive_rate"] = _share(proactive.sum(), removed.sum())
-    del hp, hc, removed_at, created, first_flag, removed, old_enough, proactive  # (large tables: free as we go)
-    # -- wrongful actions ----------------------------------------------------------------------
-    A = actions.frame()
-    awin = (A["created"] >= w0) & (A["created"] < w1)
-    # actions on posts: deletions by a defence, and hiding by flags (a post hidden by three spam
-    # flags has been acted on even if it is never deleted)
-    # (post-level sets are kept as ids, not masks over every post, to keep memory small)
-    premoved = np.flatnonzero(win & (((P["removed_at"] != NONE) & _wrongful_cause(P["removal_cause"]))
-                                     | (P["hidden_at"] != NONE)))
-    wrong_posts = premoved[_good_faith_post(site, premoved)]
-    cremoved = cwin & (C["removed_at"] != NONE) & (C["removal_cause"] != Cause.ROOMBA)
-    wrong_comments = cremoved & (C["tone"] == Tone.FINE)
-    wrong_sanctions = awin & A["wrongful"]
-    n_wrong = int(wrong_posts.size + wrong_comments.sum() + wrong_sanctions.sum())
-    n_actions = int(premoved.size + cremoved.sum() + awin.sum())
-    del cremoved, wrong_comments
-    m["wrongful_actions"] = float(n_wrong)
-    m["wrongful_rate"] = 1000 * _share(n_wrong, n_actions)
-    m["appeals_upheld"] = float(site.counters["appeals_upheld"])
-    # -- victimization ---------------------------------------------------------------------------
-    U = {k: users.col(k) for k in ("kind", "abused_at", "active", "churned_at", "joined", "first_post_at",
-                                   "returned_at", "region", "reputation", "first_post", "questions", "answers")}
+
+# -- the families ---------------------------------------------------------------------------------
+def _harm_exposure(rec: RunRecord, w: Window, out: Summary) -> None:
+    views, harm_views = w.total(rec.series, "views"), w.total(rec.series, "harm_exposure")
+    out["harm_exposure"] = harm_views
+    for name in HARM_KINDS:
+        out[f"harm_exposure_{name}"] = w.total(rec.series, f"harm_exposure_{name}")
+    out["harm_exposure_per_1k_views"] = 1000 * _share(harm_views, views)
+
+
+def _prevalence(rec: RunRecord, w: Window, out: Summary) -> None:
+    P, C, U = rec.posts, rec.comments, rec.users
+    out["prevalence"] = _share(w.total(rec.series, "harm_exposure"), w.total(rec.series, "views"))
+    out["spam_posts_per_day"] = w.per_day(np.count_nonzero(w.contains(P["created"]) & (P["harm"] == Harm.SPAM)))
+    cw = np.flatnonzero(w.contains(C["created"]))
+    owner = P["owner"][C["post"][cw]]
+    tenure = C["created"][cw] - U["joined"][owner] < rec.newcomer_minutes
+    out.share("unfriendly_comment_share", C["tone"][cw] >= Tone.UNWELCOMING, Groups(U["region"][owner], tenure))
+    out["fraud_reputation"] = w.total(rec.series, "fraud_reputation")
+
+
+def _harmful_items(rec: RunRecord, w: Window) -> dict[str, np.ndarray]:
+    """Harmful posts and comments posted in the window: creation, current removal, first member
+    flag, and first enforcement action (including actions later reversed)."""
+    P, C, R = rec.posts, rec.comments, rec.restorations
+    hp = np.flatnonzero(w.contains(P["created"]) & (P["harm"] > 0))
+    hc = np.flatnonzero(w.contains(C["created"]) & (C["harm"] > 0))
+    # a post's first action: hidden, or deleted by a defence; reversed actions are in the restorations
+    p_removed = np.where(_DEFENCE_CAUSE[P["removal_cause"][hp]], P["removed_at"][hp], NONE)
+    p_action = _earliest(P["hidden_at"][hp], p_removed)
+    if R["post"].size and hp.size:
+        pos = np.searchsorted(hp, R["post"])
+        ok = (pos < hp.size) & (hp[np.minimum(pos, hp.size - 1)] == R["post"])
+        reversed_at = _earliest(R["hidden_at"][ok], np.where(_DEFENCE_CAUSE[R["cause"][ok]], R["removed_at"][ok], NONE))
+        earliest = np.where(reversed_at == NONE, np.iinfo(np.int64).max, reversed_at).astype(np.int64)
+        p_action = np.where(p_action == NONE, np.iinfo(np.int64).max, p_action).astype(np.int64)
+        np.minimum.at(p_action, pos[ok], earliest)
+        p_action = np.where(p_action == np.iinfo(np.int64).max, NONE, p_action)
+    c_action = np.where(_DEFENCE_CAUSE[C["removal_cause"][hc]], C["removed_at"][hc], NONE)
+    return {
+        "created": np.concatenate([P["created"][hp], C["created"][hc]]).astype(np.int64),
+        "removed_at": np.concatenate([P["removed_at"][hp], C["removed_at"][hc]]).astype(np.int64),
+        "first_flag_at": np.concatenate([P["first_flag_at"][hp], C["first_flag_at"][hc]]).astype(np.int64),
+        "action_at": np.concatenate([p_action, c_action]).astype(np.int64),
+    }
+
+
+def _earliest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise earliest of two minute columns where ``NONE`` means never."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    return np.where(a == NONE, b, np.where(b == NONE, a, np.minimum(a, b)))
+
+
+def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
+    h = _harmful_items(rec, w)
+    removed = (h["removed_at"] != NONE) & (h["removed_at"] < w.end)
+    duration = np.where(removed, h["removed_at"], w.end) - h["created"]
+    p50, p90 = km_quantiles(duration, removed, (0.5, 0.9))
+    out["time_to_removal_min_p50"] = p50
+    out["time_to_removal_min_p90"] = p90
+    old_enough = h["created"] < w.end - NEVER_REMOVED_MIN_AGE
+    out["never_removed_share"] = _share(np.count_nonzero(~removed & old_enough), np.count_nonzero(old_enough))
+
+
+def _proactive(rec: RunRecord, w: Window, out: Summary) -> None:
+    h = _harmful_items(rec, w)
+    acted = (h["action_at"] != NONE) & (h["action_at"] < w.end)
+    first_flag, action = h["first_flag_at"][acted], h["action_at"][acted]
+    out.share("proactive_rate", (first_flag == NONE) | (first_flag > action))
+    D, U = rec.detections, rec.users
+    det = np.flatnonzero((D["source"] == Source.SPAM_DETECTOR) & w.contains(D["created"]))
+    user = D["user"][det]
+    out.share("spam_autoflag_precision", D["truth_bad"][det],
+              Groups(U["region"][user], D["created"][det] - U["joined"][user] < rec.newcomer_minutes))
+
+
+def enforcement_actions(rec: RunRecord, w: Window) -> dict[str, np.ndarray]:
+    """Every enforcement action in the window (see the registry's terms), one row each: the member
+    acted on, their region, the minute, and whether it was wrongful (ground truth)."""
+    P, C, A, R, U = rec.posts, rec.comments, rec.actions, rec.restorations, rec.users
+    # posts: the current episode's first action (hidden, or deleted by a defence), and reversed ones
+    p_removed = np.where(_DEFENCE_CAUSE[P["removal_cause"]], P["removed_at"], NONE)
+    p_at = _earliest(P["hidden_at"], p_removed)
+    p_ids = np.flatnonzero(w.contains(p_at))
+    p_at = p_at[p_ids]
+    r_at = _earliest(R["hidden_at"], np.where(_DEFENCE_CAUSE[R["cause"]], R["removed_at"], NONE))
+    r_sel = w.contains(r_at)
+    post_ids = np.concatenate([p_ids, R["post"][r_sel].astype(np.int64)])
+    post_at = np.concatenate([p_at, r_at[r_sel]])
+    c_ids = np.flatnonzero(w.contains(C["removed_at"]) & _DEFENCE_CAUSE[C["removal_cause"]])
+    a_ids = np.flatnonzero(w.contains(A["created"]))
+    good_post = good_faith_posts(P, U["kind"], rec.low_quality_threshold, post_ids)
+    user = np.concatenate([P["owner"][post_ids], C["author"][c_ids], np.maximum(A["user"][a_ids], 0)]).astype(np.int64)
+    return {
+        "user": user,
+        "region": np.concatenate([P["group"][post_ids], U["region"][C["author"][c_ids]], A["group"][a_ids]]),
+        "at": np.concatenate([post_at, C["removed_at"][c_ids], A["created"][a_ids]]).astype(np.int64),
+        "wrongful": np.concatenate([good_post, C["tone"][c_ids] == Tone.FINE, A["wrongful"][a_ids]]),
+    }
+
+
+def _wrongful(rec: RunRecord, w: Window, out: Summary) -> None:
+    act = enforcement_actions(rec, w)
+    out["wrongful_actions"] = np.count_nonzero(act["wrongful"])
+    tenure = act["at"] - rec.users["joined"][act["user"]] < rec.newcomer_minutes
+    out.share("wrongful_rate", act["wrongful"], Groups(act["region"], tenure), scale=1000.0)
+    out["appeals_upheld"] = w.total(rec.series, "appeals_upheld")
+
+
+def _victimization(rec: RunRecord, w: Window, out: Summary) -> None:
+    U = rec.users
     member = U["kind"] == Kind.MEMBER
-    victim = member & (U["abused_at"] >= w0)
-    m["victimization"] = float(victim.sum())
-    contributors = member & (U["first_post_at"] != NONE)
-    churned = U["churned_at"] >= w0
-    m["victim_churn"] = _share((victim & churned).sum(), victim.sum())
-    others = contributors & ~victim & ((U["churned_at"] == NONE) | churned)
-    m["nonvictim_churn"] = _share((others & churned).sum(), others.sum())
-    m["victim_churn_ratio"] = _share(m["victim_churn"], m["nonvictim_churn"]) if m["nonvictim_churn"] else float("nan")
-    del victim, contributors, churned, others
-    # -- newcomer experience -----------------------------------------------------------------------
-    week = 7 * MINUTES_PER_DAY
-    first = np.flatnonzero(win & P["newcomer"] & (P["created"] < w1 - week))  # newcomers' first posts
-    f_created = P["created"][first]
-    closed7 = (P["closed_at"][first] != NONE) & (P["closed_at"][first] - f_created <= week)
-    unwelcome7 = (P["unwelcome_at"][first] != NONE) & (P["unwelcome_at"][first] - f_created <= week)
-    is_first = np.zeros(posts.n, dtype=bool)
-    is_first[first] = True
-    # downvotes on first posts, read in chunks (the vote table is the largest)
-    vtype, vpost, vcreated = votes.column("vote_type"), votes.column("post"), votes.column("created")
-    found_p, found_t = [], []
-    for lo in range(0, votes.n, 1 << 22):
-        down = np.flatnonzero(vtype[lo:lo + (1 << 22)] == 3) + lo
-        down = down[is_first[vpost[down]]]
-        found_p.append(vpost[down])
-        found_t.append(vcreated[down])
-    vp = np.concatenate(found_p) if found_p else np.zeros(0, dtype=np.int32)
-    vt = np.concatenate(found_t) if found_t else np.zeros(0, dtype=np.int32)
-    del is_first, found_p, found_t, vtype, vpost, vcreated
-    down_first = np.isin(first, vp[vt - P["created"][vp] <= week])
-    fq = is_q[first]  # which first posts are questions
-    m["newcomer_closed_share"] = _share((fq & closed7).sum(), fq.sum())
-    m["newcomer_downvoted_share"] = _share(down_first.sum(), first.size)
-    m["newcomer_unwelcome_share"] = _share(unwelcome7.sum(), first.size)
-    newcomers = member & (U["first_post_at"] >= w0) & (U["first_post_at"] < w1 - 30 * MINUTES_PER_DAY)
-    newcomers &= U["joined"] >= 0
-    back = newcomers & (U["returned_at"] != NONE) & (U["returned_at"] - U["first_post_at"] <= 30 * MINUTES_PER_DAY)
-    m["newcomer_return_30d"] = _share(back.sum(), newcomers.sum())
-    fp = np.maximum(users.col("first_post"), 0)
-    closed_first = newcomers & (P["closed_at"][fp] != NONE) & (P["closed_at"][fp] - P["created"][fp] <= week)
-    m["closed_newcomer_return_30d"] = _share((back & closed_first).sum(), closed_first.sum())
-    del newcomers, back, fp, closed_first, vp, vt, f_created
-    # -- moderator workload ---------------------------------------------------------------------------
-    F = flags.frame()
-    fwin = (F["created"] >= w0) & (F["created"] < w1)
-    m["flags_per_day"] = float(fwin.sum()) / days
-    m["flag_queue_backlog"] = float(np.mean(series["flag_queue_backlog"][in_win])) if in_win.any() else float("nan")
-    handled_by_mod = fwin & (F["handler"] <= -1000) & (F["status"] != FlagStatus.PENDING)
-    qt = (F["handled_at"][handled_by_mod] - F["created"][handled_by_mod]).astype(np.float64)
-    qt_all = np.asarray(site.queue_times, dtype=np.float64)
-    m["queue_time_p50_min"] = _q(qt if qt.size else qt_all, 0.5)
-    m["queue_time_p90_min"] = _q(qt if qt.size else qt_all, 0.9)
-    mods_on_duty = np.maximum(series["active_moderators"][in_win], 1)
-    m["minutes_per_moderator"] = float(np.mean(series["mod_minutes"][in_win] / mods_on_duty)) if in_win.any() else float("nan")
-    m["escalations_per_day"] = float(series["escalations"][in_win].sum()) / days
-    m["moderator_resignations"] = float(site.counters["moderator_resignations"])
-    m["moderators"] = float(sum(1 for x in site.moderators if not x.resigned))
-    # -- community health ---------------------------------------------------------------------------------
-    q_win = win & is_q
-    q_win &= harm == Harm.NONE
-    n_q = np.count_nonzero(q_win)
-    m["questions_per_day"] = float(n_q) / days
-    answered = q_win & (P["answers"] > 0)
-    m["answered_share"] = _share(np.count_nonzero(answered), n_q)
-    tfa = P["first_answer_at"][answered]
-    tfa -= P["created"][answered]
-    del answered
-    m["time_to_first_answer_p50_min"] = _q(tfa, 0.5)
-    del tfa
-    m["accepted_share"] = _share(np.count_nonzero(q_win & (P["accepted"] != NONE)), n_q)
-    recent = P["created"] >= max(w0, w1 - 30 * MINUTES_PER_DAY)
-    recent &= P["created"] < w1
-    m["active_contributors"] = float(np.unique(P["owner"][recent]).size)
-    del recent
-    m["closure_rate"] = _share(np.count_nonzero(q_win & (P["closed_at"] != NONE)), n_q)
-    del q_win
-    # -- calibration figures (targets.yaml) ------------------------------------------------------------------
+    victim = member & (U["abused_at"] >= w.start) & (U["abused_at"] < w.end)
+    out["victimization"] = np.count_nonzero(victim)
+    contributors = np.flatnonzero(member & (U["first_post_at"] != NONE) & (U["first_post_at"] < w.end))
+    tenure = w.end - U["joined"][contributors] < rec.newcomer_minutes
+    out.share("victimization_rate", victim[contributors], Groups(U["region"][contributors], tenure), scale=1000.0)
+    churned = w.contains(U["churned_at"])
+    v = np.flatnonzero(victim)
+    out.share("victim_churn", churned[v], Groups(U["region"][v], w.end - U["joined"][v] < rec.newcomer_minutes))
+    present = (U["churned_at"] == NONE) | (U["churned_at"] >= w.start)
+    others = contributors[~victim[contributors] & present[contributors]]
+    out.share("nonvictim_churn", churned[others])
+    vc, nc = out.values["victim_churn"], out.values["nonvictim_churn"]
+    out["victim_churn_ratio"] = _share(vc, nc) if nc else float("nan")
+
+
+def _newcomers(rec: RunRecord, w: Window, out: Summary) -> None:
+    P, V, U = rec.posts, rec.votes, rec.users
+    first = np.flatnonzero(w.contains(P["created"]) & P["newcomer"] & (P["created"] < w.end - WEEK))
+    created = P["created"][first].astype(np.int64)
+    public = _public_since(P, first)
+    closed7 = (P["closed_at"][first] != NONE) & (P["closed_at"][first] - public <= WEEK)
+    unwelcome7 = (P["unwelcome_at"][first] != NONE) & (P["unwelcome_at"][first] - created <= WEEK)
+    down7 = _downvoted_within(V, P, first, WEEK)
+    q = P["kind"][first] == PostType.QUESTION
+    region = P["group"][first]
+    out.share("newcomer_closed_share", closed7[q], Groups(region[q], None))
+    out.share("newcomer_downvoted_share", down7, Groups(region, None))
+    out.share("newcomer_unwelcome_share", unwelcome7, Groups(region, None))
+    member = U["kind"] == Kind.MEMBER
+    newcomers = np.flatnonzero(member & (U["joined"] >= 0) & w.contains(U["first_post_at"])
+                               & (U["first_post_at"] < w.end - RETURN_PERIOD))
+    fpa = U["first_post_at"][newcomers]
+    back = (U["returned_at"][newcomers] != NONE) & (U["returned_at"][newcomers] - fpa <= RETURN_PERIOD)
+    out.share("newcomer_return_30d", back, Groups(U["region"][newcomers], None))
+    fp = np.maximum(U["first_post"][newcomers], 0)
+    closed_first = (P["closed_at"][fp] != NONE) & (P["closed_at"][fp] - _public_since(P, fp) <= WEEK)
+    out.share("closed_newcomer_return_30d", back[closed_first], Groups(U["region"][newcomers][closed_first], None))
+
+
+def _public_since(P: dict[str, np.ndarray], ids: np.ndarray) -> np.ndarray:
+    """Publication minute of posts ``ids`` (creation, unless held in the staging ground)."""
+    pub = P["published_at"][ids].astype(np.int64)
+    return np.where(pub == NONE, P["created"][ids], pub)
+
+
+def _downvoted_within(V: dict[str, np.ndarray], P: dict[str, np.ndarray], ids: np.ndarray, period: int,
+                      chunk: int = 1 << 22) -> np.ndarray:
+    """Which posts ``ids`` received a downvote within ``period`` of creation (the vote table, the
+    largest, is read in chunks)."""
+    wanted = np.zeros(P["created"].size, dtype=bool)
+    wanted[ids] = True
+    hit = np.zeros(P["created"].size, dtype=bool)
+    for lo in range(0, V["post"].size, chunk):
+        sl = slice(lo, lo + chunk)
+        down = np.flatnonzero(V["vote_type"][sl] == 3) + lo
+        post = V["post"][down]
+        keep = wanted[post]
+        post, at = post[keep], V["created"][down[keep]]
+        hit[post[at - P["created"][post] <= period]] = True
+    return hit[ids]
+
+
+def _mod_workload(rec: RunRecord, w: Window, out: Summary) -> None:
+    F, P, S = rec.flags, rec.posts, rec.series
+    fwin = w.contains(F["created"])
+    out["flags_per_day"] = w.per_day(np.count_nonzero(fwin))
+    days = w.day_mask(S)
+    out["flag_queue_backlog"] = float(np.mean(S["flag_queue_backlog"][days])) if days.any() else float("nan")
+    settled = F["status"] != FlagStatus.PENDING
+    by_mod = fwin & settled & (F["handler"] <= MODERATOR_ID_BASE)
+    qt = (F["handled_at"][by_mod] - F["created"][by_mod]).astype(np.float64)
+    out["queue_time_p50_min"] = _q(qt, 0.5)
+    out["queue_time_p90_min"] = _q(qt, 0.9)
+    on_post = F["target"] == Target.POST
+    on_question = np.zeros(F["item"].size, dtype=bool)
+    on_question[on_post] = P["kind"][F["item"][on_post]] == PostType.QUESTION
+    fq = fwin & on_question & (F["source"] == Source.USER)
+    out["question_flags_per_day"] = w.per_day(np.count_nonzero(fq))
+    out["moderator_share_of_flag_handling"] = _share(np.count_nonzero(fq & by_mod), np.count_nonzero(fq & settled))
+    mods_on_duty = np.maximum(S["active_moderators"][days], 1)
+    out["minutes_per_moderator"] = float(np.mean(S["mod_minutes"][days] / mods_on_duty)) if days.any() else float("nan")
+    out["escalations_per_day"] = w.per_day(w.total(S, "escalations"))
+    out["moderator_resignations"] = w.total(S, "moderator_resignations")
+    out["moderators"] = rec.moderators_serving
+    out["ban_evasions"] = w.total(S, "ban_evasions")
+
+
+def _community_health(rec: RunRecord, w: Window, out: Summary) -> None:
+    P, C, U, S = rec.posts, rec.comments, rec.users, rec.series
+    win = w.contains(P["created"])
+    is_q = P["kind"] == PostType.QUESTION
+    q = np.flatnonzero(win & is_q & (P["harm"] == Harm.NONE))
+    out["questions_per_day"] = w.per_day(q.size)
+    asker = P["owner"][q]
+    groups = Groups(P["group"][q], P["created"][q] - U["joined"][asker] < rec.newcomer_minutes)
+    answered = P["answers"][q] > 0
+    out.share("answered_share", answered, groups)
+    tfa = P["first_answer_at"][q[answered]].astype(np.int64) - _public_since(P, q[answered])
+    out["time_to_first_answer_p50_min"] = _q(tfa, 0.5)
+    out.share("accepted_share", P["accepted"][q] != NONE, groups)
+    out.share("closure_rate", P["closed_at"][q] != NONE, groups)
+    cl = np.flatnonzero(w.contains(P["closed_at"]))
+    out["community_share_of_closures"] = _share(np.count_nonzero(P["closer"][cl] != Closer.MODERATOR), cl.size)
+    out["duplicate_share_of_closures"] = _share(np.count_nonzero(P["close_reason"][cl] == CloseReason.DUPLICATE),
+                                                cl.size)
+    recent = (P["created"] >= max(w.start, w.end - RETURN_PERIOD)) & (P["created"] < w.end)
+    out["active_contributors"] = np.unique(P["owner"][recent]).size
     n_q = np.count_nonzero(win & is_q)
-    m["answers_per_question"] = _share(np.count_nonzero(win) - n_q, n_q)  # every post is a question or an answer
-    # votes are the largest table: count them from the daily series rather than scanning it again
-    m["upvotes_per_day"] = float(series["upvotes"][in_win].sum()) / days
-    m["downvotes_per_day"] = float(series["downvotes"][in_win].sum()) / days
-    m["comments_per_day"] = float(cwin.sum()) / days
-    cl = np.flatnonzero(P["closed_at"] >= w0)
-    cl = cl[P["closed_at"][cl] < w1]
-    m["community_share_of_closures"] = _share(np.count_nonzero(P["closer"][cl] != Closer.MODERATOR), cl.size)
-    m["duplicate_share_of_closures"] = _share(np.count_nonzero(P["close_reason"][cl] == CloseReason.DUPLICATE), cl.size)
-    del cl
-    on_post = F["target"] == 1
-    item_kind = np.zeros(F["item"].size, dtype=np.int8)
-    item_kind[on_post] = posts.kind[F["item"][on_post]]
-    fq_ = fwin & on_post & (item_kind == PostType.QUESTION)
-    m["question_flags_per_day"] = float((fq_ & (F["source"] == Source.USER)).sum()) / days
-    m["moderator_share_of_flag_handling"] = _share((fq_ & (F["handler"] <= -1000)).sum(), (fq_ & (F["status"] != 0)).sum())
-    m["spam_posts_per_day"] = float((win & (harm == Harm.SPAM)).sum()) / days
-    D = site.detections.frame()
-    dspam = (D["source"] == Source.SPAM_DETECTOR) & (D["created"] >= w0)
-    m["spam_autoflag_precision"] = _share((dspam & D["truth_bad"]).sum(), dspam.sum())
-    m["unfriendly_comment_share"] = _share((cwin & (C["tone"] >= Tone.UNWELCOMING)).sum(), cwin.sum())
+    out["answers_per_question"] = _share(np.count_nonzero(win & (P["kind"] == PostType.ANSWER)), n_q)
+    out["upvotes_per_day"] = w.per_day(w.total(S, "upvotes"))
+    out["downvotes_per_day"] = w.per_day(w.total(S, "downvotes"))
+    out["comments_per_day"] = w.per_day(np.count_nonzero(w.contains(C["created"])))
+    member = U["kind"] == Kind.MEMBER
     rep = np.sort(U["reputation"][member])[::-1]
     top = max(1, rep.size // 100)
-    m["top1pct_reputation_share"] = _share(rep[:top].sum(dtype=np.float64), rep.sum(dtype=np.float64))
-    del rep
-    posters_n = U["questions"][member] + U["answers"][member]
-    posters_n = posters_n[posters_n > 0]
-    m["share_posters_with_at_most_two_posts"] = _share((posters_n <= 2).sum(), posters_n.size)
-    m["answer_activity_days_exponent"] = _answer_days_exponent(P, win)
-    m["fraud_reputation"] = float(users.col("fraud_rep").sum())
-    m["ban_evasions"] = float(site.counters["ban_evasions"])
-    # -- fairness by group -----------------------------------------------------------------------------------
-    fairness = _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7, fq)
-    for name, breakdown in fairness.items():
-        m[f"{name}_worst_to_best"] = breakdown["worst_to_best"]
-    return m, fairness
+    out["top1pct_reputation_share"] = _share(rep[:top].sum(dtype=np.float64), rep.sum(dtype=np.float64))
+    posts_per_poster = U["questions"][member] + U["answers"][member]
+    posts_per_poster = posts_per_poster[posts_per_poster > 0]
+    out["share_posters_with_at_most_two_posts"] = _share(np.count_nonzero(posts_per_poster <= 2), posts_per_poster.size)
+    out["answer_activity_days_exponent"] = _answer_days_exponent(P, win)
 
 
 def _answer_days_exponent(P: dict[str, np.ndarray], win: np.ndarray, chunk: int = 1 << 20) -> float:
@@ -386,81 +627,3 @@ def _day_runs(sorted_keys, base):
     owners += 1
     total += np.log(days / 0.5)
     return owners, total
-
-
-def _fairness(site, P, A, U, awin, premoved, wrong_posts, wrong_sanctions, first, closed7, unwelcome7,
-              fq) -> dict[str, dict]:
-    """Each rate by group (region groups and tenure groups), with the worst-to-best ratio.
-
-    Post-level sets arrive as post ids (``premoved``, ``wrong_posts``, ``first``) with masks
-    aligned to ``first`` (``closed7``, ``unwelcome7``, ``fq``)."""
-    users = site.users
-    region_names = users.region_names
-    now = site.clock.minute
-    newcomer_minutes = site.settings.population.newcomer_days * MINUTES_PER_DAY
-
-    def post_counts(ids: np.ndarray) -> dict[str, int]:
-        """How many of the posts ``ids`` fall in each group."""
-        region = np.bincount(P["group"][ids], minlength=len(region_names))
-        new = int(np.count_nonzero((P["created"][ids] - users.joined[P["owner"][ids]]) < newcomer_minutes))
-        out = {name: int(region[i]) for i, name in enumerate(region_names)}
-        out.update(newcomer=new, established=int(ids.size) - new)
-        return out
-
-    groups: dict[str, np.ndarray] = {}  # name -> action mask
-    for i, name in enumerate(region_names):
-        groups[name] = A["group"] == i
-    a_user_new = (A["created"] - users.joined[np.maximum(A["user"], 0)]) < newcomer_minutes
-    groups["newcomer"] = a_user_new
-    groups["established"] = ~a_user_new
-    out: dict[str, dict] = {}
-    victims = (U["kind"] == Kind.MEMBER) & (U["abused_at"] != NONE)
-    contributors = (U["kind"] == Kind.MEMBER) & (U["first_post_at"] != NONE)
-    user_new = (now - U["joined"]) < newcomer_minutes
-    wrong_p, removed_p = post_counts(wrong_posts), post_counts(premoved)
-    fq_ids = first[fq]
-    fq_closed, fq_all = post_counts(fq_ids[closed7[fq]]), post_counts(fq_ids)
-    first_unwelcome, first_all = post_counts(first[unwelcome7]), post_counts(first)
-    for metric in FAIRNESS_METRICS:
-        counts: dict[str, tuple[int, int]] = {}
-        for g, am in groups.items():
-            if metric == "wrongful_rate":
-                counts[g] = (wrong_p[g] + (wrong_sanctions & am).sum(), removed_p[g] + (awin & am).sum())
-            elif metric == "newcomer_closed_share":
-                if g != "established":
-                    counts[g] = (fq_closed[g], fq_all[g])
-            elif metric == "newcomer_unwelcome_share":
-                if g != "established":
-                    counts[g] = (first_unwelcome[g], first_all[g])
-            else:
-                if g in region_names:
-                    um = U["region"] == region_names.index(g)
-                else:
-                    um = user_new if g == "newcomer" else ~user_new
-                counts[g] = ((victims & um).sum(), (contributors & um).sum())
-        scale = 1.0 if metric.endswith("_share") else 1000.0
-        out[metric] = group_rates(counts, scale)
-    return out
-
-
-FAIRNESS_PSEUDO_COUNT = 30.0
-
-
-def group_rates(counts: dict[str, tuple[int, int]], scale: float = 1.0,
-                pseudo: float = FAIRNESS_PSEUDO_COUNT) -> dict:
-    """Per-group rates shrunk toward the all-groups rate, and the worst-to-best ratio.
-
-    Each group's rate is ``(events + pseudo * overall) / (exposures + pseudo)``: an empirical-Bayes
-    estimate, so a group with a handful of actions does not produce a zero or an infinite ratio
-    while a group with thousands keeps its own rate. Raw counts are reported beside it.
-    """
-    events = sum(int(e) for e, _ in counts.values())
-    exposures = sum(int(n) for _, n in counts.values())
-    if exposures == 0:
-        return {"groups": dict.fromkeys(counts, float("nan")), "counts": {}, "worst_to_best": float("nan")}
-    overall = events / exposures
-    vals = {g: scale * (int(e) + pseudo * overall) / (int(n) + pseudo) for g, (e, n) in counts.items()}
-    best, worst = min(vals.values()), max(vals.values())
-    ratio = worst / best if best > 0 else 1.0
-    return {"groups": vals, "counts": {g: [int(e), int(n)] for g, (e, n) in counts.items()}, "worst_to_best": ratio}
-

@@ -74,8 +74,8 @@ class Site(mesa.Model):
         self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + 4096)
         self.actions = store.actions_table(4096)
         self.detections = store.detections_table(4096)
+        self.restorations = store.restorations_table(1024)
         self.counters: Counter[str] = Counter()
-        self.queue_times: list[int] = []
         self.actor_of: dict[int, BadActor] = {}
         self.harm_posts_live = np.zeros(0, dtype=np.int64)
         self.flaggable_comments = np.zeros(0, dtype=np.int64)
@@ -188,8 +188,8 @@ class Site(mesa.Model):
         users = self.users
         victims = np.asarray(victims, dtype=np.int64)
         np.add.at(users.abuse_received, victims, 1)
-        first = users.abused_at[victims] == NONE
-        users.abused_at[victims[first]] = np.asarray(times)[first]
+        # the latest abuse: a member abused at or after the window's start is a victim in the window
+        np.maximum.at(users.abused_at, victims, np.broadcast_to(np.asarray(times, dtype=np.int32), victims.shape))
         self.add_churn_hazard(victims, -np.log1p(-min(self.settings.population.abuse_churn, 1 - 1e-12)))
 
     def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float, unique: bool = False) -> None:
@@ -346,11 +346,13 @@ class Site(mesa.Model):
         active = [m for m in self.moderators if not m.resigned]
         capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
         overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
-        self.recorder.record_day()
-        self.removed_today = []
         for m in active:
             if m.end_day(overloaded and not self.policy.moderators_on_strike):
                 self.counters["moderator_resignations"] += 1
+        self.recorder.record_day()
+        self.removed_today = []
+        for m in self.moderators:
+            m.new_day()
         self.traffic.reset_day()
         # drop removed items from the live lists
         hp = self.harm_posts_live

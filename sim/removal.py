@@ -7,27 +7,30 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.reputation import apply_reputation
-from sim.store import NONE, Cause, State, unique_ids
+from sim.store import NONE, Cause, State, Target, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
 
 
 def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int, delete: bool = True,
-                 penalty: bool = False) -> np.ndarray:
+                 penalty: bool = False, handler: int | None = None) -> np.ndarray:
     """Take posts out of public view.
 
     Hiding (three spam/rude flags) collapses a post: it keeps a reduced share of its views and is
-    not yet removed. Deletion removes it: the first deletion sets ``removed_at`` and
-    ``removal_cause``, once. Pending flags on deleted posts are marked helpful.
+    not yet removed. Deletion removes it: ``removed_at`` and ``removal_cause`` are set by the first
+    deletion since the post was last visible (a restore clears them). Pending flags on deleted
+    posts are marked helpful, settled by ``handler`` (default: the cause, i.e. the community or a
+    detector; a moderator passes their own id so the flags count as moderator handling).
 
     Args:
         site: The model.
         ids: Posts to remove.
-        cause: Why (recorded once per post).
-        times: When.
+        cause: Why (recorded once per removal).
+        times: When (the minute of the deciding flag, vote or decision).
         delete: Delete (``True``) or only hide.
         penalty: Apply the spam/rude deletion penalty to the author.
+        handler: Who settles the posts' pending flags.
 
     Returns:
         The posts that were newly removed (deleted) by this call.
@@ -38,8 +41,6 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         return ids
     times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape)
     ids, first = np.unique(ids, return_index=True)  # each post once, with the time given for it
-    if ids.size == 0:
-        return ids
     times = np.maximum(times[first], posts.created[ids] + 1)
     fresh = (posts.removed_at[ids] == NONE) & delete
     new_ids = ids[fresh]
@@ -47,39 +48,65 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
     posts.removal_cause[new_ids] = int(cause)
     target_state = State.DELETED if delete else State.HIDDEN
     change = posts.state[ids] < target_state
-    if delete:
-        became = ids[change & (posts.deleted_at[ids] == NONE)]
-        posts.deleted_at[became] = times[change & (posts.deleted_at[ids] == NONE)]
-        if penalty and became.size:
+    if delete and penalty:
+        became = ids[change]
+        if became.size:
             rules = site.settings.rules
             apply_reputation(site.users, posts.owner[became].astype(np.int64),
                              np.full(became.size, -rules.rep_spam_deletion_penalty), False,
                              rules.rep_daily_cap, rules.rep_floor)
     if not delete:
-        newly_hidden = ids[change & (posts.hidden_at[ids] == NONE)]
-        posts.hidden_at[newly_hidden] = times[change & (posts.hidden_at[ids] == NONE)]
-    posts.state[ids[change]] = int(target_state)
+        newly_hidden = change & (posts.hidden_at[ids] == NONE)
+        posts.hidden_at[ids[newly_hidden]] = times[newly_hidden]
+    with site.traffic.reweighing(ids[change]):
+        posts.state[ids[change]] = int(target_state)
     site.removed_today.append(ids[change])  # for the daily metrics
     red = cause in (Cause.COMMUNITY_FLAGS, Cause.SPAM_DETECTOR)
-    site.flags.resolve_many(1, new_ids, True, handler=-int(cause), time=site.clock.minute, keep_queued=red)
+    who = -int(cause) if handler is None else int(handler)
+    site.flags.resolve_many(Target.POST, new_ids, True, handler=who, time=times[fresh], keep_queued=red)
     return new_ids
 
 
-def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int) -> np.ndarray:
-    """Delete comments (first removal recorded with its cause). Returns newly removed ids."""
+def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int,
+                    handler: int | None = None) -> np.ndarray:
+    """Delete comments (the removal recorded with its cause and the minute given for each comment);
+    pending flags are settled by ``handler`` (default: the cause). Returns newly removed ids."""
     comments = site.comments
-    if np.size(ids) == 0:
-        return np.zeros(0, dtype=np.int64)
-    ids = unique_ids(np.asarray(ids, dtype=np.int64))
-    fresh = ids[comments.removed_at[ids] == NONE]
-    comments.removed_at[fresh] = np.maximum(np.max(times) if np.ndim(times) else times, comments.created[fresh] + 1)
-    comments.removal_cause[fresh] = int(cause)
-    site.flags.resolve_many(2, fresh, True, handler=-int(cause), time=site.clock.minute)
-    return fresh
+    ids = np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return ids
+    times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape)
+    ids, first = np.unique(ids, return_index=True)
+    times = times[first]
+    fresh = comments.removed_at[ids] == NONE
+    ids, times = ids[fresh], np.maximum(times[fresh], comments.created[ids[fresh]] + 1)
+    comments.removed_at[ids] = times
+    comments.removal_cause[ids] = int(cause)
+    who = -int(cause) if handler is None else int(handler)
+    site.flags.resolve_many(Target.COMMENT, ids, True, handler=who, time=times)
+    return ids
 
 
-def restore_posts(site: Site, ids: np.ndarray) -> None:
-    """Undelete posts after an upheld appeal (the removal stays on record, the post is live again)."""
+def restore_posts(site: Site, ids: np.ndarray, time: int) -> None:
+    """Make hidden or deleted posts visible again (declined flags, an upheld appeal).
+
+    The reversed action stays on record in ``site.restorations`` (it still counts as an enforcement
+    action, wrongful or not); on the post itself the removal is cleared, so its exposure and its
+    time to removal continue from the restore.
+    """
     posts = site.posts
-    posts.state[ids] = State.LIVE
-    posts.deleted_at[ids] = NONE
+    ids = unique_ids(np.asarray(ids, dtype=np.int64))
+    ids = ids[posts.state[ids] >= State.HIDDEN]
+    if ids.size == 0:
+        return
+    site.restorations.append(ids.size, post=ids, removed_at=posts.removed_at[ids], hidden_at=posts.hidden_at[ids],
+                             cause=posts.removal_cause[ids], restored_at=time)
+    with site.traffic.reweighing(ids):
+        posts.state[ids] = State.LIVE
+    posts.removed_at[ids] = NONE
+    posts.removal_cause[ids] = int(Cause.NONE)
+    posts.hidden_at[ids] = NONE
+    posts.red_flags[ids] = 0  # the flags were declined (or the sanction lifted)
+    harmful = ids[posts.harm[ids] > 0]
+    if harmful.size:
+        site.harm_posts_live = unique_ids(np.concatenate([site.harm_posts_live, harmful]))

@@ -231,7 +231,9 @@ class ReviewQueues:
     def _publish(self, ps: np.ndarray, now: int) -> None:
         posts = self.site.posts
         ps = ps[posts.state[ps] < State.HIDDEN]
-        posts.staged[ps] = False
-        # a staged question's clock starts when it goes public
-        posts.created[ps] = np.maximum(posts.created[ps], now)
+        with self.site.traffic.reweighing(ps):
+            posts.staged[ps] = False
+        # the creation time stays; the publication time is recorded beside it (views and answerers'
+        # interest start from it)
+        posts.published_at[ps] = np.maximum(posts.created[ps], now)
 

@@ -18,7 +18,8 @@ import numpy as np
 import yaml
 
 from sim.config import Settings, to_tree
-from sim.metrics import DIRECTIONS, summarize
+from sim.metric_registry import DIRECTIONS, by_family
+from sim.metrics import summarize
 
 PACKAGES = ("mesa", "hydra-core", "omegaconf", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "matplotlib")
 
@@ -86,7 +87,7 @@ def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
         "Posts": {"Id": np.arange(site.posts.n), "PostTypeId": p["kind"], "ParentId": p["parent"],
                   "OwnerUserId": p["owner"], "CreationMinute": p["created"], "Score": p["score"],
                   "AnswerCount": p["answers"], "AcceptedAnswerId": p["accepted"], "ClosedMinute": p["closed_at"],
-                  "DeletionMinute": p["deleted_at"], "ViewCount": p["views"], "Harm": p["harm"],
+                  "DeletionMinute": p["removed_at"], "ViewCount": p["views"], "Harm": p["harm"],
                   "RemovalCause": p["removal_cause"], "RemovedMinute": p["removed_at"]},
         "Votes": {"Id": np.arange(site.votes.n), "PostId": v["post"], "VoteTypeId": v["vote_type"],
                   "UserId": v["voter"], "CreationMinute": v["created"], "VoterReputation": v["voter_rep"],
@@ -144,7 +145,8 @@ def _clean(value):
 
 def summary_dict(result: RunResult, command: str | None = None) -> dict:
     return {
-        "metrics": _clean(result.metrics), "directions": {k: DIRECTIONS.get(k, "neutral") for k in result.metrics},
+        "metrics": _clean(by_family(result.metrics)),
+        "directions": {k: DIRECTIONS.get(k, "neutral") for k in result.metrics},
         "fairness": _clean(result.fairness), "events": result.events, "scenario": result.settings.scenario.name,
         "site": result.settings.site.name, "seed": result.settings.seed,
         "provenance": provenance(result.settings, command), "config": _clean(to_tree(result.settings)),

@@ -13,6 +13,10 @@ import numpy as np
 
 NONE = -1
 
+#: Moderators act under the ids ``MODERATOR_ID_BASE - index`` (``handler`` of the flags they settle);
+#: other negative handlers are a removal's cause (the community or a detector) or ``NONE``.
+MODERATOR_ID_BASE = -1000
+
 
 class PostType(IntEnum):
     QUESTION = 1
@@ -131,6 +135,30 @@ def unique_ids(ids: np.ndarray) -> np.ndarray:
     return s[np.concatenate(([True], s[1:] != s[:-1]))]
 
 
+def threshold_crossings(items: np.ndarray, times: np.ndarray, totals: np.ndarray,
+                        threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Items of this batch whose count is at or above ``threshold``, and the minute of the deciding event.
+
+    ``items`` and ``times`` are this batch's events (flags, votes), already added to the running
+    ``totals`` (indexed by item). The deciding event is the item's ``threshold - before``-th event of
+    the batch in time order (its first, if the item was already at the threshold, e.g. after a
+    lever lowered it).
+    """
+    items = np.asarray(items, dtype=np.int64)
+    if items.size == 0:
+        return items, items
+    times = np.asarray(times, dtype=np.int64)
+    order = np.lexsort((times, items))
+    s_items, s_times = items[order], times[order]
+    starts = np.flatnonzero(np.concatenate(([True], s_items[1:] != s_items[:-1])))
+    uniq = s_items[starts]
+    in_batch = np.diff(np.append(starts, s_items.size))
+    before = totals[uniq].astype(np.int64) - in_batch
+    crossed = before + in_batch >= threshold
+    deciding = starts[crossed] + np.maximum(threshold - before[crossed], 1) - 1
+    return uniq[crossed], s_times[deciding]
+
+
 def first_occurrence(keys: np.ndarray) -> np.ndarray:
     """Mask keeping the first occurrence of each key in a batch."""
     keys = np.asarray(keys)
@@ -204,7 +232,10 @@ class Table:
 
 
 def posts_table(capacity: int) -> Table:
-    """Questions and answers, one row each (Stack Exchange ``Posts``)."""
+    """Questions and answers, one row each (Stack Exchange ``Posts``).
+
+    ``created`` is when the post was written; ``published_at`` is when it went public if that was
+    later (a question held in the staging ground), else ``NONE`` (public from creation)."""
     i4, i1, f4, b = np.int32, np.int8, np.float32, np.bool_
     return Table({
         "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "owner_rep": (i4, 0), "created": (i4, 0),
@@ -215,7 +246,7 @@ def posts_table(capacity: int) -> Table:
         "first_answer_at": (i4, NONE), "state": (i1, 0), "closed_at": (i4, NONE), "close_reason": (i1, 0),
         "closer": (i1, 0), "close_votes": (i1, 0), "close_vote_start": (i4, NONE), "reopen_votes": (i1, 0),
         "removed_at": (i4, NONE), "removal_cause": (i1, 0),
-        "deleted_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
+        "published_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
         "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged": (b, False),
         "hidden_at": (i4, NONE),
     }, capacity)
@@ -270,3 +301,12 @@ def detections_table(capacity: int) -> Table:
         "created": (i4, 0), "source": (i1, 0), "target": (i1, 0), "item": (i4, NONE), "user": (i4, NONE),
         "truth_bad": (np.bool_, False),
     }, capacity)
+
+
+def restorations_table(capacity: int) -> Table:
+    """Hides and deletions that were reversed (declined flags, upheld appeals): the action stays on
+    record here while the post itself is visible again."""
+    i4, i1 = np.int32, np.int8
+    return Table({"post": (i4, NONE), "removed_at": (i4, NONE), "hidden_at": (i4, NONE), "cause": (i1, 0),
+                  "restored_at": (i4, NONE)}, capacity)
+

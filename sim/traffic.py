@@ -7,13 +7,15 @@ with the privilege flag what looks wrong and cast close and reopen votes, in pro
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
 
 from sim import close_votes
-from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone
+from sim.clock import MINUTES_PER_DAY
+from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone, unique_ids
 
 if TYPE_CHECKING:
     from sim.model import Site
@@ -34,28 +36,96 @@ _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATO
 
 
 @njit(cache=True, inline="always")
-def _view_rate(j, now, created, score, state, staged, decay, score_boost, state_factor):
-    """Views per hour of post ``j`` at minute ``now`` before the site-wide activity level: decaying
-    with age, rising with score, by state (half while closed, a share while hidden), none if staged."""
+def _public_since(j, created, published_at):
+    """The minute post ``j`` went public (its creation, unless it waited in the staging ground)."""
+    return published_at[j] if published_at[j] != NONE else created[j]
+
+
+@njit(cache=True, inline="always")
+def _weight(j, score, state, staged, score_boost, state_factor):
+    """The age-independent part of post ``j``'s view rate: score boost times state factor (half
+    while closed, a share while hidden, none once deleted or while staged)."""
     if staged[j]:
         return 0.0
-    age = min(max(now - created[j], 0), decay.size - 1)
     sc = min(max(score[j], 0), score_boost.size - 1)
-    return decay[age] * score_boost[sc] * state_factor[state[j]]
+    return score_boost[sc] * state_factor[state[j]]
+
+
+@njit(cache=True, inline="always")
+def _view_rate(j, now, created, published_at, score, state, staged, decay, score_boost, state_factor):
+    """Views per hour of post ``j`` at minute ``now`` before the site-wide activity level: decaying
+    with time since publication, rising with score, by state."""
+    age = min(max(now - _public_since(j, created, published_at), 0), decay.size - 1)
+    return decay[age] * _weight(j, score, state, staged, score_boost, state_factor)
 
 
 @njit(cache=True)
-def view_rates(ids, now, created, score, state, staged, decay, score_boost, state_factor, activity):
+def view_rates(ids, now, created, published_at, score, state, staged, decay, score_boost, state_factor, activity):
     """:func:`_view_rate` times the activity level, for the posts ``ids``."""
     out = np.empty(ids.size)
     for i in range(ids.size):
-        out[i] = _view_rate(ids[i], now, created, score, state, staged, decay, score_boost, state_factor) * activity
+        out[i] = _view_rate(ids[i], now, created, published_at, score, state, staged, decay, score_boost,
+                            state_factor) * activity
     return out
 
 
 @njit(cache=True)
-def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged, harm, kind, quality, correct,
-                    close_worthy, post_views, decay, score_boost, state_factor, low_quality_cutoff):
+def post_weights(ids, created, published_at, score, state, staged, score_boost, state_factor, tick_minutes):
+    """For posts ``ids``: their view-rate weight (:func:`_weight`) and their publication tick."""
+    w = np.empty(ids.size)
+    cohort = np.empty(ids.size, dtype=np.int64)
+    for i in range(ids.size):
+        j = ids[i]
+        w[i] = _weight(j, score, state, staged, score_boost, state_factor)
+        cohort[i] = _public_since(j, created, published_at) // tick_minutes
+    return w, cohort
+
+
+@njit(cache=True)
+def cohort_views_per_hour(weight, upto, now, tick_minutes, decay):
+    """Views per hour (before the activity level) of every post tracked by publication tick:
+    ``sum over ticks c of weight[c] * decay[age of tick c's midpoint]``."""
+    total = 0.0
+    last = decay.size - 1
+    half = tick_minutes // 2
+    for c in range(min(upto, weight.size)):
+        if weight[c] != 0.0:
+            age = min(max(now - (c * tick_minutes + half), 0), last)
+            total += weight[c] * decay[age]
+    return total
+
+
+class OlderPostViews:
+    """Views of the good posts older than the hot window, in closed form.
+
+    Each such post's views per hour are ``decay(age) * weight`` (:func:`_weight`), so the posts that
+    went public in the same tick share the decay: their total is ``decay(age of the tick) * sum of
+    their weights``. The weights are kept per publication tick and updated whenever a tracked post's
+    score, state or staging changes (:meth:`Traffic.reweighing`), so a tick costs one pass over the
+    ticks elapsed, not over every post. Ages are taken at the middle of the publication tick: past
+    the hot window the decay changes by well under 0.1% within a tick. Harmful posts are not tracked
+    here: they are followed one by one (their views are the harm exposure).
+
+    Attributes:
+        weight: Sum of tracked posts' weights by publication tick.
+        upto: Posts with ids below this are tracked (the hot window starts here).
+    """
+
+    def __init__(self, ticks: int) -> None:
+        self.weight = np.zeros(ticks + 2)
+        self.upto = 0
+
+    def track(self, ids: np.ndarray, w: np.ndarray, cohort: np.ndarray) -> None:
+        if cohort.size and cohort.max() >= self.weight.size:
+            grown = np.zeros(int(cohort.max()) * 2 + 2)
+            grown[: self.weight.size] = self.weight
+            self.weight = grown
+        np.add.at(self.weight, cohort, w)
+
+
+@njit(cache=True)
+def hot_window_pass(lo, hi, now, hours, activity, created, published_at, score, state, staged, harm, kind, quality,
+                    correct, close_worthy, post_views, decay, score_boost, state_factor, low_quality_cutoff):
     """One pass over the posts of the hot window: accrue this tick's views (``post_views``) and
     return them with their running sum, and the posts viewers may act on (offsets from ``lo``):
     harmful posts, low-quality candidates, close-worthy live questions, closed questions."""
@@ -71,7 +141,8 @@ def hot_window_pass(lo, hi, now, hours, activity, created, score, state, staged,
     for i in range(n):
         j = lo + i
         st = state[j]
-        v = _view_rate(j, now, created, score, state, staged, decay, score_boost, state_factor) * activity * hours
+        v = _view_rate(j, now, created, published_at, score, state, staged, decay, score_boost,
+                       state_factor) * activity * hours
         post_views[j] += v
         views[i] = v
         total += v
@@ -126,11 +197,45 @@ class Traffic:
         self._cum = np.zeros(0)
         p = site.settings.population
         # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
-        age_h = np.arange(366 * 1440) / 60.0
+        age_h = np.arange(366 * MINUTES_PER_DAY) / 60.0
         self._decay = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
         self._score_boost = np.sqrt(1.0 + np.arange(10_000))
         self._state_factor = np.zeros(8)
         self._state_factor[[State.LIVE, State.CLOSED, State.HIDDEN]] = [1.0, 0.5, p.hidden_view_share]
+        self.older = OlderPostViews(int(np.ceil(site.settings.run.days * MINUTES_PER_DAY / site.clock.tick_minutes)))
+
+    def _weights(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        posts = self.site.posts
+        return post_weights(ids, posts.created, posts.published_at, posts.score, posts.state, posts.staged,
+                            self._score_boost, self._state_factor, self.site.clock.tick_minutes)
+
+    @contextmanager
+    def reweighing(self, ids: np.ndarray):
+        """Wrap a change to posts' score, state or staging: the closed-form views of older posts
+        follow it (every place that changes them must use this)."""
+        older, posts = self.older, self.site.posts
+        ids = np.asarray(ids, dtype=np.int64)
+        ids = ids[ids < older.upto]
+        if ids.size:
+            ids = unique_ids(ids[posts.harm[ids] == Harm.NONE])
+        if ids.size == 0:
+            yield
+            return
+        w, cohort = self._weights(ids)
+        yield
+        w_after, cohort_after = self._weights(ids)
+        older.track(ids, -w, cohort)
+        older.track(ids, w_after, cohort_after)
+
+    def _advance_older(self, lo: int) -> None:
+        """Posts that left the hot window join the closed-form accounting."""
+        older, posts = self.older, self.site.posts
+        if lo > older.upto:
+            ids = np.arange(older.upto, lo, dtype=np.int64)
+            ids = ids[posts.harm[ids] == Harm.NONE]
+            w, cohort = self._weights(ids)
+            older.track(ids, w, cohort)
+            older.upto = lo
 
     def reset_day(self) -> None:
         self.views_today = 0.0
@@ -139,9 +244,9 @@ class Traffic:
     def view_rate(self, ids: np.ndarray) -> np.ndarray:
         """Expected public views per hour of posts ``ids`` now (at the middle of the tick)."""
         posts, site = self.site.posts, self.site
-        return view_rates(np.asarray(ids, dtype=np.int64), site.clock.minute + 30, posts.created, posts.score,
-                          posts.state, posts.staged, self._decay, self._score_boost, self._state_factor,
-                          site.global_activity)
+        return view_rates(np.asarray(ids, dtype=np.int64), site.clock.tick_midpoint, posts.created,
+                          posts.published_at, posts.score, posts.state, posts.staged, self._decay, self._score_boost,
+                          self._state_factor, site.global_activity)
 
     def _thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
         """Events at ``prob`` per view over all posts in the hot window this tick (to be thinned by
@@ -172,17 +277,23 @@ class Traffic:
         posts, comments, p = site.posts, site.comments, site.settings.population
         hours = site.clock.tick_minutes / 60.0
         lo, hi = site.hot_start(), posts.n
+        now = site.clock.tick_midpoint
         views, cum, bad, lowq, cw, closed = hot_window_pass(
-            lo, hi, site.clock.minute + 30, hours, site.global_activity, posts.created, posts.score, posts.state,
+            lo, hi, now, hours, site.global_activity, posts.created, posts.published_at, posts.score, posts.state,
             posts.staged, posts.harm, posts.kind, posts.quality, posts.correct, posts.close_worthy,
             posts.views, self._decay, self._score_boost, self._state_factor, p.low_quality_flag_cutoff)
         self._lo, self._cum = lo, cum
+        # good posts older than the hot window, in closed form (their views are not exposure)
+        self._advance_older(lo)
+        older_views = cohort_views_per_hour(self.older.weight, self.older.weight.size, now,
+                                            site.clock.tick_minutes, self._decay) * site.global_activity * hours
         # harmful posts older than the hot window keep collecting (decayed) views while visible
         old = site.harm_posts_live
         old = old[(posts.state[old] < State.DELETED) & (old < lo)]
         old_views = self.view_rate(old) * hours
         posts.views[old] += old_views
-        self.views_today += (float(cum[-1] if cum.size else 0.0) + float(old_views.sum())) * (1.0 + p.comment_view_share)
+        self.views_today += ((float(cum[-1] if cum.size else 0.0) + float(old_views.sum()) + older_views)
+                             * (1.0 + p.comment_view_share))
         # the posts that can draw red flags: harmful ones, in the hot window or older
         b_ids = np.concatenate([bad + lo, old])
         b_views = np.concatenate([views[bad], old_views])

@@ -45,10 +45,11 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
         return np.zeros(0, dtype=np.int64)
     voters, posts_, times, up, free, rep = voters[idx], posts_[idx], times[idx], up[idx], free[idx], rep[idx]
     is_q = posts.kind[posts_] == PostType.QUESTION
-    ok = settle_votes(voters, posts_, up, free, is_q, posts.owner, posts.score, users.votes_today,
-                      users.reputation, users.rep_today, users.fraud_rep, fraud, rules.votes_per_day,
-                      rules.rep_question_upvote, rules.rep_answer_upvote, rules.rep_downvote_received,
-                      rules.rep_answer_downvote_cost, rules.rep_daily_cap, rules.rep_floor)
+    with site.traffic.reweighing(posts_):
+        ok = settle_votes(voters, posts_, up, free, is_q, posts.owner, posts.score, users.votes_today,
+                          users.reputation, users.rep_today, users.fraud_rep, fraud, rules.votes_per_day,
+                          rules.rep_question_upvote, rules.rep_answer_upvote, rules.rep_downvote_received,
+                          rules.rep_answer_downvote_cost, rules.rep_daily_cap, rules.rep_floor)
     voters, posts_, times, up, rep = voters[ok], posts_[ok], times[ok], up[ok], rep[ok]
     if voters.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -105,7 +106,8 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
     votes.reversed[vote_ids] = True
     p = votes.post[vote_ids].astype(np.int64)
     up = votes.vote_type[vote_ids] == UP
-    np.add.at(posts.score, p, np.where(up, -1, 1).astype(np.int32))
+    with site.traffic.reweighing(p):
+        np.add.at(posts.score, p, np.where(up, -1, 1).astype(np.int32))
     is_q = posts.kind[p] == PostType.QUESTION
     gain = np.where(is_q, rules.rep_question_upvote, rules.rep_answer_upvote)
     delta = np.where(up, -gain, rules.rep_downvote_received)

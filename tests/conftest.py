@@ -31,17 +31,16 @@ def fake_comparison() -> dict:
         "appeals_upheld": ("lower_is_better", 3.0, 0.0, 0.3),
         "victimization": ("lower_is_better", 210.0, 0.12, 0.08),
         "victim_churn_ratio": ("lower_is_better", 1.6, 0.05, 0.1),
-        "newcomer_first_post_closed_share": ("lower_is_better", 0.22, -0.03, 0.05),
-        "newcomer_first_post_downvoted_share": ("lower_is_better", 0.31, 0.0, 0.04),
-        "newcomer_unwelcoming_comment_share": ("lower_is_better", 0.09, 0.15, 0.08),
-        "newcomer_return_rate_30d": ("higher_is_better", 0.27, -0.04, 0.04),
+        "newcomer_closed_share": ("lower_is_better", 0.22, -0.03, 0.05),
+        "newcomer_downvoted_share": ("lower_is_better", 0.31, 0.0, 0.04),
+        "newcomer_unwelcome_share": ("lower_is_better", 0.09, 0.15, 0.08),
+        "newcomer_return_30d": ("higher_is_better", 0.27, -0.04, 0.04),
         "questions_per_day": ("higher_is_better", 420.0, -0.03, 0.02),
         "answered_share": ("higher_is_better", 0.71, -0.01, 0.01),
-        "time_to_first_answer_min_p50": ("lower_is_better", 38.0, 0.02, 0.05),
+        "time_to_first_answer_p50_min": ("lower_is_better", 38.0, 0.02, 0.05),
         "accepted_share": ("higher_is_better", 0.44, 0.0, 0.02),
         "active_contributors": ("higher_is_better", 3100.0, -0.02, 0.02),
         "closure_rate": ("neutral", 0.18, -0.1, 0.05),
-        "seed_noise_probe": ("neutral", 0.0, 0.0, 0.0),
     }
     workload_levels = {
         "flags_per_day": ("neutral", 160.0, 0.1, 0.05),
@@ -108,9 +107,9 @@ def fake_comparison() -> dict:
         evidence = group_ratios if rail.kind == "max_group_ratio" else metrics[rail.metric]
         guardrails.append(evaluate(rail, evidence))
 
-    groups = {"newcomer": 1.3, "established": 1.0, "region_a": 1.15, "region_b": 1.05}
+    groups = {"newcomer": 1.3, "established": 1.0, "americas": 1.15, "europe": 1.05}
     fairness = {}
-    for metric, base_level in (("wrongful_rate", 7.5), ("newcomer_first_post_closed_share", 0.22)):
+    for metric, base_level in (("wrongful_rate", 7.5), ("newcomer_closed_share", 0.22)):
         entry = {g: {"baseline": base_level * f, "scenario": base_level * f * (1.02 + 0.1 * (f - 1))}
                  for g, f in groups.items()}
         ratio = {arm: max(v[arm] for v in entry.values()) / min(v[arm] for v in entry.values())
@@ -119,7 +118,7 @@ def fake_comparison() -> dict:
 
     return {
         "scenario": "moderator_strike",
-        "description": "Six-week strike: 70% of elected moderators stop handling flags from launch day.",
+        "description": "Moderators and curators stop work for 6 weeks, as in the 2023 strike.",
         "hypothesis": "Harm exposure rises by more than 5% while the flag queue backs up; "
                       "community activity is unaffected.",
         "launch_day": launch_day,
@@ -137,8 +136,8 @@ def fake_comparison() -> dict:
         "mod_workload": mod_workload,
         "config_diff": [
             {"key": "scenario.levers.moderator_strike.weeks", "baseline": None, "scenario": 6},
-            {"key": "scenario.levers.moderator_strike.share_striking", "baseline": None, "scenario": 0.7},
-            {"key": "moderation.queues", "baseline": ["spam", "abuse"], "scenario": ["spam", "abuse", "<i>escaped</i>"]},
+            {"key": "scenario.levers.moderator_strike.curators", "baseline": None, "scenario": True},
+            {"key": "scenario.description", "baseline": "The site as it is", "scenario": "<i>escaped</i>"},
         ],
         "provenance": {
             "command": "preflight compare scenario=moderator_strike replicates=8",

@@ -36,6 +36,7 @@ def test_baseline_against_itself_differs_by_exactly_zero(baseline_comparison):
         np.testing.assert_array_equal(row["baseline"], row["scenario"], err_msg=name)
         if row["n"]:
             assert row["diff_mean"] == 0.0, name
+        if row["n"] >= 2:  # (a Kaplan-Meier quantile not reached in some seeds has fewer pairs)
             assert (row["ci_low"], row["ci_high"]) == (0.0, 0.0), name
             assert row["rel_change"] == 0.0, name
     for name, series in baseline_comparison["timeseries"].items():

@@ -96,7 +96,7 @@ def test_scorecard_and_metrics_show_verdicts_and_colour_by_direction(report_dir)
     assert "harm_exposure must not rise by more than 5%" in html
     # harm up is worse (lower_is_better); newcomer closures down is better.
     assert re.search(r'<tr class="worse">\s*<td class="name">harm_exposure</td>', html)
-    assert re.search(r'<tr class="better">\s*<td class="name">newcomer_first_post_closed_share</td>', html)
+    assert re.search(r'<tr class="better">\s*<td class="name">newcomer_closed_share</td>', html)
     assert re.search(r'<tr class="">\s*<td class="name">closure_rate</td>', html)  # neutral: no colour
 
 
@@ -215,3 +215,24 @@ def test_chromium_screenshot_is_a_full_page(tmp_path, report_dir):
     pixels = imread(shot)
     assert pixels.shape[:2] == (3000, 1280)
     assert pixels[..., :3].std() > 0.05  # not a blank page
+
+
+def test_fixture_names_exist_in_the_simulator(fake_comparison):
+    """The report is tested on names the simulator really produces: metrics from the registry,
+    daily series the recorder writes, and lever parameters the lever registry declares."""
+    import scenarios.levers  # noqa: F401  (registers the levers)
+    from scenarios.lever import LEVERS
+    from sim.metric_registry import GROUPED, REGISTRY
+    from sim.metrics import DAILY
+
+    for section in ("metrics", "mod_workload"):
+        unknown = set(fake_comparison[section]) - set(REGISTRY)
+        assert not unknown, f"{section}: {unknown}"
+    assert set(fake_comparison["fairness"]) <= set(GROUPED)
+    assert set(fake_comparison["timeseries"]) <= set(DAILY)
+    for rail in fake_comparison["guardrails"]:
+        assert rail["metric"] in REGISTRY, rail["metric"]
+    for diff in fake_comparison["config_diff"]:
+        parts = diff["key"].split(".")
+        if parts[:2] == ["scenario", "levers"]:
+            assert parts[2] in LEVERS and parts[3] in LEVERS[parts[2]].params, diff["key"]

@@ -104,7 +104,7 @@ def test_every_timestamp_follows_its_parent(site):
     on_post = f["target"] == 1
     assert (f["created"][on_post] > p["created"][f["item"][on_post]]).all()
     assert (f["created"][~on_post] > c["created"][f["item"][~on_post]]).all()
-    for col in ("removed_at", "closed_at", "first_answer_at", "deleted_at"):
+    for col in ("removed_at", "closed_at", "first_answer_at", "hidden_at", "published_at"):
         has = p[col] != NONE
         assert (p[col][has] > p["created"][has]).all(), col
     handled = f["handled_at"] != NONE

@@ -18,8 +18,13 @@ def total(metric: str, *overrides: str, days: float = 50) -> float:
 
 
 def test_no_moderators_raises_time_to_removal_and_harm_exposure():
-    for metric in ("time_to_removal_min_p50", "harm_exposure"):
+    for metric in ("harm_exposure", "never_removed_share"):
         assert total(metric, "moderation.moderators.count=0") > total(metric)
+    # without moderators the median time to removal is longer, or not reached within the window
+    # (the Kaplan-Meier estimate then has no value)
+    with_mods = total("time_to_removal_min_p50")
+    without = total("time_to_removal_min_p50", "moderation.moderators.count=0")
+    assert np.isfinite(with_mods) and (np.isnan(without) or without > with_mods)
 
 
 def test_spam_detector_off_raises_spam_exposure():
@@ -51,9 +56,10 @@ def test_every_removal_has_exactly_one_cause(busy_site):
     assert removed.any()
     assert (p["removal_cause"][removed] != Cause.NONE).all()
     assert (p["removal_cause"][~removed] == Cause.NONE).all()
-    # deleted posts are removed; removed posts are deleted (hiding alone is not a removal)
-    assert ((p["state"] == State.DELETED) == removed).all() or (
-        (p["state"][removed] == State.DELETED).all() and (p["deleted_at"][removed] != NONE).all())
+    # deleted posts are removed and removed posts are deleted (hiding alone is not a removal;
+    # a restored post is neither)
+    np.testing.assert_array_equal(p["state"] == State.DELETED, removed)
+    assert ((p["state"] == State.HIDDEN) <= (p["hidden_at"] != NONE)).all()
     c = busy_site.comments.frame()
     cr = c["removed_at"] != NONE
     assert (c["removal_cause"][cr] != Cause.NONE).all() and (c["removal_cause"][~cr] == Cause.NONE).all()
@@ -63,8 +69,6 @@ def test_every_removal_has_exactly_one_cause(busy_site):
 
 def test_no_double_counting(busy_site):
     series = busy_site.recorder.series()
-    by_kind = sum(series[f"harm_exposure_{k}"] for k in ("spam", "abusive", "harassment", "wrong_ai"))
-    np.testing.assert_allclose(by_kind, series["harm_exposure"], rtol=1e-9)
     posts = busy_site.posts.frame()
     assert series["questions_per_day"].sum() == (posts["kind"] == 1).sum()
     # each flag is resolved at most once and on the item it names
@@ -99,9 +103,18 @@ def test_wrongful_actions_are_judged_against_ground_truth(busy_site):
     """Wrongful removals are removals of good-faith content; harmful content removed is never wrongful."""
     from sim.metrics import summarize
 
+    from sim.metrics import RunRecord, enforcement_actions, window_of
+
     m, fairness = summarize(busy_site)
+    actions = enforcement_actions(RunRecord.of(busy_site), window_of(busy_site))
+    assert actions["wrongful"].any() and not actions["wrongful"].all()
+    # harmful content acted on is never a wrongful action
     p = busy_site.posts.frame()
-    harmful_removed = ((p["harm"] > Harm.NONE) & (p["removed_at"] != NONE)).sum()
-    assert harmful_removed > 0
-    assert 0 <= m["wrongful_rate"] <= 1000
-    assert set(fairness["wrongful_rate"]["groups"]) >= {"newcomer", "established", "americas"}
+    harmful_owner = np.isin(actions["user"], p["owner"][p["harm"] > Harm.NONE])
+    bad_accounts = busy_site.users.kind[actions["user"]] != 0
+    assert not (actions["wrongful"] & bad_accounts).any()
+    assert harmful_owner.any()
+    assert m["wrongful_rate"] == pytest.approx(1000 * actions["wrongful"].mean())
+    counts = fairness["wrongful_rate"]["counts"]
+    assert set(counts) >= {"newcomer", "established", "americas"}
+    assert sum(counts[g][1] for g in ("newcomer", "established")) == actions["user"].size
