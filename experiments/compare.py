@@ -30,11 +30,10 @@ from experiments.guardrails import evaluate, exit_code, overall_verdict, validat
 from experiments.report import KEY_TIMESERIES, write_report
 from experiments.stats import paired_difference, replicates_needed
 from sim.config import Settings, to_tree
-from sim.metric_registry import DIRECTIONS, GROUPED
+from sim.metric_registry import DIRECTIONS, GROUPED, REGISTRY
 
 ARMS = ("baseline", "scenario")
-MOD_WORKLOAD = ("flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "queue_time_p90_min",
-                "minutes_per_moderator", "escalations_per_day", "moderator_resignations")
+MOD_WORKLOAD = tuple(name for name, m in REGISTRY.items() if m.family == "mod_workload")
 TARGET_PRECISION = 0.05  # replicates_needed: CI half-width of 5% of the baseline level
 ABSOLUTE_PRECISION = 1.0  # ... or of one unit when the baseline level is zero
 _NOT_DIFFED = {"seed", "scenario.description", "scenario.hypothesis"}
@@ -184,10 +183,13 @@ def _timeseries(runs: dict[str, list[dict]]) -> dict:
 
 
 def _fairness(runs: dict[str, list[dict]]) -> dict:
-    """Per metric, each group's mean rate per arm and the mean worst-to-best ratio per arm."""
+    """Per metric, each group's mean rate and mean size (units per run) per arm, and the mean
+    worst-to-best ratio per arm."""
     out = {}
     for metric, entry in runs["baseline"][0]["fairness"].items():
-        groups = {g: {arm: _mean([r["fairness"][metric]["groups"].get(g) for r in runs[arm]]) for arm in ARMS}
+        groups = {g: {**{arm: _mean([r["fairness"][metric]["groups"].get(g) for r in runs[arm]]) for arm in ARMS},
+                      **{f"{arm}_n": _mean([(r["fairness"][metric].get("counts") or {}).get(g, [None, None])[1]
+                                            for r in runs[arm]]) for arm in ARMS}}
                   for g in entry["groups"]}
         ratio = {arm: _mean([r["fairness"][metric]["worst_to_best"] for r in runs[arm]]) for arm in ARMS}
         out[metric] = {"groups": groups, "worst_to_best": ratio}

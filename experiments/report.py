@@ -34,6 +34,7 @@ from scipy import stats
 
 from experiments.guardrails import exit_code
 from experiments.stats import relative_to
+from sim.metric_registry import FAMILIES, REGISTRY
 
 KEY_TIMESERIES = (
     "harm_exposure",
@@ -135,6 +136,7 @@ def _view(comparison: Mapping, figures: dict) -> dict:
         ],
         "scorecard": [_scorecard_row(g) for g in guardrails],
         "metrics": _metric_rows(comparison.get("metrics")),
+        "metric_families": _metric_families(comparison.get("metrics")),
         "timeseries_figures": [
             {"name": name, "caption": f["caption"], "data_uri": _data_uri(f["png"])}
             for name, f in figures.items()
@@ -171,13 +173,32 @@ def _scorecard_row(guardrail: Mapping) -> dict:
     }
 
 
+def _metric_families(metrics: Mapping | None) -> list[dict]:
+    """The metric rows under their family headings, in the registry's order."""
+    rows = _metric_rows(metrics)
+    out = []
+    for family, blurb in FAMILIES.items():
+        mine = [r for r in rows if r["family"] == family]
+        if mine:
+            out.append({"family": family, "blurb": blurb, "rows": mine})
+    other = [r for r in rows if r["family"] not in FAMILIES]
+    if other:
+        out.append({"family": "other", "blurb": "Values the metric registry does not list.", "rows": other})
+    return out
+
+
 def _metric_rows(metrics: Mapping | None) -> list[dict]:
     rows = []
-    for name, m in (metrics or {}).items():
+    order = {name: i for i, name in enumerate(REGISTRY)}
+    for name, m in sorted((metrics or {}).items(), key=lambda item: order.get(item[0], len(order))):
         reading = _reading(m)
+        info = REGISTRY.get(name)
         rows.append(
             {
                 "metric": name,
+                "family": info.family if info else "other",
+                "unit": info.unit if info else "",
+                "definition": info.definition if info else "",
                 "direction": _DIRECTION_LABELS.get(m.get("direction"), _text(m.get("direction"))),
                 "baseline_mean": _number(m.get("baseline_mean")),
                 "scenario_mean": _number(m.get("scenario_mean")),
@@ -223,6 +244,7 @@ def _fairness_row(metric: str, group: str, values: Mapping, summary: bool) -> di
     return {
         "metric": metric,
         "group": group,
+        "size": "" if summary else f"{_number(values.get('baseline_n'))} / {_number(values.get('scenario_n'))}",
         "baseline": _number(base),
         "scenario": _number(scen),
         "rel_change": _percent(relative_to(scen - base, base)),
@@ -402,7 +424,10 @@ def _markdown(view: Mapping) -> str:
         ),
         "## Metrics",
         "",
-        *_md_metric_table(view["metrics"]),
+        "Grouped by family; every metric's definition is in docs/metrics.md.",
+        "",
+        *[line for fam in view["metric_families"] if fam["family"] != "mod_workload"
+          for line in (f"### {fam['family']}", "", fam["blurb"], "", *_md_metric_table(fam["rows"]))],
         "## Time series",
         "",
     ]
@@ -414,8 +439,8 @@ def _markdown(view: Mapping) -> str:
         "## Fairness by group",
         "",
         *_md_table(
-            ["Metric", "Group", "Baseline", "Scenario", "Relative change"],
-            [(r["metric"], r["group"], r["baseline"], r["scenario"], r["rel_change"]) for r in view["fairness"]],
+            ["Metric", "Group", "Baseline", "Scenario", "Relative change", "Group size (baseline / scenario)"],
+            [(r["metric"], r["group"], r["baseline"], r["scenario"], r["rel_change"], r["size"]) for r in view["fairness"]],
         ),
         "## Moderator workload",
         "",
@@ -437,9 +462,9 @@ def _markdown(view: Mapping) -> str:
 
 def _md_metric_table(rows: list[dict]) -> list[str]:
     return _md_table(
-        ["Metric", "Direction", "Baseline", "Scenario", "Difference [95% CI]", "Relative change", "Reading", "Replicates needed", "Method"],
+        ["Metric", "Unit", "Direction", "Baseline", "Scenario", "Difference [95% CI]", "Relative change", "Reading", "Replicates needed", "Method"],
         [
-            (r["metric"], r["direction"], r["baseline_mean"], r["scenario_mean"], f"{r['difference']} {r['ci']}",
+            (r["metric"], r["unit"], r["direction"], r["baseline_mean"], r["scenario_mean"], f"{r['difference']} {r['ci']}",
              f"{r['rel_change']} {r['rel_ci']}", r["reading"] or "-", r["replicates_needed"], r["method"])
             for r in rows
         ],

@@ -150,25 +150,34 @@ def compare_task(cfg) -> None:
         raise SystemExit(code)
 
 
+#: The headline metrics of the printed summary, by family (every metric is in summary.json).
+HEADLINE = {
+    "harm_exposure": ["harm_exposure", "harm_exposure_per_1k_views"],
+    "prevalence": ["prevalence"],
+    "time_to_removal": ["time_to_removal_min_p50", "time_to_removal_min_p90", "never_removed_share"],
+    "proactive_rate": ["proactive_rate"],
+    "wrongful_actions": ["wrongful_actions", "wrongful_rate"],
+    "victimization": ["victimization", "victim_churn_ratio"],
+    "newcomer_experience": ["newcomer_closed_share", "newcomer_downvoted_share", "newcomer_unwelcome_share",
+                            "newcomer_return_30d"],
+    "fairness": ["wrongful_rate_worst_to_best", "newcomer_closed_share_worst_to_best"],
+    "mod_workload": ["flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "minutes_per_moderator",
+                     "moderator_resignations"],
+    "community_health": ["questions_per_day", "answers_per_question", "answered_share",
+                         "time_to_first_answer_p50_min", "accepted_share", "closure_rate", "active_contributors"],
+}
+
+
 def print_summary(metrics: dict[str, float], events: int, wall: float, settings) -> None:
-    """A compact table of community-health and harm metrics."""
-    groups = {
-        "community health": ["questions_per_day", "answers_per_question", "answered_share", "time_to_first_answer_p50_min",
-                             "accepted_share", "closure_rate", "active_contributors"],
-        "harm": ["harm_exposure", "prevalence", "time_to_removal_min_p50", "time_to_removal_min_p90", "proactive_rate",
-                 "wrongful_actions", "wrongful_rate", "victimization"],
-        "newcomers": ["newcomer_closed_share", "newcomer_downvoted_share", "newcomer_unwelcome_share", "newcomer_return_30d"],
-        "moderation": ["flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "minutes_per_moderator",
-                       "moderator_resignations"],
-    }
+    """The headline metrics under their family names, each with its unit (definitions: docs/metrics.md)."""
+    from sim.metric_registry import format_value
+
     print(f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
           f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s")
-    for title, names in groups.items():
-        print(f"  {title}")
+    for family, names in HEADLINE.items():
+        print(f"  {family}")
         for name in names:
-            v = metrics.get(name, float("nan"))
-            text = "n/a" if v != v else (f"{v:,.4f}" if abs(v) < 10 else f"{v:,.1f}")
-            print(f"    {name:<34}{text:>16}")
+            print(f"    {name:<38}{format_value(name, metrics.get(name, float('nan'))):>24}")
 
 
 def list_scenarios() -> None:

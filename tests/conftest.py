@@ -51,6 +51,12 @@ def fake_comparison() -> dict:
         "escalations_per_day": ("lower_is_better", 6.0, 0.05, 0.2),
         "moderator_resignations": ("lower_is_better", 0.5, 0.0, 1.0),
     }
+    more_workload = {  # drawn last, so the draws above stay as the report tests expect
+        "question_flags_per_day": ("neutral", 60.0, 0.05, 0.05),
+        "moderator_share_of_flag_handling": ("neutral", 0.05, -0.6, 0.1),
+        "moderators": ("neutral", 2.0, 0.0, 0.0),
+        "ban_evasions": ("lower_is_better", 12.0, 0.1, 0.2),
+    }
 
     def section(spec: dict) -> dict:
         out = {}
@@ -69,6 +75,7 @@ def fake_comparison() -> dict:
         return out
 
     metrics = section(levels)
+    rng.normal(size=2 * len(seeds))  # the draws of a zero-noise probe metric that once stood in `levels`
     metrics["appeals_upheld"]["ci_low"] = float("nan")  # e.g. too few appeals in a seed
     mod_workload = section(workload_levels)
 
@@ -106,6 +113,7 @@ def fake_comparison() -> dict:
         rail = validate_guardrail(spec)
         evidence = group_ratios if rail.kind == "max_group_ratio" else metrics[rail.metric]
         guardrails.append(evaluate(rail, evidence))
+    mod_workload.update(section(more_workload))
 
     groups = {"newcomer": 1.3, "established": 1.0, "americas": 1.15, "europe": 1.05}
     fairness = {}

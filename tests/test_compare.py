@@ -58,7 +58,7 @@ def test_comparison_has_the_shape_the_report_expects(baseline_comparison, fake_c
     assert baseline_comparison["seeds"] == baseline_comparison["provenance"]["seeds"] == [0, 1]
     fairness = baseline_comparison["fairness"]["wrongful_rate"]
     assert set(fairness["worst_to_best"]) == {"baseline", "scenario"}
-    assert all(set(v) == {"baseline", "scenario"} for v in fairness["groups"].values())
+    assert all(set(v) == {"baseline", "scenario", "baseline_n", "scenario_n"} for v in fairness["groups"].values())
 
 
 @pytest.mark.parametrize("guardrail, code", [

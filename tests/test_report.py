@@ -95,9 +95,9 @@ def test_scorecard_and_metrics_show_verdicts_and_colour_by_direction(report_dir)
     assert html.count('class="verdict inconclusive"') == 1
     assert "harm_exposure must not rise by more than 5%" in html
     # harm up is worse (lower_is_better); newcomer closures down is better.
-    assert re.search(r'<tr class="worse">\s*<td class="name">harm_exposure</td>', html)
-    assert re.search(r'<tr class="better">\s*<td class="name">newcomer_closed_share</td>', html)
-    assert re.search(r'<tr class="">\s*<td class="name">closure_rate</td>', html)  # neutral: no colour
+    assert re.search(r'<tr class="worse">\s*<td class="name" title="[^"]*">harm_exposure</td>', html)
+    assert re.search(r'<tr class="better">\s*<td class="name" title="[^"]*">newcomer_closed_share</td>', html)
+    assert re.search(r'<tr class="">\s*<td class="name" title="[^"]*">closure_rate</td>', html)  # neutral: no colour
 
 
 def test_values_are_escaped_and_nan_shows_as_na(report_dir):
@@ -236,3 +236,18 @@ def test_fixture_names_exist_in_the_simulator(fake_comparison):
         parts = diff["key"].split(".")
         if parts[:2] == ["scenario", "levers"]:
             assert parts[2] in LEVERS and parts[3] in LEVERS[parts[2]].params, diff["key"]
+
+
+def test_metrics_are_grouped_by_family_with_units_and_definitions(report_dir):
+    from sim.metric_registry import REGISTRY
+
+    html = (report_dir / "report.html").read_text()
+    for family in ("harm_exposure", "time_to_removal", "newcomer_experience", "community_health"):
+        assert f'<h3 id="family-{family}">' in html
+    # the definition shows on hover, and the unit beside the name
+    definition = REGISTRY["harm_exposure"].definition.replace("(", r"\(").replace(")", r"\)")
+    assert re.search(rf'<td class="name" title="{definition}">harm_exposure</td>\s*<td class="unit">views</td>', html)
+    md = (report_dir / "report.md").read_text()
+    assert "### harm_exposure" in md and "### community_health" in md
+    # families appear in the design's order
+    assert html.index('id="family-harm_exposure"') < html.index('id="family-community_health"')

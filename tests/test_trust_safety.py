@@ -101,9 +101,7 @@ def test_every_sanction_traces_to_a_flag_or_detection(busy_site):
 
 def test_wrongful_actions_are_judged_against_ground_truth(busy_site):
     """Wrongful removals are removals of good-faith content; harmful content removed is never wrongful."""
-    from sim.metrics import summarize
-
-    from sim.metrics import RunRecord, enforcement_actions, window_of
+    from sim.metrics import RunRecord, enforcement_actions, summarize, window_of
 
     m, fairness = summarize(busy_site)
     actions = enforcement_actions(RunRecord.of(busy_site), window_of(busy_site))
