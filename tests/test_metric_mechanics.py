@@ -103,3 +103,29 @@ def test_staging_keeps_the_creation_time_and_records_publication():
     assert (p["published_at"][published] > p["created"][published]).any()
     answered = published[p["first_answer_at"][published] != NONE]
     assert answered.size and (p["first_answer_at"][answered] > p["published_at"][answered]).all()
+
+
+def test_a_restored_harmful_post_is_seen_again():
+    """Exposure continues from a restore: a harmful post older than the hot window that was deleted
+    (and dropped from the live list at the day's end) collects views again once restored."""
+    from sim import removal
+    from sim.clock import MINUTES_PER_DAY
+
+    site = Site(small(days=12, warmup=1, seed=2))
+    while site.clock.minute < 6 * MINUTES_PER_DAY:
+        site.step()
+    posts = site.posts
+    old = np.flatnonzero(posts.harm[: site.hot_start()] > 0)
+    assert old.size
+    post = int(old[0])
+    removal.remove_posts(site, np.array([post]), Cause.MODERATOR, site.clock.minute)  # (if still up)
+    while not site.clock.is_day_start:  # the day ends: deleted posts leave the live list
+        site.step()
+    assert post not in site.harm_posts_live
+    seen = posts.views[post]
+    site.step()
+    assert posts.views[post] == seen  # deleted: no views
+    removal.restore_posts(site, np.array([post]), site.clock.minute)
+    assert posts.removed_at[post] == NONE and posts.state[post] == State.LIVE
+    site.step()
+    assert posts.views[post] > seen
