@@ -17,7 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from agents.bad_actors import Harasser
+from sim.model import Site
+from sim.store import NONE, Action
+from tests.sites import small
 
 #: The full-scale case from issue 11 (comment-civility on the 2018 site, seed 3), shortened to ten
 #: days: its first harasser sanctioned between two accounts comes on day 0, and the lever launches
@@ -34,6 +40,21 @@ PERTURB_BYTES = (165, 91)
 #: What must be identical (provenance names the command and differs by design).
 COMPARED = ("metrics", "fairness", "events")
 TIMEOUT_S = 300
+#: Stands for whatever a previous simulation left in a row that was never written.
+LEFTOVER_SUSPENSION_END = np.iinfo(np.int32).max
+
+
+def test_suspension_of_a_given_up_account_reads_no_unwritten_row():
+    """A moderator can suspend an account its harasser already gave up (after a ban): the actor,
+    between accounts, must not read ``users[NONE]``, the last reserved row, which is never written."""
+    site = Site(small(days=2, warmup=1))
+    actor = next(a for a in site.bad_actors if isinstance(a, Harasser))
+    actor.leave_account()
+    assert actor.account == NONE
+    comeback = actor.comeback_at
+    site.users.suspended_until[NONE] = LEFTOVER_SUSPENSION_END
+    actor.on_sanction(Action.SUSPEND)
+    assert actor.comeback_at == comeback  # not banned a second time: no new comeback drawn
 
 
 def _run(tmp_path: Path, name: str, overrides: list[str], perturb: int | None = None) -> subprocess.CompletedProcess:
