@@ -22,6 +22,7 @@ import pytest
 
 from agents.bad_actors import Harasser
 from sim.model import Site
+from sim.review_queues import ReviewQueue
 from sim.store import NONE, Action
 from tests.sites import small
 
@@ -85,6 +86,16 @@ def _fresh(tmp_path: Path, perturb: int | None) -> dict:
     out = (tmp_path / f"fresh_perturb_{perturb}").resolve()
     _run(tmp_path, out.name, [*CASE, f"seed={CASE_SEED}", f"hydra.run.dir={out}"], perturb)
     return _summary(out, CASE_SEED)
+
+
+def test_review_queue_growth_leaves_new_posts_unqueued():
+    """Growing a queue's by-post flags for new post ids must not copy old flags onto them."""
+    queue = ReviewQueue(None, "first_posts", min_rep=0)
+    early = np.arange(3)
+    queue.add(early, time=0)
+    beyond = queue._queued.size + early  # post ids past the flags' current size
+    queue.add(beyond, time=1)
+    assert queue.items.tolist() == [*early, *beyond]
 
 
 @pytest.mark.slow
