@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 
 from sim import posting, voting
+from sim.clock import MINUTES_PER_DAY
 from sim.config import BadActorConfig
 from sim.population import Kind
 from sim.store import NONE, Action, Harm, PostType, State, Tone
@@ -135,12 +136,20 @@ class BadActor(mesa.Agent):
     def act(self, n: int) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    #: A suspension longer than this is a ban: the operator gives the account up.
+    BAN_SUSPENSION_DAYS = 20
+
     def on_sanction(self, action: Action | str) -> None:
         """A defence bit: slow down; after a ban, perhaps come back on a new account."""
         self.sanctions += 1
         self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
-        banned = action == Action.DESTROY or (action == Action.SUSPEND and
-                                              self.site.users.suspended_until[self.account] - self.site.clock.minute > 20 * 1440)
+        site = self.site
+        # A sanction can reach an account the actor already gave up (a flag on its old content
+        # handled later); between accounts there is no suspension to read: ``users[NONE]`` would be
+        # the last reserved row of the user table, never written.
+        banned = action == Action.DESTROY or (
+            action == Action.SUSPEND and self.account != NONE
+            and site.users.suspended_until[self.account] - site.clock.minute > self.BAN_SUSPENSION_DAYS * MINUTES_PER_DAY)
         if banned:
             self.leave_account()
         self.reschedule()

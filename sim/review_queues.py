@@ -43,10 +43,11 @@ class ReviewQueue:
         self._credit = 0.0
 
     def _fit_posts(self, top: int) -> None:
+        """Grow the by-post arrays to cover post id ``top``; new posts are not queued, with no
+        leave-open reviews (``np.resize`` would repeat the old flags into the new rows)."""
         if top >= self._queued.size:
             size = max(top + 1, int(self._queued.size * 1.5))
-            self._queued = np.resize(self._queued, size)
-            self._queued[top:] = False
+            self._queued = np.concatenate([self._queued, np.zeros(size - self._queued.size, dtype=bool)])
             self.leave_open = np.concatenate([self.leave_open, np.zeros(size - self.leave_open.size, np.int16)])
 
     def add(self, items: np.ndarray, time: int) -> None:
