@@ -76,7 +76,7 @@ def test_a_run_sweep_is_collected_at_its_end(tmp_path):
     assert all(v is not None for v in table["harm_exposure"])
     for run_dir, harm in zip(table["run_dir"], table["harm_exposure"]):
         summary = json.loads((sweep / run_dir / "summary.json").read_text())
-        assert summary["metrics"]["harm_exposure"] == harm
+        assert summary["metrics"]["harm_exposure"]["harm_exposure"] == harm  # (grouped by family)
 
     assert collect_main([str(sweep)]) is None  # by hand, same result
     assert pq.read_table(sweep / "results.parquet").to_pydict() == table
