@@ -434,11 +434,13 @@ def enforcement_actions(rec: RunRecord, w: Window) -> dict[str, np.ndarray]:
     """Every enforcement action in the window (see the registry's terms), one row each: the member
     acted on, their region, the minute, and whether it was wrongful (ground truth)."""
     P, C, A, R, U = rec.posts, rec.comments, rec.actions, rec.restorations, rec.users
-    # posts: the current episode's first action (hidden, or deleted by a defence), and reversed ones
-    p_removed = np.where(_DEFENCE_CAUSE[P["removal_cause"]], P["removed_at"], NONE)
-    p_at = _earliest(P["hidden_at"], p_removed)
-    p_ids = np.flatnonzero(w.contains(p_at))
-    p_at = p_at[p_ids]
+    # posts: the current episode's first action (hidden, or deleted by a defence), and reversed
+    # ones; only posts ever hidden or removed are looked at (the posts table is the largest)
+    acted = np.flatnonzero((P["hidden_at"] != NONE) | (P["removed_at"] != NONE))
+    p_removed = np.where(_DEFENCE_CAUSE[P["removal_cause"][acted]], P["removed_at"][acted], NONE)
+    p_at = _earliest(P["hidden_at"][acted], p_removed)
+    inside = w.contains(p_at)
+    p_ids, p_at = acted[inside], p_at[inside]
     r_at = _earliest(R["hidden_at"], np.where(_DEFENCE_CAUSE[R["cause"]], R["removed_at"], NONE))
     r_sel = w.contains(r_at)
     post_ids = np.concatenate([p_ids, R["post"][r_sel].astype(np.int64)])
