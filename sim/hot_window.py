@@ -26,7 +26,7 @@ def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality
     for j in range(lo, hi):
         if kind[j] != QUESTION or state[j] != LIVE or staged[j]:
             continue
-        public = published_at[j] if published_at[j] != NONE else created[j]
+        public = max(created[j], published_at[j])  # published_at is NONE or later than creation
         age = min(max(now - public, 0), last_age)
         total += (0.3 + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
         ids[k] = j

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit
-from scipy import stats
 
 from sim.clock import MINUTES_PER_DAY
 from sim.metric_registry import GROUPED, HIGHER_IS_BETTER, REGISTRY, TENURE_GROUPS, WORST_TO_BEST
@@ -152,6 +151,8 @@ def km_quantiles(durations: np.ndarray, observed: np.ndarray, qs: tuple[float, .
     ``durations`` are times to the event where ``observed``, else times to censoring. The
     q-quantile is the first time the estimated share that had the event reaches q (NaN if it
     never does, or there are no items)."""
+    from scipy import stats  # (imported here: scipy.stats costs start-up time and memory)
+
     durations = np.asarray(durations, dtype=np.float64)
     observed = np.asarray(observed, dtype=bool)
     if durations.size == 0 or not observed.any():

@@ -145,9 +145,10 @@ def threshold_crossings(items: np.ndarray, times: np.ndarray, totals: np.ndarray
     lever lowered it).
     """
     items = np.asarray(items, dtype=np.int64)
-    if items.size == 0:
-        return items, items
-    times = np.asarray(times, dtype=np.int64)
+    reached = totals[items] >= threshold
+    if not reached.any():  # (most batches: nothing to decide)
+        return items[:0], items[:0]
+    items, times = items[reached], np.asarray(times, dtype=np.int64)[reached]
     order = np.lexsort((times, items))
     s_items, s_times = items[order], times[order]
     starts = np.flatnonzero(np.concatenate(([True], s_items[1:] != s_items[:-1])))

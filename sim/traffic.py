@@ -37,8 +37,11 @@ _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATO
 
 @njit(cache=True, inline="always")
 def _public_since(j, created, published_at):
-    """The minute post ``j`` went public (its creation, unless it waited in the staging ground)."""
-    return published_at[j] if published_at[j] != NONE else created[j]
+    """The minute post ``j`` went public (its creation, unless it waited in the staging ground).
+
+    ``published_at`` is ``NONE`` (below any minute) or at least the creation time, so the later of
+    the two is the answer; written as a max, not a branch, which keeps the hot loops fast."""
+    return max(created[j], published_at[j])
 
 
 @njit(cache=True, inline="always")
