@@ -56,12 +56,14 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
     """Close questions at ``time`` (per question, or one minute for all): duplicates as duplicates,
     others for a drawn reason."""
     posts = site.posts
-    questions = np.asarray(questions, dtype=np.int64)
-    time = np.broadcast_to(np.asarray(time, dtype=np.int64), questions.shape)
-    live = posts.state[questions] == State.LIVE
-    questions, time = questions[live], time[live]
-    if questions.size == 0:
+    if np.size(questions) == 0:
         return
+    questions = np.asarray(questions, dtype=np.int64)
+    live = posts.state[questions] == State.LIVE
+    if not live.any():
+        return
+    time = np.asarray(time, dtype=np.int64)
+    questions, time = questions[live], (time[live] if time.ndim else time)
     rng = site.streams["close_reasons"]
     reason = np.where(posts.duplicate[questions], CloseReason.DUPLICATE,
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))

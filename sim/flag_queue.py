@@ -230,15 +230,19 @@ class FlagQueue:
     def resolve_many(self, target: int, items: np.ndarray, helpful: np.ndarray | bool, handler: int,
                      time: np.ndarray | int, keep_queued: bool = False) -> None:
         """:meth:`resolve` for many items at once (``helpful`` and ``time`` per item or for all)."""
-        items = np.asarray(items, dtype=np.int64)
-        helpful = np.broadcast_to(np.asarray(helpful, dtype=bool), items.shape)
-        time = np.broadcast_to(np.asarray(time, dtype=np.int64), items.shape)
+        if np.size(items) == 0:
+            return
+        items = np.asarray(items, dtype=np.int64).tolist()
+        helpful = np.asarray(helpful, dtype=bool)
+        helpful = helpful.tolist() if helpful.ndim else [bool(helpful)] * len(items)
+        time = np.asarray(time, dtype=np.int64)
+        time = time.tolist() if time.ndim else [int(time)] * len(items)
         t = int(target)
         pending, queued_at = self.pending, self.queued_at
         flags: list[int] = []
         verdict: list[bool] = []
         when: list[int] = []
-        for item, ok, at in zip(items.tolist(), helpful.tolist(), time.tolist(), strict=True):
+        for item, ok, at in zip(items, helpful, time, strict=True):
             key = (t, item)
             ids = pending.get(key) if keep_queued else pending.pop(key, None)
             if not keep_queued:

@@ -75,9 +75,11 @@ def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray
     ids = np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return ids
-    times = np.broadcast_to(np.asarray(times, dtype=np.int64), ids.shape)
-    ids, first = np.unique(ids, return_index=True)
-    times = times[first]
+    times = np.asarray(times, dtype=np.int64)
+    if ids.size > 1:
+        ids, first = np.unique(ids, return_index=True)
+        times = times[first] if times.ndim else times
+    times = np.broadcast_to(times, ids.shape)
     fresh = comments.removed_at[ids] == NONE
     ids, times = ids[fresh], np.maximum(times[fresh], comments.created[ids[fresh]] + 1)
     comments.removed_at[ids] = times
