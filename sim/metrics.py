@@ -269,7 +269,7 @@ class Groups:
     """
 
     def __init__(self, region: np.ndarray, newcomer: np.ndarray | None) -> None:
-        self.region = np.asarray(region, dtype=np.int64)
+        self.region = np.asarray(region)
         self.newcomer = newcomer
 
     def counts(self, hit: np.ndarray, region_names: list[str]) -> dict[str, tuple[int, int]]:
@@ -369,10 +369,13 @@ def _prevalence(rec: RunRecord, w: Window, out: Summary) -> None:
     P, C, U = rec.posts, rec.comments, rec.users
     out["prevalence"] = _share(w.total(rec.series, "harm_exposure"), w.total(rec.series, "views"))
     out["spam_posts_per_day"] = w.per_day(np.count_nonzero(w.contains(P["created"]) & (P["harm"] == Harm.SPAM)))
-    cw = np.flatnonzero(w.contains(C["created"]))
+    # (the comment table is large: a mask, not ids, and no wider dtypes than the columns')
+    cw = w.contains(C["created"])
     owner = P["owner"][C["post"][cw]]
-    tenure = C["created"][cw] - U["joined"][owner] < rec.newcomer_minutes
-    out.share("unfriendly_comment_share", C["tone"][cw] >= Tone.UNWELCOMING, Groups(U["region"][owner], tenure))
+    tenure = (C["created"][cw] - U["joined"][owner]) < rec.newcomer_minutes
+    region = U["region"][owner]
+    del owner
+    out.share("unfriendly_comment_share", C["tone"][cw] >= Tone.UNWELCOMING, Groups(region, tenure))
     out["fraud_reputation"] = w.total(rec.series, "fraud_reputation")
 
 
