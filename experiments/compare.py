@@ -72,6 +72,32 @@ def guardrails_of(settings: Settings) -> list:
     return rails
 
 
+def check_comparable(settings: Settings) -> None:
+    """Refuse a comparison that cannot show a change: a scenario without levers (baseline against
+    itself, which PASSes every guardrail with [0%, 0%] intervals).
+
+    A launch day after the end of the run is a configuration error (``sim.config``).
+
+    Raises:
+        ValueError: One line naming the scenario and what is allowed.
+    """
+    if not settings.scenario.levers:
+        raise ValueError(f"scenario={settings.scenario.name}: no levers, so the comparison would be baseline "
+                         f"against itself and PASS without a change (allowed: a what-if with at least one lever; "
+                         f"list them with preflight scenarios)")
+
+
+def notes_of(settings: Settings) -> list[str]:
+    """What the reader must know about how the comparison was measured (shown in the report)."""
+    s = settings
+    notes = []
+    if s.scenario.levers and s.scenario.launch_day < s.run.warmup_days:
+        notes.append(f"launch day {s.scenario.launch_day:g} is inside the warm-up ({s.run.warmup_days:g} days): "
+                     f"the launch transient is not measured; metrics cover days {s.run.warmup_days:g} to "
+                     f"{s.run.days:g} only")
+    return notes
+
+
 def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict[str, list[dict]]:
     """Run baseline and scenario on every paired seed, in parallel (joblib, loky processes).
 
@@ -147,6 +173,7 @@ def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: st
         "metrics": {k: v for k, v in rows.items() if k not in MOD_WORKLOAD},
         "guardrails": guardrails,
         "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+        "notes": notes_of(settings),
         "timeseries": _timeseries(runs),
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
@@ -257,6 +284,7 @@ def run_comparison(settings: Settings, command: str) -> int:
 
     command = _compare_command(command)
     try:
+        check_comparable(settings)
         guardrails_of(settings)
     except ValueError as err:
         sys.stderr.write(f"preflight: error: {err}\n")
@@ -309,6 +337,7 @@ def scorecard_text(comparison: dict) -> str:
         lines.append(f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}")
     if not comparison["guardrails"]:
         lines.append("  (no guardrails)")
+    lines += [f"note: {note}" for note in comparison.get("notes") or []]
     verdict = comparison["verdict"]
     lines.append(f"verdict: {verdict} (exit code {exit_code(verdict)})")
     return "\n".join(lines)

@@ -119,6 +119,7 @@ def _view(comparison: Mapping, figures: dict) -> dict:
         "scenario": comparison.get("scenario", "unnamed scenario"),
         "description": comparison.get("description") or NOT_AVAILABLE,
         "hypothesis": comparison.get("hypothesis") or NOT_AVAILABLE,
+        "notes": [str(n) for n in comparison.get("notes") or []],
         "verdict": verdict,
         "verdict_class": verdict.lower(),
         "verdict_summary": (
@@ -266,6 +267,7 @@ def _scorecard(comparison: Mapping) -> dict:
             "replicates": comparison.get("replicates"),
             "seeds": comparison.get("seeds"),
             "ci_method": comparison.get("ci_method"),
+            "notes": list(comparison.get("notes") or []),
             "git_commit": provenance.get("git_commit"),
             "created": provenance.get("created"),
         }
@@ -393,6 +395,7 @@ def _markdown(view: Mapping) -> str:
         "",
         f"**Hypothesis.** {view['hypothesis']}",
         "",
+        *[line for note in view["notes"] for line in (f"**Note.** {note}", "")],
         *_md_table(["Setting", "Value"], view["setup"]),
         "## Scorecard",
         "",

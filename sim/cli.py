@@ -89,14 +89,35 @@ def _one_line(err: Exception) -> str:
     return text
 
 
-def _check_sweep(args: list[str]) -> None:
+def _check_sweep(args: list[str], command: str = "run") -> list:
+    """Validate every value of every sweep before any job runs (and before Hydra creates a folder).
+
+    Returns:
+        The settings of each variant checked.
+    """
     overrides = [a for a in args if not a.startswith("-")]
     try:
         variants = _sweep_variants(overrides)
     except Exception as err:
         _fail(_one_line(err))
+    checked = []
     for variant in variants:
-        compose([o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra."))])
+        _, settings = compose([o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra."))])
+        if command == "compare":
+            _check_comparison(settings)
+        checked.append(settings)
+    return checked
+
+
+def _check_comparison(settings) -> None:
+    """A comparison's own checks (a change to measure, valid guardrails), before any folder exists."""
+    from experiments.compare import check_comparable, guardrails_of
+
+    try:
+        check_comparable(settings)
+        guardrails_of(settings)
+    except ValueError as err:
+        _fail(str(err))
 
 
 def _hydra_entry(task, args: list[str], command: str) -> None:
@@ -104,7 +125,7 @@ def _hydra_entry(task, args: list[str], command: str) -> None:
 
     import hydra
 
-    _check_sweep(args)
+    _check_sweep(args, command)
     os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
     if command == "compare" and not any(a.startswith("hydra.run.dir=") for a in args):
         # a single comparison's Hydra directory is its report directory

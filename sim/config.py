@@ -436,6 +436,9 @@ def _cross_checks(s: Settings) -> None:
         raise ConfigError(f"population.regions: shares sum to {shares:g}; they must sum to 1")
     if s.run.warmup_days >= s.run.days:
         raise ConfigError(f"run.warmup_days={s.run.warmup_days:g}: must be < run.days ({s.run.days:g})")
+    if s.scenario.levers and s.scenario.launch_day >= s.run.days:
+        raise ConfigError(f"scenario.launch_day={s.scenario.launch_day:g}: must be < run.days ({s.run.days:g}); "
+                          f"the levers would never switch on")
     if s.rules.red_flags_to_delete < s.rules.red_flags_to_hide:
         raise ConfigError(f"rules.red_flags_to_delete={s.rules.red_flags_to_delete}: must be >= "
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")
