@@ -44,25 +44,41 @@ def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
 def compose(overrides: list[str]):
     """Compose and validate the configuration without Hydra's app machinery (for tests and checks).
 
+    The what-if files the composition selects (``scenario``, ``guardrails``) are checked as data
+    first (:mod:`sim.whatif`).
+
     Returns:
         ``(cfg, settings)``.
 
     Raises:
         SystemExit(2) with a one-line message on any bad input.
     """
+    cfg, settings, _ = compose_with_files(overrides)
+    return cfg, settings
+
+
+def compose_with_files(overrides: list[str]):
+    """:func:`compose`, also returning the checked what-if files (``{group: {option, path, yaml}}``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
 
     from sim.config import ConfigError, validate
+    from sim.whatif import check_override, selected_files
 
     GlobalHydra.instance().clear()
     try:
+        for override in overrides:
+            check_override(override)
         with initialize_config_module(config_module="conf", version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=overrides)
+            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        runtime = cfg.hydra.runtime
+        files = selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
+        with open_dict(cfg):
+            del cfg["hydra"]
         tree = OmegaConf.to_container(cfg, resolve=True)
-        return cfg, validate(tree)
+        return cfg, validate(tree), files
     except ConfigError as err:
         _fail(str(err))
     except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
@@ -89,20 +105,76 @@ def _one_line(err: Exception) -> str:
     return text
 
 
+# Hydra's own command-line flags that take a value (``-cd DIR`` or ``--config-dir=DIR``)
+_VALUE_FLAGS = ("--config-dir", "-cd", "--cfg", "-c", "--package", "-p", "--config-path", "-cp",
+                "--config-name", "-cn", "--experimental-rerun")
+_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+# flags that would run something other than conf/config.yaml checked here
+_REFUSED_FLAGS = {"--config-path": "-cp", "--config-name": "-cn", "--experimental-rerun": None}
+
+
+def _split_args(args: list[str]) -> tuple[list[str], str | None]:
+    """``(overrides, config_dir)`` from the command line; Hydra's other flags are left to Hydra.
+
+    Raises:
+        SystemExit(2): a flag that would bypass the checks (another primary config, a pickled rerun).
+    """
+    overrides, config_dir = [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        flag, eq, inline = arg.partition("=")
+        if arg.startswith("-") and flag in _VALUE_FLAGS:
+            value = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
+            i += 1 if eq else 2
+            long = next((k for k, v in _REFUSED_FLAGS.items() if flag in (k, v)), None)
+            if long:
+                _fail(f"{flag}: not supported (the configuration is conf/config.yaml; add your what-ifs with "
+                      f"--config-dir DIR or hydra.searchpath=[file://DIR], DIR holding scenario/NAME.yaml)")
+            if flag in ("--config-dir", "-cd"):
+                config_dir = value
+            continue
+        if arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in _INFO_CHOICES:
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            overrides.append(arg)
+        i += 1
+    return overrides, config_dir
+
+
+def _compose_overrides(variant: list[str], config_dir: str | None) -> list[str]:
+    """A sweep variant as :func:`compose` takes it: Hydra's settings left out except the search path
+    (``--config-dir`` as one), so user what-ifs are found and checked."""
+    import os
+
+    keep = [o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra.", "++hydra."))
+            or o.lstrip("+").startswith("hydra.searchpath=")]
+    if config_dir is not None:
+        if any(o.lstrip("+").startswith("hydra.searchpath=") for o in keep):
+            _fail("--config-dir and hydra.searchpath: give one of them (allowed: one list of search paths)")
+        path = os.path.abspath(config_dir)
+        if not os.path.isdir(path):
+            _fail(f"--config-dir={config_dir}: no such directory")
+        keep.append(f"hydra.searchpath=[file://{path}]")
+    return keep
+
+
 def _check_sweep(args: list[str], command: str = "run") -> list:
-    """Validate every value of every sweep before any job runs (and before Hydra creates a folder).
+    """Validate every value of every sweep before any job runs (and before Hydra creates a folder),
+    what-if files included.
 
     Returns:
         The settings of each variant checked.
     """
-    overrides = [a for a in args if not a.startswith("-")]
+    overrides, config_dir = _split_args(args)
     try:
         variants = _sweep_variants(overrides)
     except Exception as err:
         _fail(_one_line(err))
     checked = []
     for variant in variants:
-        _, settings = compose([o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra."))])
+        _, settings = compose(_compose_overrides(variant, config_dir))
         if command == "compare":
             _check_comparison(settings)
         checked.append(settings)
@@ -200,11 +272,18 @@ def list_scenarios() -> None:
 
     from scenarios import build_levers
     from sim.config import ConfigError, ScenarioConfig
+    from sim.whatif import check_text
 
     folder = res.files("conf") / "scenario"
     names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
     for name in names:
-        data = yaml.safe_load((folder / f"{name}.yaml").read_text())
+        text = (folder / f"{name}.yaml").read_text()
+        try:
+            check_text("scenario", f"conf/scenario/{name}.yaml", text)
+        except ConfigError as err:
+            print(f"{name:<26} INVALID: {err}")
+            continue
+        data = yaml.safe_load(text) or {}
         levers = ", ".join(data.get("levers") or {}) or "none"
         print(f"{name:<26} {data.get('description', '').strip()}")
         print(f"{'':<26} levers: {levers}; launch day {data.get('launch_day', 0)}")

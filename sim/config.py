@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -345,6 +346,22 @@ class Settings:
 _CHOICES = {"compare.ci_method": ("t", "bootstrap"), "scenario.primary_direction": ("increase", "decrease")}
 
 
+MAX_NAME_LENGTH = 64
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIERS = ("scenario.name",)  # names that become folder names
+
+
+def check_identifier(key: str, value: object) -> None:
+    """``value`` must be an identifier (scenario names and what-if options become folder names).
+
+    Raises:
+        ConfigError: One line naming the key, the value and what is allowed.
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > MAX_NAME_LENGTH:
+        raise ConfigError(f"{key}={value!r}: must be an identifier (letters, digits and _, not starting with "
+                          f"a digit, at most {MAX_NAME_LENGTH} characters)")
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
@@ -398,6 +415,8 @@ def _convert(value: Any, tp: Any, key: str, meta: dict | None) -> Any:
             raise ConfigError(f"{key}={value!r}: expected a string")
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ConfigError(f"{key}={value!r}: must be one of {', '.join(_CHOICES[key])}")
+        if key in _IDENTIFIERS:
+            check_identifier(key, value)
         return value
     if tp is dict or tp is Any:
         return value
@@ -435,6 +454,12 @@ def validate(tree: dict) -> Settings:
         ConfigError: One line naming the key, the value and what is allowed.
     """
     tree = {k: v for k, v in tree.items() if k != "hydra"}
+    rails = tree.get("guardrails")
+    if isinstance(rails, dict):  # the guardrails group (conf/guardrails/NAME.yaml): its one key is the list
+        for key in rails:
+            if key != "guardrails":
+                raise ConfigError(f"guardrails.{key}: unknown key (allowed: guardrails, the list of guardrails)")
+        tree["guardrails"] = rails.get("guardrails") or []
     context = (tree.get("scenario") or {}).get("context") or {}
     if context:
         tree = _apply_context(tree, context)
