@@ -19,7 +19,9 @@ USAGE = __doc__.split("\n\n")[1]
 
 
 def _fail(message: str, code: int = 2) -> None:
-    sys.stderr.write(f"preflight: error: {message}\n")
+    from sim.outputs import say
+
+    say(f"preflight: error: {message}", error=True)
     raise SystemExit(code)
 
 
@@ -192,59 +194,184 @@ def _check_comparison(settings) -> None:
         _fail(str(err))
 
 
+_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+_NO_JOB_FLAGS = ("--cfg", "-c", "--info", "-i", "--help", "-h", "--hydra-help", "--shell-completion", "-sc",
+                 "--version")
+
+
 def _hydra_entry(task, args: list[str], command: str) -> None:
     import os
 
     import hydra
 
-    _check_sweep(args, command)
+    checked = _check_sweep(args, command)
     os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
-    if command == "compare" and not any(a.startswith("hydra.run.dir=") for a in args):
-        # a single comparison's Hydra directory is its report directory
-        args = [*args, "hydra.run.dir=outputs/compare/${scenario.name}_${now:%Y%m%d-%H%M%S}"]
+    if not any(a.split("=", 1)[0] in _NO_JOB_FLAGS for a in args):
+        args = [*args, *_output_folders(args, command, checked)]
     sys.argv = ["preflight", *args]
     hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")(task)()
 
 
+def _output_folders(args: list[str], command: str, checked: list) -> list[str]:
+    """Check (and, for defaults, create) the output folders after validation and before any
+    simulation; the overrides that hand them to Hydra.
+
+    A default folder gets a name no other command can get (``sim.outputs.new_folder``); a given one
+    must be writable and hold no other run's results.
+    """
+    from sim.config import ConfigError
+    from sim.outputs import new_folder, prepare
+
+    overrides, _ = _split_args(args)
+    given = {}
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key in _FOLDER_KEYS:
+            given[key] = value.strip("'\"")
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    extra = []
+    try:
+        if multirun:
+            outs = [s.compare.out for s in checked if s.compare.out]
+            if command == "compare" and outs and len(set(outs)) < len(checked):
+                raise ConfigError(f"compare.out={outs[0]}: with -m every comparison of the sweep would write to "
+                                  f"the same folder (allowed: leave compare.out empty, each job writes to its own)")
+            for out in outs:
+                prepare(out, "compare.out")
+            if "hydra.sweep.dir" in given:
+                prepare(given["hydra.sweep.dir"], "hydra.sweep.dir")
+            else:
+                extra.append(_quoted("hydra.sweep.dir", new_folder(Path("outputs") / "multirun", "", "hydra.sweep.dir")))
+            return extra
+        settings = checked[0]
+        if "hydra.run.dir" in given:
+            prepare(given["hydra.run.dir"], "hydra.run.dir")
+        if command == "compare" and settings.compare.out:
+            out = prepare(settings.compare.out, "compare.out")
+            if "hydra.run.dir" not in given:  # Hydra's files (.hydra/, cli.log) go with the report
+                extra.append(_quoted("hydra.run.dir", out))
+        elif "hydra.run.dir" not in given:
+            if command == "compare":  # outputs/compare/<scenario>_<time>, outputs/runs/<time>_<scenario>_seed<k>
+                folder = new_folder(Path("outputs") / "compare", settings.scenario.name, "hydra.run.dir")
+            else:
+                folder = new_folder(Path("outputs") / "runs", f"{settings.scenario.name}_seed{settings.seed}",
+                                    "hydra.run.dir", stamp_first=True)
+            extra.append(_quoted("hydra.run.dir", folder))
+    except ConfigError as err:
+        _fail(str(err))
+    return extra
+
+
+def _quoted(key: str, path) -> str:
+    """``key='path'`` as a Hydra override (quoted: a path may hold characters the grammar reads)."""
+    text = str(path).replace("\\", "\\\\").replace("'", "\\'")
+    return f"{key}='{text}'"
+
+
+def run_job(cfg) -> None:
+    """Hydra task of ``preflight run``: :func:`run_task`, with a failed sweep job recorded."""
+    _job(run_task, cfg)
+
+
+def compare_job(cfg) -> None:
+    """Hydra task of ``preflight compare``: :func:`compare_task`, with a failed sweep job recorded."""
+    _job(compare_task, cfg)
+
+
+def _job(task, cfg) -> None:
+    """Run ``task``. In a ``-m`` sweep a job that fails (a bug, not bad input: that was checked
+    before the sweep) prints its traceback, leaves it in ``error.txt`` in its folder and lets the
+    sweep go on; the end-of-sweep collection gathers the others and reports the failures."""
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from experiments.collect import JOB_ERROR_FILE
+    from experiments.compare import _in_sweep
+    from sim.outputs import LOG
+    from sim.run import atomic_write
+
+    try:
+        task(cfg)
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as err:
+        if not _in_sweep() or (isinstance(err, SystemExit) and not err.code):
+            raise
+        text = traceback.format_exc()
+        out = Path(HydraConfig.get().runtime.output_dir)
+        sys.stderr.write(f"preflight: error: sweep job {out} failed:\n{text}")
+        LOG.error(text)
+        atomic_write(out / JOB_ERROR_FILE, text.encode())
+
+
+def _whatif_files() -> dict:
+    """The what-if files of the running Hydra job (checked again: the provenance keeps their text)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from sim.config import ConfigError
+    from sim.whatif import selected_files
+
+    runtime = HydraConfig.get().runtime
+    try:
+        return selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
+    except ConfigError as err:
+        _fail(str(err))
+
+
 def run_task(cfg) -> None:
     """Hydra task: one simulation into the Hydra output directory."""
+    import os
+
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
     from sim.config import ConfigError, validate
+    from sim.outputs import LOG, say
     from sim.run import simulate, write_run
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as err:
         _fail(str(err))
+    whatif = _whatif_files()
     out = Path(HydraConfig.get().runtime.output_dir)
+    LOG.info(os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv)))
     result = simulate(settings, progress=settings.run.progress)
-    write_run(result, out)
-    print_summary(result.metrics, result.events, result.wall_time_s, settings)
-    print(f"run directory: {out}")
+    write_run(result, out, whatif=whatif)
+    say(summary_text(result.metrics, result.events, result.wall_time_s, settings))
+    say(f"run directory: {out}")
 
 
 def compare_task(cfg) -> None:
     """Hydra task: baseline vs scenario on paired seeds, with the report."""
+    import os
+
     from omegaconf import OmegaConf
 
     from experiments.compare import run_comparison
     from sim.config import ConfigError, validate
+    from sim.outputs import LOG
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as err:
         _fail(str(err))
-    import os
-
-    code = run_comparison(settings, command=os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv)))
+    command = os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv))
+    LOG.info(command)
+    code = run_comparison(settings, command=command, whatif=_whatif_files())
     if code:
         raise SystemExit(code)
 
 
 def print_summary(metrics: dict[str, float], events: int, wall: float, settings) -> None:
     """A compact table of community-health and harm metrics."""
+    print(summary_text(metrics, events, wall, settings))
+
+
+def summary_text(metrics: dict[str, float], events: int, wall: float, settings) -> str:
+    """The table :func:`print_summary` prints."""
     groups = {
         "community health": ["questions_per_day", "answers_per_question", "answered_share", "time_to_first_answer_p50_min",
                              "accepted_share", "closure_rate", "active_contributors"],
@@ -254,14 +381,15 @@ def print_summary(metrics: dict[str, float], events: int, wall: float, settings)
         "moderation": ["flags_per_day", "flag_queue_backlog", "queue_time_p50_min", "minutes_per_moderator",
                        "moderator_resignations"],
     }
-    print(f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
-          f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s")
+    lines = [f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
+             f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s"]
     for title, names in groups.items():
-        print(f"  {title}")
+        lines.append(f"  {title}")
         for name in names:
             v = metrics.get(name, float("nan"))
             text = "n/a" if v != v else (f"{v:,.4f}" if abs(v) < 10 else f"{v:,.1f}")
-            print(f"    {name:<34}{text:>16}")
+            lines.append(f"    {name:<34}{text:>16}")
+    return "\n".join(lines)
 
 
 def list_scenarios() -> None:
@@ -300,9 +428,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, rest = args[0], args[1:]
     if command == "run":
-        _hydra_entry(run_task, rest, "run")
+        _hydra_entry(run_job, rest, "run")
     elif command == "compare":
-        _hydra_entry(compare_task, rest, "compare")
+        _hydra_entry(compare_job, rest, "compare")
     elif command == "scenarios":
         list_scenarios()
     elif command == "collect":
