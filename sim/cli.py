@@ -5,6 +5,7 @@
 ``preflight scenarios``               the named what-ifs
 ``preflight collect DIR``             gather a sweep's summaries into Parquet + DuckDB
 ``preflight sensitivity``             Morris (or Sobol) screening of behavioural assumptions
+``preflight reproduce DIR``           re-run a run or comparison from its provenance; identical?
 
 ``run`` and ``compare`` take Hydra overrides and ``-m`` for sweeps. Bad input exits with code 2
 and one line naming the key, the value and what is allowed.
@@ -439,8 +440,11 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "sensitivity":
         from experiments.sensitivity import sensitivity_main
         sensitivity_main(rest)
+    elif command == "reproduce":
+        from experiments.reproduce import reproduce_main
+        reproduce_main(rest)
     else:
-        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity)")
+        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity, reproduce)")
 
 
 def entry() -> None:
