@@ -233,8 +233,8 @@ def _output_folders(args: list[str], command: str, checked: list) -> list[str]:
     extra = []
     try:
         if multirun:
-            outs = [s.compare.out for s in checked if s.compare.out]
-            if command == "compare" and outs and len(set(outs)) < len(checked):
+            outs = [s.compare.out for s in checked if s.compare.out] if command == "compare" else []
+            if outs and len(set(outs)) < len(checked):
                 raise ConfigError(f"compare.out={outs[0]}: with -m every comparison of the sweep would write to "
                                   f"the same folder (allowed: leave compare.out empty, each job writes to its own)")
             for out in outs:
