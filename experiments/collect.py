@@ -48,7 +48,10 @@ def collect(sweep_dir: str | os.PathLike) -> tuple[Path, Path]:
     paths = sorted(root.rglob("summary.json"), key=lambda p: p.parent.relative_to(root).as_posix())
     if not paths:
         raise NoRunsError(f"{root}: no summary.json below this directory (is it a sweep or compare directory?)")
-    table = runs_table(root, paths)
+    summaries = read_summaries(paths)
+    if not summaries:
+        raise NoRunsError(f"{root}: no readable summary.json below this directory ({len(paths)} malformed)")
+    table = runs_table(root, list(summaries), list(summaries.values()))
     parquet = root / RESULTS_PARQUET
     _write_parquet(table, parquet)
     duckdb_path = root / RESULTS_DUCKDB
@@ -56,14 +59,34 @@ def collect(sweep_dir: str | os.PathLike) -> tuple[Path, Path]:
     return parquet, duckdb_path
 
 
-def runs_table(root: Path, paths: list[Path]):
-    """The flat table (a ``pyarrow.Table``) of the summaries at ``paths``."""
+def read_summaries(paths: list[Path]) -> dict[Path, dict]:
+    """The readable summaries at ``paths``; each malformed one (a job killed mid-write, a file that is
+    not a summary) is skipped with a warning naming it, and a count at the end."""
+    out = {}
+    for path in paths:
+        try:
+            summary = json.loads(path.read_text())
+            if not isinstance(summary, dict) or not isinstance(summary.get("metrics", {}), dict):
+                raise ValueError("not a run summary")
+            out[path] = summary
+        except (OSError, UnicodeDecodeError, ValueError) as err:
+            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+            sys.stderr.write(f"preflight: warning: collect: skipped {path} ({reason})\n")
+    skipped = len(paths) - len(out)
+    if skipped:
+        sys.stderr.write(f"preflight: warning: collect: skipped {skipped} malformed summary.json of {len(paths)}\n")
+    return out
+
+
+def runs_table(root: Path, paths: list[Path], summaries: list[dict] | None = None):
+    """The flat table (a ``pyarrow.Table``) of the summaries at ``paths`` (read here unless given)."""
     import pyarrow as pa
 
     from experiments.compare import flatten
     from sim.metric_registry import flat
 
-    summaries = [json.loads(p.read_text()) for p in paths]
+    if summaries is None:
+        summaries = [json.loads(p.read_text()) for p in paths]
     for s in summaries:  # metrics grouped by family in summary.json; one column each here
         s["metrics"] = flat(s.get("metrics", {}))
     metric_names = _union(s["metrics"] for s in summaries)
@@ -194,5 +217,27 @@ class CollectSweep(Callback):
         verdict = sweep_verdict(sweep_dir)
         if verdict is not None:
             print(f"sweep verdict: {verdict} (exit code {exit_code(verdict)})")
-            if exit_code(verdict):
-                raise SystemExit(exit_code(verdict))
+        failed = failed_jobs(sweep_dir)
+        if failed:
+            jobs = max(_job_count(sweep_dir), len(failed))
+            listed = ", ".join(str(p) for p in failed)
+            sys.stderr.write(f"preflight: error: sweep: {len(failed)} of {jobs} jobs failed ({listed}); the "
+                             f"others were collected\n")
+            raise SystemExit(JOB_FAILED_EXIT)
+        if verdict is not None and exit_code(verdict):
+            raise SystemExit(exit_code(verdict))
+
+
+JOB_FAILED_EXIT = 1  # like any command that fails with a traceback
+JOB_ERROR_FILE = "error.txt"
+
+
+def failed_jobs(sweep_dir: Path) -> list[Path]:
+    """The ``error.txt`` files that failed sweep jobs left in their folders (see ``sim.cli``)."""
+    return sorted(Path(sweep_dir).rglob(JOB_ERROR_FILE))
+
+
+def _job_count(sweep_dir: Path) -> int:
+    """Sweep jobs started: each has Hydra's ``.hydra`` folder (or, without it, a result or an error)."""
+    started = {p.parent for p in Path(sweep_dir).rglob(".hydra") if p.is_dir()}
+    return len(started) or len(list(Path(sweep_dir).rglob("summary.json"))) + len(failed_jobs(sweep_dir))

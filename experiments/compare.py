@@ -71,6 +71,32 @@ def guardrails_of(settings: Settings) -> list:
     return rails
 
 
+def check_comparable(settings: Settings) -> None:
+    """Refuse a comparison that cannot show a change: a scenario without levers (baseline against
+    itself, which PASSes every guardrail with [0%, 0%] intervals).
+
+    A launch day after the end of the run is a configuration error (``sim.config``).
+
+    Raises:
+        ValueError: One line naming the scenario and what is allowed.
+    """
+    if not settings.scenario.levers:
+        raise ValueError(f"scenario={settings.scenario.name}: no levers, so the comparison would be baseline "
+                         f"against itself and PASS without a change (allowed: a what-if with at least one lever; "
+                         f"list them with preflight scenarios)")
+
+
+def notes_of(settings: Settings) -> list[str]:
+    """What the reader must know about how the comparison was measured (shown in the report)."""
+    s = settings
+    notes = []
+    if s.scenario.levers and s.scenario.launch_day < s.run.warmup_days:
+        notes.append(f"launch day {s.scenario.launch_day:g} is inside the warm-up ({s.run.warmup_days:g} days): "
+                     f"the launch transient is not measured; metrics cover days {s.run.warmup_days:g} to "
+                     f"{s.run.days:g} only")
+    return notes
+
+
 def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict[str, list[dict]]:
     """Run baseline and scenario on every paired seed, in parallel (joblib, loky processes).
 
@@ -124,7 +150,7 @@ def compare(settings: Settings, jobs: int | None = None, command: str | None = N
 
 
 def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: str | None = None,
-                    wall_time_s: float = math.nan) -> dict:
+                    wall_time_s: float = math.nan, whatif: dict | None = None) -> dict:
     """The comparison dict from the runs of :func:`run_pairs`."""
     method = settings.compare.ci_method
     names = list(runs["baseline"][0]["metrics"])
@@ -146,11 +172,12 @@ def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: st
         "metrics": {k: v for k, v in rows.items() if k not in MOD_WORKLOAD},
         "guardrails": guardrails,
         "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+        "notes": notes_of(settings),
         "timeseries": _timeseries(runs),
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
         "config_diff": config_diff(baseline, settings),
-        "provenance": _provenance(settings, command, wall_time_s),
+        "provenance": _provenance(settings, command, wall_time_s, whatif),
     }
 
 
@@ -219,14 +246,18 @@ def flatten(tree: dict, prefix: str = "") -> dict:
     return out
 
 
-def _provenance(settings: Settings, command: str | None, wall_time_s: float) -> dict:
+def _provenance(settings: Settings, command: str | None, wall_time_s: float, whatif: dict | None = None) -> dict:
+    """The run provenance (git state, packages, what-if files) plus the seeds and the resolved
+    configuration of the scenario arm (the baseline is :func:`baseline_of` it), enough to re-run."""
     from sim.run import provenance
 
-    info = provenance(settings, command)
-    return {"command": info["command"], "seeds": seeds_of(settings), "git_commit": info["git_commit"],
+    info = provenance(settings, command, whatif)
+    return {"command": info["command"], "seeds": seeds_of(settings),
+            **{k: v for k, v in info.items() if k.startswith("git_")},
             "packages": info["packages"], "wall_time_s": round(wall_time_s, 2),
             "python": platform.python_version(),
-            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "whatif": info["whatif"], "config": json_ready(to_tree(settings))}
 
 
 def _num(value) -> float:
@@ -243,42 +274,53 @@ def _mean(values) -> float:
 # --- the ``preflight compare`` command ----------------------------------------------------
 
 
-def run_comparison(settings: Settings, command: str) -> int:
+def run_comparison(settings: Settings, command: str, whatif: dict | None = None) -> int:
     """Run the comparison, write it and its report, print the scorecard.
 
     Writes into ``compare.out`` (default ``outputs/compare/<scenario>_<time>/``, or the sweep
     job's directory under ``-m``): ``comparison.json``, ``runs/<arm>_seed<k>/summary.json`` and,
-    last, the report (``report.html``, ``report.md``, ``scorecard.json``, ``figures/``).
+    last, the report (``report.html``, ``report.md``, ``scorecard.json``, ``figures/``). The folder
+    is checked (created, written to) before the first simulation.
+
+    Args:
+        settings: The scenario's validated settings.
+        command: The command line, for the provenance.
+        whatif: The what-if files (``sim.whatif.selected_files``), for the provenance.
 
     Returns:
-        The exit code of the verdict: PASS 0, FAIL 1, INCONCLUSIVE 3 (2 for a bad guardrail).
+        The exit code of the verdict: PASS 0, FAIL 1, INCONCLUSIVE 3 (2 for bad input: no levers, a
+        bad guardrail, an unusable output folder).
         Inside a ``-m`` sweep 0, so the sweep goes on; :class:`experiments.collect.CollectSweep`
         then exits with the worst verdict of the sweep.
     """
-    from sim.run import atomic_write
+    from sim.config import ConfigError
+    from sim.outputs import say
+    from sim.run import atomic_write, summary_json
 
     command = _compare_command(command)
     try:
+        check_comparable(settings)
         guardrails_of(settings)
-    except ValueError as err:
-        sys.stderr.write(f"preflight: error: {err}\n")
+        out = _output_dir(settings)
+    except (ValueError, ConfigError) as err:
+        say(f"preflight: error: {err}", error=True)
         return 2
-    out = _output_dir(settings)
     n = 2 * settings.replicates
     if settings.run.progress:
-        sys.stderr.write(f"preflight compare: {settings.scenario.name} vs baseline, {n} runs of "
-                         f"{settings.run.days:g} days on site {settings.site.name}...\n")
+        say(f"preflight compare: {settings.scenario.name} vs baseline, {n} runs of {settings.run.days:g} days "
+            f"on site {settings.site.name}...", error=True)
     t0 = time.perf_counter()
     runs = run_pairs(settings, command=command)
-    comparison = summarize_pairs(settings, runs, command, time.perf_counter() - t0)
+    comparison = summarize_pairs(settings, runs, command, time.perf_counter() - t0, whatif)
     for arm in ARMS:
         for seed, run in zip(seeds_of(settings), runs[arm]):
-            atomic_write(out / "runs" / f"{arm}_seed{seed}" / "summary.json",
-                         json.dumps(run["summary"], indent=2, sort_keys=True).encode())
+            summary = run["summary"]
+            summary["provenance"]["whatif"] = whatif or {}  # the workers do not have the files
+            atomic_write(out / "runs" / f"{arm}_seed{seed}" / "summary.json", summary_json(summary))
     atomic_write(out / "comparison.json", json.dumps(json_ready(comparison), indent=2, allow_nan=False).encode())
     written = write_report(comparison, out)
-    print(scorecard_text(comparison))
-    print(f"report: {written['html'].resolve()}")
+    say(scorecard_text(comparison))
+    say(f"report: {written['html'].resolve()}")
     if _in_sweep():
         return 0  # let the sweep go on; CollectSweep exits with the worst verdict at the end
     return exit_code(comparison["verdict"])
@@ -286,7 +328,17 @@ def run_comparison(settings: Settings, command: str) -> int:
 
 def sweep_verdict(sweep_dir: Path) -> str | None:
     """The worst verdict of the comparisons below ``sweep_dir`` (None if there are none)."""
-    verdicts = [json.loads(p.read_text())["verdict"] for p in sorted(Path(sweep_dir).rglob("scorecard.json"))]
+    verdicts = []
+    for path in sorted(Path(sweep_dir).rglob("scorecard.json")):
+        try:
+            verdict = json.loads(path.read_text())["verdict"]
+            if verdict not in ("PASS", "FAIL", "INCONCLUSIVE"):
+                raise ValueError(verdict)
+            verdicts.append(verdict)
+        except (OSError, ValueError, KeyError, TypeError) as err:  # a job killed mid-write: its verdict is unknown
+            sys.stderr.write(f"preflight: warning: {path}: unreadable scorecard ({type(err).__name__}); "
+                             f"counted as INCONCLUSIVE\n")
+            verdicts.append("INCONCLUSIVE")
     return overall_verdict(verdicts) if verdicts else None
 
 
@@ -311,6 +363,7 @@ def scorecard_text(comparison: dict) -> str:
         lines.append(f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}")
     if not comparison["guardrails"]:
         lines.append("  (no guardrails)")
+    lines += [f"note: {note}" for note in comparison.get("notes") or []]
     verdict = comparison["verdict"]
     lines.append(f"verdict: {verdict} (exit code {exit_code(verdict)})")
     return "\n".join(lines)
@@ -339,23 +392,21 @@ def json_ready(value):
 
 def _output_dir(settings: Settings) -> Path:
     """``compare.out``; else Hydra's job directory (``outputs/compare/<scenario>_<time>/`` for a
-    single comparison, the sweep job's directory under ``-m``); else a new timestamped one."""
+    single comparison, the sweep job's directory under ``-m``); else a new unique one. Checked
+    (created, written to) here, before any simulation.
+
+    Raises:
+        sim.outputs.OutputError: The folder cannot be written or already holds results.
+    """
+    from sim.outputs import new_folder, prepare
+
     if settings.compare.out:
-        return Path(settings.compare.out)
+        return prepare(settings.compare.out, "compare.out")
     from hydra.core.hydra_config import HydraConfig
 
     if HydraConfig.initialized():
-        return Path(HydraConfig.get().runtime.output_dir)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("outputs") / "compare" / f"{settings.scenario.name}_{stamp}"
-    for i in range(1, 1000):
-        out = base if i == 1 else base.with_name(f"{base.name}_{i}")
-        try:
-            out.mkdir(parents=True)
-            return out
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"{base}: could not create a fresh output directory")
+        return prepare(HydraConfig.get().runtime.output_dir, "hydra.run.dir")
+    return new_folder(Path("outputs") / "compare", settings.scenario.name, "compare.out")
 
 
 def _compare_command(command: str) -> str:

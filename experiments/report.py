@@ -35,6 +35,7 @@ from scipy import stats
 from experiments.guardrails import exit_code
 from experiments.stats import relative_to
 from sim.metric_registry import FAMILIES, REGISTRY
+from sim.outputs import file_mode
 
 KEY_TIMESERIES = (
     "harm_exposure",
@@ -120,6 +121,7 @@ def _view(comparison: Mapping, figures: dict) -> dict:
         "scenario": comparison.get("scenario", "unnamed scenario"),
         "description": comparison.get("description") or NOT_AVAILABLE,
         "hypothesis": comparison.get("hypothesis") or NOT_AVAILABLE,
+        "notes": [str(n) for n in comparison.get("notes") or []],
         "verdict": verdict,
         "verdict_class": verdict.lower(),
         "verdict_summary": (
@@ -252,6 +254,9 @@ def _fairness_row(metric: str, group: str, values: Mapping, summary: bool) -> di
     }
 
 
+_PROVENANCE_NOT_SHOWN = {"packages", "config", "whatif"}  # shown elsewhere, or too long for a table row
+
+
 def _provenance_rows(provenance: Mapping) -> list[tuple[str, str]]:
     labels = {
         "command": "Command",
@@ -271,7 +276,9 @@ def _provenance_rows(provenance: Mapping) -> list[tuple[str, str]]:
         else:
             text = _text(value)
         rows.append((label, text))
-    for key in sorted(set(provenance) - set(labels) - {"packages"}):
+    for group, entry in sorted((provenance.get("whatif") or {}).items()):
+        rows.append((f"What-if file ({group})", _text(entry.get("path"))))
+    for key in sorted(set(provenance) - set(labels) - _PROVENANCE_NOT_SHOWN):
         rows.append((key, _config_value(provenance[key])))
     return rows
 
@@ -288,8 +295,10 @@ def _scorecard(comparison: Mapping) -> dict:
             "replicates": comparison.get("replicates"),
             "seeds": comparison.get("seeds"),
             "ci_method": comparison.get("ci_method"),
+            "notes": list(comparison.get("notes") or []),
             "git_commit": provenance.get("git_commit"),
             "created": provenance.get("created"),
+            "provenance": dict(provenance),
         }
     )
 
@@ -415,6 +424,7 @@ def _markdown(view: Mapping) -> str:
         "",
         f"**Hypothesis.** {view['hypothesis']}",
         "",
+        *[line for note in view["notes"] for line in (f"**Note.** {note}", "")],
         *_md_table(["Setting", "Value"], view["setup"]),
         "## Scorecard",
         "",
@@ -569,7 +579,7 @@ def _write_atomic(path: Path, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), 0o644)  # mkstemp makes 0600; reports are shared
+            os.fchmod(handle.fileno(), file_mode())  # mkstemp makes 0600; the user's umask decides
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:

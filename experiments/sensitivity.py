@@ -299,16 +299,19 @@ def sensitivity_main(argv: list[str]) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
     parser.add_argument("--out", default="", help="output directory (default outputs/sensitivity/<scenario>_<time>)")
     args = parser.parse_intermixed_args(argv)
+    from sim.outputs import check_writable, new_folder, prepare
+
     _, settings = compose(args.overrides)
     try:
+        check_writable(args.out or Path("outputs") / "sensitivity", "--out")  # before hours of simulation
         params = dict(_parse_param(p) for p in args.param) or None
         result = sensitivity(settings, params, method=args.method, trajectories=args.trajectories,
                              samples=args.samples, metric=args.metric, jobs=args.jobs)
+        out = (prepare(args.out, "--out") if args.out else
+               new_folder(Path("outputs") / "sensitivity", settings.scenario.name, "--out"))
     except ValueError as err:
         sys.stderr.write(f"preflight: error: {err}\n")
         raise SystemExit(2) from None
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out or Path("outputs") / "sensitivity" / f"{settings.scenario.name}_{stamp}")
     written = write_sensitivity(result, out)
     print(ranking_text(result))
     print(f"sensitivity: {written['json'].resolve()}\nchart: {written['png'].resolve()}")

@@ -9,6 +9,7 @@ of range. At launch a lever changes the site only through its extension points: 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,14 +38,15 @@ class Param:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}={value!r}: expected a number ({self.type.__name__})")
-        if self.type is int and float(value) != int(value):
-            raise ConfigError(f"{key}={value!r}: expected a whole number")
-        value = self.type(value)
+        lo = "-inf" if self.min is None else f"{self.min:g}"
+        hi = "inf" if self.max is None else f"{self.max:g}"
+        if isinstance(value, float) and not math.isfinite(value):  # NaN passes every comparison
+            raise ConfigError(f"{key}={value!r}: expected a finite number between {lo} and {hi}")
         if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
-            lo = "-inf" if self.min is None else f"{self.min:g}"
-            hi = "inf" if self.max is None else f"{self.max:g}"
             raise ConfigError(f"{key}={value!r}: must be between {lo} and {hi}")
-        return value
+        if self.type is int and isinstance(value, float) and not value.is_integer():
+            raise ConfigError(f"{key}={value!r}: expected a whole number")
+        return self.type(value)
 
 
 def lever(cls: type[Lever]) -> type[Lever]:

@@ -5,6 +5,7 @@
 ``preflight scenarios``               the named what-ifs
 ``preflight collect DIR``             gather a sweep's summaries into Parquet + DuckDB
 ``preflight sensitivity``             Morris (or Sobol) screening of behavioural assumptions
+``preflight reproduce DIR``           re-run a run or comparison from its provenance; identical?
 
 ``run`` and ``compare`` take Hydra overrides and ``-m`` for sweeps. Bad input exits with code 2
 and one line naming the key, the value and what is allowed.
@@ -19,7 +20,9 @@ USAGE = __doc__.split("\n\n")[1]
 
 
 def _fail(message: str, code: int = 2) -> None:
-    sys.stderr.write(f"preflight: error: {message}\n")
+    from sim.outputs import say
+
+    say(f"preflight: error: {message}", error=True)
     raise SystemExit(code)
 
 
@@ -44,25 +47,41 @@ def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
 def compose(overrides: list[str]):
     """Compose and validate the configuration without Hydra's app machinery (for tests and checks).
 
+    The what-if files the composition selects (``scenario``, ``guardrails``) are checked as data
+    first (:mod:`sim.whatif`).
+
     Returns:
         ``(cfg, settings)``.
 
     Raises:
         SystemExit(2) with a one-line message on any bad input.
     """
+    cfg, settings, _ = compose_with_files(overrides)
+    return cfg, settings
+
+
+def compose_with_files(overrides: list[str]):
+    """:func:`compose`, also returning the checked what-if files (``{group: {option, path, yaml}}``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf
+    from omegaconf import OmegaConf, open_dict
 
     from sim.config import ConfigError, validate
+    from sim.whatif import check_override, selected_files
 
     GlobalHydra.instance().clear()
     try:
+        for override in overrides:
+            check_override(override)
         with initialize_config_module(config_module="conf", version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=overrides)
+            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        runtime = cfg.hydra.runtime
+        files = selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
+        with open_dict(cfg):
+            del cfg["hydra"]
         tree = OmegaConf.to_container(cfg, resolve=True)
-        return cfg, validate(tree)
+        return cfg, validate(tree), files
     except ConfigError as err:
         _fail(str(err))
     except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
@@ -89,14 +108,96 @@ def _one_line(err: Exception) -> str:
     return text
 
 
-def _check_sweep(args: list[str]) -> None:
-    overrides = [a for a in args if not a.startswith("-")]
+# Hydra's own command-line flags that take a value (``-cd DIR`` or ``--config-dir=DIR``)
+_VALUE_FLAGS = ("--config-dir", "-cd", "--cfg", "-c", "--package", "-p", "--config-path", "-cp",
+                "--config-name", "-cn", "--experimental-rerun")
+_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+# flags that would run something other than conf/config.yaml checked here
+_REFUSED_FLAGS = {"--config-path": "-cp", "--config-name": "-cn", "--experimental-rerun": None}
+
+
+def _split_args(args: list[str]) -> tuple[list[str], str | None]:
+    """``(overrides, config_dir)`` from the command line; Hydra's other flags are left to Hydra.
+
+    Raises:
+        SystemExit(2): a flag that would bypass the checks (another primary config, a pickled rerun).
+    """
+    overrides, config_dir = [], None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        flag, eq, inline = arg.partition("=")
+        if arg.startswith("-") and flag in _VALUE_FLAGS:
+            value = inline if eq else (args[i + 1] if i + 1 < len(args) else "")
+            i += 1 if eq else 2
+            long = next((k for k, v in _REFUSED_FLAGS.items() if flag in (k, v)), None)
+            if long:
+                _fail(f"{flag}: not supported (the configuration is conf/config.yaml; add your what-ifs with "
+                      f"--config-dir DIR or hydra.searchpath=[file://DIR], DIR holding scenario/NAME.yaml)")
+            if flag in ("--config-dir", "-cd"):
+                config_dir = value
+            continue
+        if arg in ("--info", "-i") and i + 1 < len(args) and args[i + 1] in _INFO_CHOICES:
+            i += 2
+            continue
+        if not arg.startswith("-"):
+            overrides.append(arg)
+        i += 1
+    return overrides, config_dir
+
+
+def _compose_overrides(variant: list[str], config_dir: str | None) -> list[str]:
+    """A sweep variant as :func:`compose` takes it: Hydra's settings left out except the search path
+    (``--config-dir`` as one), so user what-ifs are found and checked."""
+    import os
+
+    keep = [o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra.", "++hydra."))
+            or o.lstrip("+").startswith("hydra.searchpath=")]
+    if config_dir is not None:
+        if any(o.lstrip("+").startswith("hydra.searchpath=") for o in keep):
+            _fail("--config-dir and hydra.searchpath: give one of them (allowed: one list of search paths)")
+        path = os.path.abspath(config_dir)
+        if not os.path.isdir(path):
+            _fail(f"--config-dir={config_dir}: no such directory")
+        keep.append(f"hydra.searchpath=[file://{path}]")
+    return keep
+
+
+def _check_sweep(args: list[str], command: str = "run") -> list:
+    """Validate every value of every sweep before any job runs (and before Hydra creates a folder),
+    what-if files included.
+
+    Returns:
+        The settings of each variant checked.
+    """
+    overrides, config_dir = _split_args(args)
     try:
         variants = _sweep_variants(overrides)
     except Exception as err:
         _fail(_one_line(err))
+    checked = []
     for variant in variants:
-        compose([o for o in variant if not o.startswith(("hydra.", "hydra/", "+hydra."))])
+        _, settings = compose(_compose_overrides(variant, config_dir))
+        if command == "compare":
+            _check_comparison(settings)
+        checked.append(settings)
+    return checked
+
+
+def _check_comparison(settings) -> None:
+    """A comparison's own checks (a change to measure, valid guardrails), before any folder exists."""
+    from experiments.compare import check_comparable, guardrails_of
+
+    try:
+        check_comparable(settings)
+        guardrails_of(settings)
+    except ValueError as err:
+        _fail(str(err))
+
+
+_FOLDER_KEYS = ("hydra.run.dir", "hydra.sweep.dir")
+_NO_JOB_FLAGS = ("--cfg", "-c", "--info", "-i", "--help", "-h", "--hydra-help", "--shell-completion", "-sc",
+                 "--version")
 
 
 def _hydra_entry(task, args: list[str], command: str) -> None:
@@ -104,48 +205,163 @@ def _hydra_entry(task, args: list[str], command: str) -> None:
 
     import hydra
 
-    _check_sweep(args)
+    checked = _check_sweep(args, command)
     os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
-    if command == "compare" and not any(a.startswith("hydra.run.dir=") for a in args):
-        # a single comparison's Hydra directory is its report directory
-        args = [*args, "hydra.run.dir=outputs/compare/${scenario.name}_${now:%Y%m%d-%H%M%S}"]
+    if not any(a.split("=", 1)[0] in _NO_JOB_FLAGS for a in args):
+        args = [*args, *_output_folders(args, command, checked)]
     sys.argv = ["preflight", *args]
     hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")(task)()
 
 
+def _output_folders(args: list[str], command: str, checked: list) -> list[str]:
+    """Check (and, for defaults, create) the output folders after validation and before any
+    simulation; the overrides that hand them to Hydra.
+
+    A default folder gets a name no other command can get (``sim.outputs.new_folder``); a given one
+    must be writable and hold no other run's results.
+    """
+    from sim.config import ConfigError
+    from sim.outputs import new_folder, prepare
+
+    overrides, _ = _split_args(args)
+    given = {}
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key in _FOLDER_KEYS:
+            given[key] = value.strip("'\"")
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    extra = []
+    try:
+        if multirun:
+            outs = [s.compare.out for s in checked if s.compare.out] if command == "compare" else []
+            if outs and len(set(outs)) < len(checked):
+                raise ConfigError(f"compare.out={outs[0]}: with -m every comparison of the sweep would write to "
+                                  f"the same folder (allowed: leave compare.out empty, each job writes to its own)")
+            for out in outs:
+                prepare(out, "compare.out")
+            if "hydra.sweep.dir" in given:
+                prepare(given["hydra.sweep.dir"], "hydra.sweep.dir")
+            else:
+                extra.append(_quoted("hydra.sweep.dir", new_folder(Path("outputs") / "multirun", "", "hydra.sweep.dir")))
+            return extra
+        settings = checked[0]
+        if "hydra.run.dir" in given:
+            prepare(given["hydra.run.dir"], "hydra.run.dir")
+        if command == "compare" and settings.compare.out:
+            out = prepare(settings.compare.out, "compare.out")
+            if "hydra.run.dir" not in given:  # Hydra's files (.hydra/, cli.log) go with the report
+                extra.append(_quoted("hydra.run.dir", out))
+        elif "hydra.run.dir" not in given:
+            if command == "compare":  # outputs/compare/<scenario>_<time>, outputs/runs/<time>_<scenario>_seed<k>
+                folder = new_folder(Path("outputs") / "compare", settings.scenario.name, "hydra.run.dir")
+            else:
+                folder = new_folder(Path("outputs") / "runs", f"{settings.scenario.name}_seed{settings.seed}",
+                                    "hydra.run.dir", stamp_first=True)
+            extra.append(_quoted("hydra.run.dir", folder))
+    except ConfigError as err:
+        _fail(str(err))
+    return extra
+
+
+def _quoted(key: str, path) -> str:
+    """``key='path'`` as a Hydra override (quoted: a path may hold characters the grammar reads)."""
+    text = str(path).replace("\\", "\\\\").replace("'", "\\'")
+    return f"{key}='{text}'"
+
+
+def run_job(cfg) -> None:
+    """Hydra task of ``preflight run``: :func:`run_task`, with a failed sweep job recorded."""
+    _job(run_task, cfg)
+
+
+def compare_job(cfg) -> None:
+    """Hydra task of ``preflight compare``: :func:`compare_task`, with a failed sweep job recorded."""
+    _job(compare_task, cfg)
+
+
+def _job(task, cfg) -> None:
+    """Run ``task``. In a ``-m`` sweep a job that fails (a bug, not bad input: that was checked
+    before the sweep) prints its traceback, leaves it in ``error.txt`` in its folder and lets the
+    sweep go on; the end-of-sweep collection gathers the others and reports the failures."""
+    import traceback
+
+    from hydra.core.hydra_config import HydraConfig
+
+    from experiments.collect import JOB_ERROR_FILE
+    from experiments.compare import _in_sweep
+    from sim.outputs import LOG
+    from sim.run import atomic_write
+
+    try:
+        task(cfg)
+    except (KeyboardInterrupt, GeneratorExit):
+        raise
+    except BaseException as err:
+        if not _in_sweep() or (isinstance(err, SystemExit) and not err.code):
+            raise
+        text = traceback.format_exc()
+        out = Path(HydraConfig.get().runtime.output_dir)
+        sys.stderr.write(f"preflight: error: sweep job {out} failed:\n{text}")
+        LOG.error(text)
+        atomic_write(out / JOB_ERROR_FILE, text.encode())
+
+
+def _whatif_files() -> dict:
+    """The what-if files of the running Hydra job (checked again: the provenance keeps their text)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from sim.config import ConfigError
+    from sim.whatif import selected_files
+
+    runtime = HydraConfig.get().runtime
+    try:
+        return selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
+    except ConfigError as err:
+        _fail(str(err))
+
+
 def run_task(cfg) -> None:
     """Hydra task: one simulation into the Hydra output directory."""
+    import os
+
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
     from sim.config import ConfigError, validate
+    from sim.outputs import LOG, say
     from sim.run import simulate, write_run
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as err:
         _fail(str(err))
+    whatif = _whatif_files()
     out = Path(HydraConfig.get().runtime.output_dir)
+    LOG.info(os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv)))
     result = simulate(settings, progress=settings.run.progress)
-    write_run(result, out)
-    print_summary(result.metrics, result.events, result.wall_time_s, settings)
-    print(f"run directory: {out}")
+    write_run(result, out, whatif=whatif)
+    say(summary_text(result.metrics, result.events, result.wall_time_s, settings))
+    say(f"run directory: {out}")
 
 
 def compare_task(cfg) -> None:
     """Hydra task: baseline vs scenario on paired seeds, with the report."""
+    import os
+
     from omegaconf import OmegaConf
 
     from experiments.compare import run_comparison
     from sim.config import ConfigError, validate
+    from sim.outputs import LOG
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
     except ConfigError as err:
         _fail(str(err))
-    import os
-
-    code = run_comparison(settings, command=os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv)))
+    command = os.environ.get("PREFLIGHT_COMMAND", " ".join(sys.argv))
+    LOG.info(command)
+    code = run_comparison(settings, command=command, whatif=_whatif_files())
     if code:
         raise SystemExit(code)
 
@@ -170,14 +386,20 @@ HEADLINE = {
 
 def print_summary(metrics: dict[str, float], events: int, wall: float, settings) -> None:
     """The headline metrics under their family names, each with its unit (definitions: docs/metrics.md)."""
+    print(summary_text(metrics, events, wall, settings))
+
+
+def summary_text(metrics: dict[str, float], events: int, wall: float, settings) -> str:
+    """The table :func:`print_summary` prints."""
     from sim.metric_registry import format_value
 
-    print(f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
-          f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s")
+    lines = [f"\n{settings.site.name} · scenario={settings.scenario.name} · seed={settings.seed} · "
+             f"{settings.run.days:g} days (warm-up {settings.run.warmup_days:g}) · {events:,} events · {wall:.1f} s"]
     for family, names in HEADLINE.items():
-        print(f"  {family}")
+        lines.append(f"  {family}")
         for name in names:
-            print(f"    {name:<38}{format_value(name, metrics.get(name, float('nan'))):>24}")
+            lines.append(f"    {name:<38}{format_value(name, metrics.get(name, float('nan'))):>24}")
+    return "\n".join(lines)
 
 
 def list_scenarios() -> None:
@@ -188,11 +410,18 @@ def list_scenarios() -> None:
 
     from scenarios import build_levers
     from sim.config import ConfigError, ScenarioConfig
+    from sim.whatif import check_text
 
     folder = res.files("conf") / "scenario"
     names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
     for name in names:
-        data = yaml.safe_load((folder / f"{name}.yaml").read_text())
+        text = (folder / f"{name}.yaml").read_text()
+        try:
+            check_text("scenario", f"conf/scenario/{name}.yaml", text)
+        except ConfigError as err:
+            print(f"{name:<26} INVALID: {err}")
+            continue
+        data = yaml.safe_load(text) or {}
         levers = ", ".join(data.get("levers") or {}) or "none"
         print(f"{name:<26} {data.get('description', '').strip()}")
         print(f"{'':<26} levers: {levers}; launch day {data.get('launch_day', 0)}")
@@ -209,9 +438,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     command, rest = args[0], args[1:]
     if command == "run":
-        _hydra_entry(run_task, rest, "run")
+        _hydra_entry(run_job, rest, "run")
     elif command == "compare":
-        _hydra_entry(compare_task, rest, "compare")
+        _hydra_entry(compare_job, rest, "compare")
     elif command == "scenarios":
         list_scenarios()
     elif command == "collect":
@@ -220,8 +449,11 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "sensitivity":
         from experiments.sensitivity import sensitivity_main
         sensitivity_main(rest)
+    elif command == "reproduce":
+        from experiments.reproduce import reproduce_main
+        reproduce_main(rest)
     else:
-        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity)")
+        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity, reproduce)")
 
 
 def entry() -> None:

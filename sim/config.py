@@ -9,6 +9,8 @@ the YAML, never a literal in the mechanics.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,13 +24,39 @@ def _rng(lo: float | None = None, hi: float | None = None, doc: str = "") -> dic
     return {"min": lo, "max": hi, "doc": doc}
 
 
+# Every numeric key has a finite range: values beyond it are not what-ifs but typos (``1e300``) that
+# would overflow a counter or a Poisson draw hours into a run. Ranges are generous: orders of
+# magnitude beyond Stack Overflow's real figures, never tight around the calibrated values.
+POSITIVE_MIN = 1e-12  # "> 0" for keys that divide or take a logarithm
 PROB = _rng(0.0, 1.0)
-NONNEG = _rng(0.0, None)
-POS = _rng(1e-12, None)
+OPEN_UNIT = _rng(POSITIVE_MIN, 1.0 - POSITIVE_MIN)  # a mean of a Beta distribution
+MAX_DAYS = 36_500.0  # a hundred years: durations, ages, bans, warm-up, launch day
+DAYS = _rng(0.0, MAX_DAYS)
+DAYS_POS = _rng(POSITIVE_MIN, MAX_DAYS)
+MAX_HOURS = 24 * MAX_DAYS
+HOURS_POS = _rng(POSITIVE_MIN, MAX_HOURS)
+MINUTES = _rng(0.0, 1440 * MAX_DAYS)  # delays in minutes
+MINUTES_OF_A_DAY = _rng(0.0, 1440.0)  # time a person gives per day
+MINUTES_PER_TASK = _rng(POSITIVE_MIN, 1440.0)
+MAX_RATE = 100.0  # actions per member per active day (SO's calibrated rates are ~0.01)
+RATE = _rng(0.0, MAX_RATE)
+MAX_FACTOR = 1000.0  # multipliers and exponents
+FACTOR = _rng(0.0, MAX_FACTOR)
+FACTOR_POS = _rng(POSITIVE_MIN, MAX_FACTOR)
+MAX_REP_PER_EVENT = 100_000  # reputation points one event gives or takes (SO: 2 to 100)
+REP_PER_EVENT = _rng(0, MAX_REP_PER_EVENT)
+MAX_REP = 100_000_000  # reputation levels (privileges, caps); SO's top user has ~1.5 M
+REP = _rng(0, MAX_REP)
+MAX_PER_DAY = 1_000_000  # daily allowances, caps and counts
+PER_DAY = _rng(1, MAX_PER_DAY)
+COUNT = _rng(0, MAX_PER_DAY)
+MAX_VIEWS_PER_HOUR = 1e7
+MAX_SEED = 2**63 - 1
+MIN_RUN_DAYS = 1.0  # metrics are daily: a run shorter than a day has nothing to measure
 
 
-def num(default: float, meta: dict = NONNEG) -> Any:
-    """A numeric field with bounds (``meta``)."""
+def num(default: float, meta: dict) -> Any:
+    """A numeric field with its bounds (``meta``, from :func:`_rng`; both ends required)."""
     return field(default=default, metadata=meta)
 
 
@@ -54,52 +82,52 @@ class SiteConfig:
     name: str = "small"
     registered_users: int = num(2000, _rng(10, 50_000_000))
     active_share: float = num(0.2, PROB)
-    registrations_per_day: float = num(40.0)
+    registrations_per_day: float = num(40.0, _rng(0.0, MAX_PER_DAY))
     topics: int = num(20, _rng(1, 10_000))
-    activity_scale: float = num(1.0, POS)
+    activity_scale: float = num(1.0, FACTOR_POS)
 
 
 @dataclass(frozen=True)
 class RulesConfig:
     """Stack Overflow's mechanics (DESIGN.md section 2)."""
 
-    rep_question_upvote: int = num(10)
-    rep_answer_upvote: int = num(10)
-    rep_downvote_received: int = num(2)
-    rep_answer_downvote_cost: int = num(1)
-    rep_accept: int = num(15)
-    rep_accepter: int = num(2)
-    rep_spam_deletion_penalty: int = num(100)
-    rep_daily_cap: int = num(200, _rng(1, None))
-    rep_floor: int = num(1, _rng(1, None))
-    votes_per_day: int = num(40, _rng(1, None))
-    priv_upvote: int = num(15)
-    priv_flag: int = num(15)
-    priv_comment_everywhere: int = num(50)
-    priv_downvote: int = num(125)
-    priv_review: int = num(500)
-    priv_review_low_quality: int = num(2000)
-    priv_close_vote: int = num(3000)
-    newcomer_rep: int = num(125)
-    newcomer_question_interval_min: int = num(90)
+    rep_question_upvote: int = num(10, REP_PER_EVENT)
+    rep_answer_upvote: int = num(10, REP_PER_EVENT)
+    rep_downvote_received: int = num(2, REP_PER_EVENT)
+    rep_answer_downvote_cost: int = num(1, REP_PER_EVENT)
+    rep_accept: int = num(15, REP_PER_EVENT)
+    rep_accepter: int = num(2, REP_PER_EVENT)
+    rep_spam_deletion_penalty: int = num(100, REP_PER_EVENT)
+    rep_daily_cap: int = num(200, _rng(1, MAX_REP))
+    rep_floor: int = num(1, _rng(1, MAX_REP))
+    votes_per_day: int = num(40, PER_DAY)
+    priv_upvote: int = num(15, REP)
+    priv_flag: int = num(15, REP)
+    priv_comment_everywhere: int = num(50, REP)
+    priv_downvote: int = num(125, REP)
+    priv_review: int = num(500, REP)
+    priv_review_low_quality: int = num(2000, REP)
+    priv_close_vote: int = num(3000, REP)
+    newcomer_rep: int = num(125, REP)
+    newcomer_question_interval_min: int = num(90, MINUTES)
     close_vote_threshold: int = num(3, _rng(1, 50))
-    close_vote_aging_days: float = num(14.0, POS)
+    close_vote_aging_days: float = num(14.0, DAYS_POS)
     reopen_vote_threshold: int = num(3, _rng(1, 50))
     dupe_hammer_prob: float = num(0.35, PROB)
-    flag_allowance: int = num(10, _rng(1, None))
-    flag_allowance_bonus_per_10_helpful: int = num(1)
-    flag_allowance_max: int = num(100, _rng(1, None))
+    flag_allowance: int = num(10, PER_DAY)
+    flag_allowance_bonus_per_10_helpful: int = num(1, COUNT)
+    flag_allowance_max: int = num(100, PER_DAY)
     flag_ban_declined_share: float = num(0.25, PROB)
-    flag_ban_min_flags: int = num(10, _rng(1, None))
-    flag_ban_days: float = num(7.0)
+    flag_ban_min_flags: int = num(10, PER_DAY)
+    flag_ban_days: float = num(7.0, DAYS)
     red_flags_to_hide: int = num(3, _rng(1, 100))
     red_flags_to_delete: int = num(6, _rng(1, 100))
     comment_flags_to_delete: int = num(3, _rng(1, 100))
-    reviews_per_queue_per_day: int = num(20, _rng(1, None))
-    reviews_per_queue_per_day_backlog: int = num(40, _rng(1, None))
-    review_backlog_threshold: int = num(200)
+    reviews_per_queue_per_day: int = num(20, PER_DAY)
+    reviews_per_queue_per_day_backlog: int = num(40, PER_DAY)
+    review_backlog_threshold: int = num(200, COUNT)
     low_quality_reviews_to_delete: int = num(3, _rng(1, 50))
-    roomba_days: float = num(9.0)
+    roomba_days: float = num(9.0, DAYS)
 
 
 @dataclass(frozen=True)
@@ -110,26 +138,26 @@ class PopulationConfig:
         "americas": RegionGroup(0.35, -5, True), "europe": RegionGroup(0.30, 1, False),
         "south_asia": RegionGroup(0.22, 5, False), "east_asia": RegionGroup(0.13, 8, False)})
     activity_tail: float = num(1.1, _rng(0.2, 10))
-    activity_max: float = num(2000.0, POS)
-    ask_rate: float = num(0.007)
-    answer_rate: float = num(0.01)
-    comment_rate: float = num(0.02)
-    vote_rate: float = num(0.045)
-    flag_rate: float = num(0.01)
-    newcomer_first_question_rate: float = num(0.5)
+    activity_max: float = num(2000.0, _rng(POSITIVE_MIN, MAX_PER_DAY))
+    ask_rate: float = num(0.007, RATE)
+    answer_rate: float = num(0.01, RATE)
+    comment_rate: float = num(0.02, RATE)
+    vote_rate: float = num(0.045, RATE)
+    flag_rate: float = num(0.01, RATE)
+    newcomer_first_question_rate: float = num(0.5, RATE)
     newcomer_asker_share: float = num(0.6, PROB)
     expert_share: float = num(0.08, PROB)
     question_quality_mean: float = num(0.6, PROB)
-    question_quality_sd: float = num(0.2)
+    question_quality_sd: float = num(0.2, PROB)
     newcomer_quality_penalty: float = num(0.12, PROB)
     duplicate_base: float = num(0.03, PROB)
     duplicate_low_quality: float = num(0.04, PROB)
     close_worthy_quality: float = num(0.24, PROB)
-    skill_mean: float = num(0.6, PROB)
+    skill_mean: float = num(0.6, OPEN_UNIT)
     topic_loyalty: float = num(0.8, PROB)
     unwelcoming_base: float = num(0.012, PROB)
-    unwelcoming_newcomer_factor: float = num(2.0)
-    unwelcoming_low_quality_factor: float = num(2.0)
+    unwelcoming_newcomer_factor: float = num(2.0, FACTOR)
+    unwelcoming_low_quality_factor: float = num(2.0, FACTOR)
     abusive_base: float = num(0.0005, PROB)
     upvote_question_base: float = num(0.55, PROB)
     upvote_question_quality: float = num(0.45, PROB)
@@ -137,25 +165,25 @@ class PopulationConfig:
     upvote_wrong_answer: float = num(0.7, PROB)
     upvote_wrong_ai_answer: float = num(0.5, PROB)
     upvote_harmful: float = num(0.03, PROB)
-    answer_delay_min: float = num(20.0)
+    answer_delay_min: float = num(20.0, MINUTES)
     accept_wrong_answer_prob: float = num(0.3, PROB)
     low_quality_flag_cutoff: float = num(0.2, PROB)
     low_quality_threshold: float = num(0.25, PROB)
     accept_prob_per_day: float = num(0.6, PROB)
     diurnal_amplitude: float = num(0.6, PROB)
-    weekend_factor: float = num(0.7, POS)
+    weekend_factor: float = num(0.7, FACTOR_POS)
     churn_hazard_per_day: float = num(0.005, PROB)
     newcomer_churn_hazard_per_day: float = num(0.05, PROB)
-    churn_activity_protection: float = num(1.0)
+    churn_activity_protection: float = num(1.0, FACTOR)
     bad_first_post_churn: float = num(0.3, PROB)
     closed_first_post_churn: float = num(0.5, PROB)
     abuse_churn: float = num(0.25, PROB)
-    newcomer_days: float = num(30.0, POS)
-    views_per_hour_new_question: float = num(6.0)
-    views_decay_hours: float = num(10.0, POS)
-    answer_recency_hours: float = num(2.0, POS)
-    views_decay_power: float = num(1.3, POS)
-    hot_days: float = num(3.0, POS)
+    newcomer_days: float = num(30.0, DAYS_POS)
+    views_per_hour_new_question: float = num(6.0, _rng(0.0, MAX_VIEWS_PER_HOUR))
+    views_decay_hours: float = num(10.0, HOURS_POS)
+    answer_recency_hours: float = num(2.0, HOURS_POS)
+    views_decay_power: float = num(1.3, FACTOR_POS)
+    hot_days: float = num(3.0, DAYS_POS)
     hidden_view_share: float = num(0.25, PROB)
     comment_view_share: float = num(0.3, PROB)
     flag_prob_spam: float = num(0.02, PROB)
@@ -170,9 +198,9 @@ class PopulationConfig:
     comment_flag_prob_abusive: float = num(0.03, PROB)
     comment_flag_prob_unwelcoming: float = num(0.003, PROB)
     appeal_prob: float = num(0.3, PROB)
-    rep_warm_start_days: float = num(1000.0)
-    warm_start_rep_per_answer: float = num(20.0)
-    warm_start_rep_per_question: float = num(4.0)
+    rep_warm_start_days: float = num(1000.0, DAYS)
+    warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
+    warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))
 
 
 @dataclass(frozen=True)
@@ -180,15 +208,15 @@ class ModeratorConfig:
     """Elected moderators (DESIGN.md section 3)."""
 
     count: int = num(3, _rng(0, 10_000))
-    minutes_per_day: float = num(90.0)
+    minutes_per_day: float = num(90.0, MINUTES_OF_A_DAY)
     online_hours: int = num(4, _rng(1, 24))
-    minutes_per_decision: float = num(1.0, POS)
+    minutes_per_decision: float = num(1.0, MINUTES_PER_TASK)
     error_rate: float = num(0.03, PROB)
-    error_multiplier_non_native: float = num(1.5)
+    error_multiplier_non_native: float = num(1.5, FACTOR)
     escalation_prob: float = num(0.5, PROB)
     wrongful_suspension_prob: float = num(0.3, PROB)
-    burnout_load: float = num(2.0, POS)
-    burnout_weeks: float = num(4.0, POS)
+    burnout_load: float = num(2.0, FACTOR_POS)
+    burnout_weeks: float = num(4.0, _rng(POSITIVE_MIN, MAX_DAYS / 7))
     resignation_prob_per_week: float = num(0.1, PROB)
     binding_close_share: float = num(0.03, PROB)
     handles_close_flags_share: float = num(0.04, PROB)
@@ -199,8 +227,8 @@ class StaffConfig:
     """Community managers and trust & safety staff taking escalations and appeals."""
 
     count: int = num(1, _rng(0, 1000))
-    minutes_per_day: float = num(120.0)
-    minutes_per_case: float = num(20.0, POS)
+    minutes_per_day: float = num(120.0, MINUTES_OF_A_DAY)
+    minutes_per_case: float = num(20.0, MINUTES_PER_TASK)
     appeal_accuracy: float = num(0.9, PROB)
 
 
@@ -212,8 +240,8 @@ class DetectorConfig:
     precision: float = num(0.995, _rng(1e-6, 1.0))
     recall: float = num(0.9, PROB)
     flags_cast: int = num(3, _rng(0, 100))
-    threshold: float = num(5.0)
-    delay_min: float = num(2.0)
+    threshold: float = num(5.0, _rng(0.0, MAX_PER_DAY))
+    delay_min: float = num(2.0, MINUTES)
 
 
 @dataclass(frozen=True)
@@ -233,8 +261,8 @@ class ModerationConfig:
         enabled=False, precision=0.95, recall=0.7, flags_cast=0))
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
-    question_ban_min_questions: int = num(4, _rng(1, None))
-    suspension_ladder_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 30.0, 365.0])
+    question_ban_min_questions: int = num(4, _rng(1, MAX_PER_DAY))
+    suspension_ladder_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 30.0, 365.0], metadata=DAYS)
 
 
 @dataclass(frozen=True)
@@ -242,13 +270,13 @@ class BadActorConfig:
     """One family of bad actors."""
 
     count: int = num(0, _rng(0, 100_000))
-    rate_per_day: float = num(1.0)
+    rate_per_day: float = num(1.0, _rng(0.0, MAX_PER_DAY))
     evasion_prob: float = num(0.5, PROB)
-    evasion_delay_days: float = num(2.0)
+    evasion_delay_days: float = num(2.0, DAYS)
     adapt_slowdown: float = num(0.5, PROB)
     accounts: int = num(1, _rng(1, 1000))
     correctness: float = num(0.4, PROB)
-    replacement_days: float = num(7.0)
+    replacement_days: float = num(7.0, DAYS)
 
 
 @dataclass(frozen=True)
@@ -272,7 +300,7 @@ class ScenarioConfig:
     hypothesis: str = ""
     primary_metric: str = ""
     primary_direction: str = "decrease"
-    launch_day: float = num(0.0)
+    launch_day: float = num(0.0, DAYS)
     context: dict[str, Any] = field(default_factory=dict)
     levers: dict[str, dict] = field(default_factory=dict)
     guardrails: list[dict] = field(default_factory=list)
@@ -282,8 +310,8 @@ class ScenarioConfig:
 class RunConfig:
     """One simulation run: length, warm-up, tick and outputs."""
 
-    days: float = num(30.0, _rng(1 / 24, 100_000))
-    warmup_days: float = num(0.0)
+    days: float = num(30.0, _rng(MIN_RUN_DAYS, MAX_DAYS))
+    warmup_days: float = num(0.0, DAYS)
     tick_minutes: int = num(60, _rng(1, 1440))
     progress: bool = True
     event_tables: bool = False
@@ -302,7 +330,7 @@ class CompareConfig:
 class Settings:
     """The whole validated configuration of one run or comparison."""
 
-    seed: int = num(0, _rng(0, 2**63 - 1))
+    seed: int = num(0, _rng(0, MAX_SEED))
     replicates: int = num(4, _rng(2, 10_000))
     site: SiteConfig = field(default_factory=SiteConfig)
     rules: RulesConfig = field(default_factory=RulesConfig)
@@ -318,8 +346,37 @@ class Settings:
 _CHOICES = {"compare.ci_method": ("t", "bootstrap"), "scenario.primary_direction": ("increase", "decrease")}
 
 
+MAX_NAME_LENGTH = 64
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIERS = ("scenario.name",)  # names that become folder names
+
+
+def check_identifier(key: str, value: object) -> None:
+    """``value`` must be an identifier (scenario names and what-if options become folder names).
+
+    Raises:
+        ConfigError: One line naming the key, the value and what is allowed.
+    """
+    if not isinstance(value, str) or not _IDENTIFIER.match(value) or len(value) > MAX_NAME_LENGTH:
+        raise ConfigError(f"{key}={value!r}: must be an identifier (letters, digits and _, not starting with "
+                          f"a digit, at most {MAX_NAME_LENGTH} characters)")
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
+
+
+def _allowed(meta: dict | None, lead: str = "") -> str:
+    """The range of a numeric key in words ('' without one)."""
+    lo, hi = (meta or {}).get("min"), (meta or {}).get("max")
+    if lo is None or hi is None:
+        return ""
+    if (lo, hi) == (0.0, 1.0):
+        return f"{lead}must be between 0 and 1 (a probability)"
+    if (lo, hi) == (POSITIVE_MIN, 1.0 - POSITIVE_MIN):
+        return f"{lead}must be strictly between 0 and 1"
+    low = "> 0" if lo == POSITIVE_MIN else f">= {lo:g}"
+    return f"{lead}must be {low} and <= {hi:g}"
 
 
 def _convert(value: Any, tp: Any, key: str, meta: dict | None) -> Any:
@@ -345,25 +402,21 @@ def _convert(value: Any, tp: Any, key: str, meta: dict | None) -> Any:
     if tp in (int, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}={value!r}: expected a number ({_type_name(tp)})")
-        if tp is int and float(value) != int(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{key}={value!r}: expected a finite number{_allowed(meta, ', ')}")
+        lo, hi = (meta or {}).get("min"), (meta or {}).get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):  # before any conversion
+            raise ConfigError(f"{key}={value!r}: {_allowed(meta)}")
+        if tp is int and isinstance(value, float) and not value.is_integer():
             raise ConfigError(f"{key}={value!r}: expected a whole number")
-        value = tp(value)
-        if value != value:
-            raise ConfigError(f"{key}={value!r}: expected a number, not NaN")
-        if meta:
-            lo, hi = meta.get("min"), meta.get("max")
-            if lo is not None and value < lo:
-                allowed = "must be > 0" if lo == 1e-12 else f"must be >= {lo:g}"
-                raise ConfigError(f"{key}={value!r}: {allowed}" + (f" and <= {hi:g}" if hi is not None else ""))
-            if hi is not None and value > hi:
-                raise ConfigError(f"{key}={value!r}: must be <= {hi:g}" + (
-                    " (a probability)" if (lo, hi) == (0.0, 1.0) else ""))
-        return value
+        return tp(value)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}={value!r}: expected a string")
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ConfigError(f"{key}={value!r}: must be one of {', '.join(_CHOICES[key])}")
+        if key in _IDENTIFIERS:
+            check_identifier(key, value)
         return value
     if tp is dict or tp is Any:
         return value
@@ -401,6 +454,12 @@ def validate(tree: dict) -> Settings:
         ConfigError: One line naming the key, the value and what is allowed.
     """
     tree = {k: v for k, v in tree.items() if k != "hydra"}
+    rails = tree.get("guardrails")
+    if isinstance(rails, dict):  # the guardrails group (conf/guardrails/NAME.yaml): its one key is the list
+        for key in rails:
+            if key != "guardrails":
+                raise ConfigError(f"guardrails.{key}: unknown key (allowed: guardrails, the list of guardrails)")
+        tree["guardrails"] = rails.get("guardrails") or []
     context = (tree.get("scenario") or {}).get("context") or {}
     if context:
         tree = _apply_context(tree, context)
@@ -436,6 +495,9 @@ def _cross_checks(s: Settings) -> None:
         raise ConfigError(f"population.regions: shares sum to {shares:g}; they must sum to 1")
     if s.run.warmup_days >= s.run.days:
         raise ConfigError(f"run.warmup_days={s.run.warmup_days:g}: must be < run.days ({s.run.days:g})")
+    if s.scenario.levers and s.scenario.launch_day >= s.run.days:
+        raise ConfigError(f"scenario.launch_day={s.scenario.launch_day:g}: must be < run.days ({s.run.days:g}); "
+                          f"the levers would never switch on")
     if s.rules.red_flags_to_delete < s.rules.red_flags_to_hide:
         raise ConfigError(f"rules.red_flags_to_delete={s.rules.red_flags_to_delete}: must be >= "
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")

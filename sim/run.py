@@ -20,6 +20,7 @@ import yaml
 from sim.config import Settings, to_tree
 from sim.metric_registry import DIRECTIONS, by_family
 from sim.metrics import summarize
+from sim.outputs import file_mode
 
 PACKAGES = ("mesa", "hydra-core", "omegaconf", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "matplotlib")
 
@@ -101,17 +102,50 @@ def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
     }
 
 
-def git_commit() -> str:
-    """The commit of the code that ran ('unknown' outside a git checkout)."""
-    here = Path(__file__).resolve().parent.parent
+MAX_LISTED_FILES = 100  # changed or untracked files named in the provenance (the count is always exact)
+
+
+def git_state(root: str | os.PathLike | None = None) -> dict:
+    """The code's git state: commit, and whether the tree differs from it.
+
+    Untracked files count as a difference (a new lever module changes what runs).
+
+    Args:
+        root: A folder in the checkout (default: this package's).
+
+    Returns:
+        ``commit`` (``<sha>``, ``<sha>-dirty`` or ``unknown`` outside a checkout), ``dirty``,
+        ``modified`` (tracked files changed or staged) and ``untracked`` (not ignored), each list at
+        most ``MAX_LISTED_FILES`` long, with their full counts in ``modified_count`` and
+        ``untracked_count``.
+    """
+    here = Path(root) if root is not None else Path(__file__).resolve().parent.parent
+    unknown = {"commit": "unknown", "dirty": None, "modified": [], "untracked": [], "modified_count": 0,
+               "untracked_count": 0}
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
-        commit = out.stdout.strip() if out.returncode == 0 else "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return commit + ("-dirty" if dirty and commit != "unknown" else "")
+        if out.returncode != 0:
+            return unknown
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=here,
+                                capture_output=True, text=True, timeout=5)
+        if status.returncode != 0:
+            return unknown
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return unknown
+    modified, untracked = [], []
+    for line in status.stdout.splitlines():
+        if len(line) > 3:
+            (untracked if line.startswith("??") else modified).append(line[3:])
+    dirty = bool(modified or untracked)
+    return {"commit": out.stdout.strip() + ("-dirty" if dirty else ""), "dirty": dirty,
+            "modified": modified[:MAX_LISTED_FILES], "untracked": untracked[:MAX_LISTED_FILES],
+            "modified_count": len(modified), "untracked_count": len(untracked)}
+
+
+def git_commit() -> str:
+    """The commit of the code that ran (``-dirty`` with changed or untracked files; 'unknown' outside
+    a git checkout)."""
+    return git_state()["commit"]
 
 
 def package_versions() -> dict[str, str]:
@@ -124,11 +158,22 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def provenance(settings: Settings, command: str | None = None) -> dict:
-    """Everything needed to reproduce a result: seed, command, code and package versions."""
+def provenance(settings: Settings, command: str | None = None, whatif: dict | None = None) -> dict:
+    """Everything needed to reproduce a result: seed, command, code (commit, changed and untracked
+    files), package versions and the what-if files' own YAML text.
+
+    Args:
+        settings: The run's settings.
+        command: The command line (default: this process's).
+        whatif: ``{group: {option, path, yaml}}`` from :func:`sim.whatif.selected_files`.
+    """
     default = os.environ.get("PREFLIGHT_COMMAND") or " ".join(["preflight", *sys.argv[1:]])
+    git = git_state()
     return {"seed": settings.seed, "command": command if command is not None else default,
-            "git_commit": git_commit(), "packages": package_versions()}
+            "git_commit": git["commit"], "git_dirty": git["dirty"], "git_modified": git["modified"],
+            "git_untracked": git["untracked"], "git_modified_count": git["modified_count"],
+            "git_untracked_count": git["untracked_count"], "packages": package_versions(),
+            "whatif": whatif or {}}
 
 
 def _clean(value):
@@ -143,14 +188,31 @@ def _clean(value):
     return value
 
 
-def summary_dict(result: RunResult, command: str | None = None) -> dict:
+def summary_dict(result: RunResult, command: str | None = None, whatif: dict | None = None,
+                 extra: dict | None = None) -> dict:
+    """``summary.json``: metrics, fairness, the resolved config and the provenance (plus ``extra``)."""
     return {
         "metrics": _clean(by_family(result.metrics)),
         "directions": {k: DIRECTIONS.get(k, "neutral") for k in result.metrics},
         "fairness": _clean(result.fairness), "events": result.events, "scenario": result.settings.scenario.name,
         "site": result.settings.site.name, "seed": result.settings.seed,
-        "provenance": provenance(result.settings, command), "config": _clean(to_tree(result.settings)),
+        "provenance": {**provenance(result.settings, command, whatif), **(extra or {})},
+        "config": _clean(to_tree(result.settings)),
     }
+
+
+def summary_json(summary: dict) -> bytes:
+    """``summary.json`` text: keys sorted (stable diffs) except in the configuration, whose order is
+    part of it (region groups and levers are set up in that order), so it re-runs exactly."""
+    def ordered(value, keep: bool):
+        if isinstance(value, dict):
+            items = value.items() if keep else sorted(value.items(), key=lambda kv: str(kv[0]))
+            return {k: ordered(v, keep or k == "config") for k, v in items}
+        if isinstance(value, list):
+            return [ordered(v, keep) for v in value]
+        return value
+
+    return json.dumps(ordered(summary, False), indent=2).encode()
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -160,13 +222,15 @@ def atomic_write(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            os.fchmod(fh.fileno(), file_mode())  # mkstemp makes 0600; a result file is the user's like any other
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_run(result: RunResult, out_dir: Path, command: str | None = None) -> Path:
+def write_run(result: RunResult, out_dir: Path, command: str | None = None, whatif: dict | None = None,
+              extra: dict | None = None) -> Path:
     """Write ``config.yaml``, ``timeseries.parquet``, event tables and, last, ``summary.json``.
 
     ``summary.json`` is written last, so a directory without it is an interrupted run.
@@ -182,7 +246,8 @@ def write_run(result: RunResult, out_dir: Path, command: str | None = None) -> P
         _write_event_tables(result.tables, out_dir / "tables")
     atomic_write(out_dir / "timing.json", json.dumps({"wall_time_s": round(result.wall_time_s, 3),
                                                      "events": result.events}, indent=2).encode())
-    atomic_write(out_dir / "summary.json", json.dumps(summary_dict(result, command), indent=2, sort_keys=True).encode())
+    summary = summary_dict(result, command, whatif, extra)
+    atomic_write(out_dir / "summary.json", summary_json(summary))
     return out_dir
 
 
@@ -194,6 +259,7 @@ def atomic_parquet(table, path: Path) -> None:
     os.close(fd)
     try:
         pq.write_table(table, tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -214,4 +280,5 @@ def _write_event_tables(tables: dict, out: Path) -> None:
     for name in tables:
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{(out / f'{name}.parquet').as_posix()}')")
     con.close()
+    os.chmod(tmp, file_mode())
     os.replace(tmp, db)

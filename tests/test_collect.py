@@ -81,3 +81,29 @@ def test_a_run_sweep_is_collected_at_its_end(tmp_path):
     assert collect_main([str(sweep)]) is None  # by hand, same result
     assert pq.read_table(sweep / "results.parquet").to_pydict() == table
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep"]
+
+
+def test_a_malformed_summary_is_skipped_with_a_warning_and_a_count(tmp_path, capsys):
+    write_summary(tmp_path / "0", 0, {"harm_exposure": 1.0})
+    write_summary(tmp_path / "2", 2, {"harm_exposure": 3.0})
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "summary.json").write_text('{"metrics": {"harm_exposure": 2.0')  # a job killed mid-write
+    (tmp_path / "3").mkdir()
+    (tmp_path / "3" / "summary.json").write_text("[1, 2]")  # JSON, but not a summary
+    collect_main([str(tmp_path)])
+    table = pq.read_table(tmp_path / "results.parquet").to_pydict()
+    assert table["run_dir"] == ["0", "2"] and table["harm_exposure"] == [1.0, 3.0]
+    captured = capsys.readouterr()
+    assert str(tmp_path / "1" / "summary.json") in captured.err and str(tmp_path / "3" / "summary.json") in captured.err
+    assert "skipped 2 malformed summary.json of 4" in captured.err
+    assert "collected 2 runs" in captured.out
+
+
+def test_only_malformed_summaries_is_no_runs(tmp_path, capsys):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "summary.json").write_text("{")
+    with pytest.raises(SystemExit) as info:
+        collect_main([str(tmp_path)])
+    assert info.value.code == 2
+    assert "no readable summary.json" in capsys.readouterr().err
+    assert not (tmp_path / "results.parquet").exists()

@@ -12,6 +12,8 @@ from experiments.compare import compare, config_diff, flatten, run_comparison
 from sim.cli import compose
 
 SHORT = ["site=small", "replicates=2", "run.days=20", "run.warmup_days=5", "run.progress=false"]
+# a lever that sets today's rule: a scenario with a lever (so `preflight compare` accepts it) and no effect
+NO_OP_LEVER = "+scenario.levers.close_vote_threshold.threshold=3"
 
 
 def settings_for(*overrides):
@@ -68,7 +70,7 @@ def test_comparison_has_the_shape_the_report_expects(baseline_comparison, fake_c
 ])
 def test_exit_code_follows_the_verdict(tmp_path, monkeypatch, capsys, guardrail, code):
     monkeypatch.chdir(tmp_path)  # compare.out empty: outputs/compare/<scenario>_<time>/ below the cwd
-    settings = dataclasses.replace(settings_for("scenario=baseline"), guardrails=[guardrail])
+    settings = dataclasses.replace(settings_for("scenario=baseline", NO_OP_LEVER), guardrails=[guardrail])
     assert run_comparison(settings, "preflight compare scenario=baseline") == code
     verdict = {0: "PASS", 3: "INCONCLUSIVE"}[code]
     out = capsys.readouterr().out
@@ -79,7 +81,7 @@ def test_exit_code_follows_the_verdict(tmp_path, monkeypatch, capsys, guardrail,
 
 
 def test_a_bad_guardrail_stops_before_any_simulation(tmp_path, capsys):
-    settings = dataclasses.replace(settings_for(f"compare.out={tmp_path}"),
+    settings = dataclasses.replace(settings_for(NO_OP_LEVER, f"compare.out={tmp_path}"),
                                    guardrails=[{"metric": "harm_exposur", "max_relative_increase": 0.05}])
     assert run_comparison(settings, "preflight compare") == 2
     err = capsys.readouterr().err
@@ -124,3 +126,54 @@ def test_config_diff_lists_only_what_differs():
     ]
     assert flatten({"a": {"b": 1, "c": {}}, "d": [1, 2]}) == {"a.b": 1, "d": [1, 2]}
     assert config_diff(base, base) == []
+
+
+# --- issue 11 item 2: no PASS without a change -------------------------------------------------
+
+
+def _cli(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    # launch day after the end of the run: the levers never switch on
+    (["compare", "scenario=more_moderators", "run.days=5", "run.warmup_days=1"], "scenario.launch_day=7"),
+    (["run", "scenario=more_moderators", "run.days=5", "run.warmup_days=1"], "scenario.launch_day=7"),
+    (["compare", "scenario=more_moderators", "run.days=7", "run.warmup_days=1"], "scenario.launch_day=7"),
+    # no scenario: baseline against itself
+    (["compare", "run.days=5", "run.warmup_days=1"], "scenario=baseline"),
+    (["compare", "scenario=baseline", "run.days=5", "run.warmup_days=1"], "scenario=baseline"),
+    # a scenario without levers (its context applies to both arms: still no change)
+    (["compare", "scenario=more_moderators", "~scenario.levers", "run.days=5", "run.warmup_days=1"], "no levers"),
+])
+def test_a_comparison_without_a_change_is_refused(tmp_path, args, fragment):
+    res = _cli(tmp_path, *args, "replicates=2", "run.progress=false")
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("preflight: error: ") and fragment in lines[0], res.stderr
+    assert "verdict" not in res.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_comparison_refuses_a_scenario_without_levers(tmp_path, capsys):
+    settings = settings_for("scenario=baseline", f"compare.out={tmp_path / 'out'}")
+    assert run_comparison(settings, "preflight compare scenario=baseline") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no levers" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_launch_inside_the_warmup_is_allowed_and_noted(tmp_path, capsys):
+    out = tmp_path / "out"
+    settings = settings_for("scenario=more_moderators", "run.days=12", "run.warmup_days=9", f"compare.out={out}")
+    assert settings.scenario.launch_day == 7
+    assert run_comparison(settings, "preflight compare scenario=more_moderators") in (0, 1, 3)
+    captured = capsys.readouterr()
+    comparison = json.loads((out / "comparison.json").read_text())
+    (note,) = comparison["notes"]
+    assert "launch day 7 is inside the warm-up" in note and "launch transient is not measured" in note
+    assert note in captured.out
+    assert note in (out / "report.md").read_text()
+    assert "launch transient is not measured" in (out / "report.html").read_text()
+    assert json.loads((out / "scorecard.json").read_text())["notes"] == [note]

@@ -108,3 +108,83 @@ def test_every_sweep_value_is_validated_before_any_job_runs(tmp_path):
     assert not (tmp_path / "sweep").exists()
     res = run_cli(tmp_path, "run", "site=smal")
     assert res.returncode == 2 and "site=smal: no such option (allowed: small, stackoverflow_2018)" in res.stderr
+
+
+# --- issue 11 item 4: every numeric key is finite and in range, checked before any run ----------
+
+
+def _numeric_keys(cls=Settings, prefix=""):
+    """(dotted key, type, metadata) of every numeric field of the settings, nested sections included."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            yield from _numeric_keys(tp, f"{prefix}{f.name}.")
+        elif tp in (int, float) or tp == list[float]:
+            yield f"{prefix}{f.name}", tp, dict(f.metadata)
+
+
+def test_every_numeric_key_has_a_finite_range():
+    import math
+
+    keys = list(_numeric_keys())
+    assert len(keys) > 100
+    for key, _, meta in keys:
+        lo, hi = meta.get("min"), meta.get("max")
+        assert lo is not None and hi is not None, f"{key}: no range"
+        assert math.isfinite(lo) and math.isfinite(hi) and lo <= hi, key
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan"), 1e300])
+def test_every_numeric_key_rejects_non_finite_and_huge_values(bad):
+    for key, tp, _ in _numeric_keys():
+        tree = to_tree(Settings())
+        node = tree
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = [0.0, bad] if tp == list[float] else bad
+        with pytest.raises(ConfigError) as info:
+            validate(tree)
+        message = str(info.value)
+        assert message.startswith(key) and "\n" not in message, (key, message)
+
+
+def test_every_lever_parameter_is_finite_and_in_range():
+    import math
+
+    from scenarios import LEVERS
+    from scenarios.lever import build_levers
+    from sim.config import ScenarioConfig
+
+    for name, cls in LEVERS.items():
+        for key, param in cls.params.items():
+            if param.type is bool:
+                continue
+            assert param.min is not None and param.max is not None, f"{name}.{key}: no range"
+            for bad in (float("nan"), float("inf"), -float("inf")):
+                with pytest.raises(ConfigError, match=rf"^scenario.levers.{name}.{key}="):
+                    build_levers(ScenarioConfig(levers={name: {key: bad}}))
+            assert math.isfinite(param.min) and math.isfinite(param.max)
+
+
+@pytest.mark.parametrize(("override", "fragment"), [
+    ("population.ask_rate=inf", "population.ask_rate=inf"),
+    ("population.ask_rate=1e300", "population.ask_rate=1e+300"),
+    ("rules.votes_per_day=inf", "rules.votes_per_day=inf"),
+    ("run.days=0.05", "run.days=0.05"),
+    ("run.days=0.0833", "run.days=0.0833"),
+    ("+scenario.levers.staging_ground.improvement=nan", "scenario.levers.staging_ground.improvement=nan"),
+    ("moderation.suspension_ladder_days=[0,7,inf]", "moderation.suspension_ladder_days[2]=inf"),
+])
+def test_non_finite_or_out_of_range_numbers_stop_before_any_run(tmp_path, override, fragment):
+    res = run_cli(tmp_path, "run", override, "run.warmup_days=0", "run.progress=false",
+                  *([] if override.startswith("run.days") else ["run.days=2"]))
+    assert res.returncode == 2, res.stdout + res.stderr
+    lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and fragment in lines[0], res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "out").exists()
