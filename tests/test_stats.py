@@ -51,39 +51,6 @@ def test_relative_interval_is_fiellers_and_agrees_with_the_difference():
     assert row["rel_ci_low"] > 0 and row["ci_low"] > 0
 
 
-def test_relative_change_never_below_minus_100_percent_for_a_nonnegative_metric():
-    """Issue 11 item 10: -119% appeared; a non-negative metric cannot fall by more than all of it."""
-    baseline = [0.5, 5.0, 1.0, 0.2]
-    scenario = [0.1, 0.2, 0.1, 0.1]
-    row = paired_difference(baseline, scenario)
-    assert row["rel_ci_low"] >= -1.0
-    assert row["rel_ci_low"] <= row["rel_change"] <= row["rel_ci_high"]
-
-
-nonnegative_pairs = st.integers(2, 12).flatmap(lambda n: st.tuples(
-    st.lists(st.floats(0, 1e4, allow_nan=False), min_size=n, max_size=n),
-    st.lists(st.floats(0, 1e4, allow_nan=False), min_size=n, max_size=n)))
-
-
-@settings(max_examples=80, deadline=None)
-@given(pair=nonnegative_pairs)
-def test_relative_interval_of_a_nonnegative_metric_stays_above_minus_100_percent(pair):
-    baseline, scenario = pair
-    row = paired_difference(baseline, scenario)
-    assert row["rel_ci_low"] >= -1.0 or math.isnan(row["rel_ci_low"])
-
-
-@pytest.mark.parametrize("method", ["t", "bootstrap"])
-def test_interval_covers_a_true_effect_of_three(method):
-    rng = np.random.default_rng(7)
-    seed_noise = rng.normal(100, 20, 30)  # shared by both arms: pairing must cancel it
-    baseline = seed_noise + rng.normal(0, 1, 30)
-    scenario = seed_noise + 3 + rng.normal(0, 1, 30)
-    row = paired_difference(baseline, scenario, method=method)
-    assert row["ci_low"] < 3 < row["ci_high"]
-    assert row["ci_high"] - row["ci_low"] < 2  # far narrower than the 20-unit seed noise
-
-
 def test_bootstrap_is_deterministic_for_a_seed():
     rng = np.random.default_rng(1)
     base, scen = rng.normal(0, 1, BOOTSTRAP_MIN_PAIRS), rng.normal(0.5, 1, BOOTSTRAP_MIN_PAIRS)

@@ -1,0 +1,134 @@
+"""The comparison's statistics end to end on hand-made runs (issue 11): no simulation needed."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import experiments.compare as compare_module
+from experiments.compare import check_settings, run_comparison, run_until_decided, summarize_pairs
+from sim.cli import compose
+
+SHORT = ["site=small", "run.days=20", "run.warmup_days=5", "run.progress=false"]
+
+
+HARM = {"name": "harm", "metric": "harm_exposure", "max_relative_increase": 0.05}
+
+
+@pytest.fixture(scope="module")
+def strike():
+    """The strike's settings with one guardrail, on harm exposure."""
+    settings = compose([*SHORT, "scenario=moderator_strike", "replicates=4", "guardrails=none"])[1]
+    return dataclasses.replace(settings, guardrails=[HARM])
+
+
+def runs_from(per_arm: dict[str, dict[str, list[float]]]) -> dict:
+    """``{"baseline": {metric: [seed values]}, "scenario": {...}}`` as :func:`run_pairs` returns them."""
+    out = {}
+    for arm, metrics in per_arm.items():
+        n = len(next(iter(metrics.values())))
+        out[arm] = [{"metrics": {m: v[i] for m, v in metrics.items()}, "fairness": {}, "series": {"day": []},
+                     "summary": {}, "wall_time_s": 0.0} for i in range(n)]
+    return out
+
+
+def test_hypothesis_and_labels_follow_the_decision_rule(strike):
+    """Item 8: the primary metric decides the hypothesis; the other labels are FDR-controlled."""
+    rng = np.random.default_rng(3)
+    names = ["harm_exposure", "time_to_removal_min_p50", "questions_per_day", "answered_share", "accepted_share",
+             "flag_queue_backlog", "closure_rate"]
+    base = {m: list(100 + rng.normal(0, 5, 4)) for m in names}
+    scen = {m: list(np.array(base[m]) + rng.normal(0, 2, 4)) for m in names}
+    scen["time_to_removal_min_p50"] = list(np.array(base["time_to_removal_min_p50"]) + [40, 45, 50, 42])
+    comparison = summarize_pairs(strike, runs_from({"baseline": base, "scenario": scen}))
+    assert comparison["primary_metric"] == "time_to_removal_min_p50"
+    assert comparison["hypothesis_result"] == "supported"
+    rows = {**comparison["metrics"], **comparison["mod_workload"]}
+    assert rows["time_to_removal_min_p50"]["label"] == "worse"  # removal slower: worse, and as hypothesised
+    assert rows["closure_rate"]["label"] == ""  # neutral
+    labelled = [m for m, r in rows.items() if r["label"] in ("better", "worse") and m != comparison["primary_metric"]]
+    for m in labelled:
+        assert rows[m]["q_value"] <= comparison["fdr"]
+    assert comparison["fdr"] == 0.05 and comparison["confidence"] == 0.95
+
+
+def test_a_clear_change_needs_no_more_seeds(strike):
+    """Item 9: the old 'replicates needed' printed 983,047 for an already clear change."""
+    base = {"harm_exposure": [500.0, 520.0, 480.0, 510.0]}
+    scen = {"harm_exposure": [1500.0, 1620.0, 1380.0, 1490.0]}
+    comparison = summarize_pairs(strike, runs_from({"baseline": base, "scenario": scen}))
+    assert comparison["metrics"]["harm_exposure"]["seeds_to_decide"] is None  # the sign is already told
+    harm = next(g for g in comparison["guardrails"] if g["metric"] == "harm_exposure")
+    assert harm["verdict"] == "FAIL" and harm["seeds_to_decide"] is None
+
+
+def fake_run_pairs(effect: float, noise: float):
+    """A stand-in for run_pairs: harm_exposure per seed, scenario = baseline * (1 + effect) + noise."""
+    calls = []
+
+    def run_pairs(settings, jobs=None, command=None):
+        seeds = compare_module.seeds_of(settings)
+        calls.append(seeds)
+        base, scen = [], []
+        for seed in seeds:
+            rng = np.random.default_rng(seed)
+            level = 500 + rng.normal(0, 50)
+            base.append(level)
+            scen.append(level * (1 + effect) + rng.normal(0, noise))
+        return runs_from({"baseline": {"harm_exposure": base}, "scenario": {"harm_exposure": scen}})
+
+    return run_pairs, calls
+
+
+def sequential(strike, **compare_keys):
+    cfg = dataclasses.replace(strike.compare, until_decided=True, **compare_keys)
+    return dataclasses.replace(strike, compare=cfg, replicates=4)
+
+
+def test_until_decided_adds_batches_until_the_guardrail_is_decided(strike, monkeypatch):
+    """Item 9: compare.until_decided adds seed pairs in batches; each look spends part of alpha."""
+    run_pairs, calls = fake_run_pairs(effect=0.10, noise=12.0)
+    monkeypatch.setattr(compare_module, "run_pairs", run_pairs)
+    settings = sequential(strike, max_replicates=40, batch_size=4)
+    final, runs, comparison = run_until_decided(settings)
+    looks = comparison["sequential"]["looks"]
+    assert comparison["guardrails"][0]["verdict"] == "FAIL" and comparison["sequential"]["stopped"] == "decided"
+    assert 1 < len(looks) < 10
+    assert [c[0] for c in calls] == [4 * i for i in range(len(looks))]  # consecutive new seeds per batch
+    assert final.replicates == looks[-1]["replicates"] == len(runs["baseline"]) == comparison["replicates"]
+    assert comparison["seeds"] == list(range(final.replicates))
+    assert all(look["alpha"] == pytest.approx(0.05 * 4 / 40) for look in looks)
+    assert comparison["confidence"] == pytest.approx(1 - 0.05 * 4 / 40)
+
+
+def test_until_decided_stops_at_the_budget(strike, monkeypatch):
+    run_pairs, calls = fake_run_pairs(effect=0.05, noise=20.0)  # right on the bound: never decided
+    monkeypatch.setattr(compare_module, "run_pairs", run_pairs)
+    final, runs, comparison = run_until_decided(sequential(strike, max_replicates=10, batch_size=4))
+    assert [look["replicates"] for look in comparison["sequential"]["looks"]] == [4, 8, 10]
+    assert comparison["sequential"]["stopped"] == "budget spent" and final.replicates == 10
+    assert sum(look["alpha"] for look in comparison["sequential"]["looks"]) == pytest.approx(0.05)
+
+
+def test_bootstrap_below_its_minimum_pairs_is_refused(strike, tmp_path, capsys):
+    """Item 6: the bootstrap under-covers at few seeds, so a comparison asking for it stops."""
+    settings = dataclasses.replace(strike, compare=dataclasses.replace(strike.compare, ci_method="bootstrap",
+                                                                       out=str(tmp_path)))
+    with pytest.raises(ValueError, match="bootstrap needs replicates >= 30"):
+        check_settings(settings)
+    assert run_comparison(settings, "preflight compare") == 2
+    err = capsys.readouterr().err
+    assert "compare.ci_method=bootstrap" in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+    check_settings(dataclasses.replace(settings, replicates=30))  # enough pairs: allowed
+
+
+def test_scorecard_text_names_the_hypothesis_and_the_seeds_to_decide(strike):
+    base = {"harm_exposure": [500.0, 520.0, 480.0, 510.0], "time_to_removal_min_p50": [60.0, 62.0, 58.0, 61.0]}
+    scen = {"harm_exposure": [510.0, 530.0, 505.0, 515.0], "time_to_removal_min_p50": [90.0, 95.0, 88.0, 93.0]}
+    comparison = summarize_pairs(strike, runs_from({"baseline": base, "scenario": scen}))
+    text = compare_module.scorecard_text(comparison)
+    assert "hypothesis (time_to_removal_min_p50 should increase): supported" in text
+    assert "paired seeds would decide it" in text
+    assert math.isclose(comparison["confidence"], 0.95)
