@@ -212,43 +212,70 @@ def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: st
         confidence: Level of every interval (default ``1 - compare.alpha``; a sequential look
             passes its own).
     """
-    cfg = settings.compare
-    confidence = 1 - cfg.alpha if confidence is None else confidence
-    method = cfg.ci_method
     scenario, baseline = settings.scenario, baseline_of(settings)
     diff = config_diff(baseline, settings)
-    names = list(runs["baseline"][0]["metrics"])
-    rows = {name: _metric_row(name, runs, settings, confidence, identical=not diff) for name in names}
-    labels = label_changes(rows, cfg.fdr, exclude=[scenario.primary_metric])
-    for name, row in rows.items():
-        row.update(labels[name])
-    guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in guardrails_of(settings)]
-    primary = rows.get(scenario.primary_metric)
+    decided = statistics_of(settings, runs, confidence, identical=not diff)
+    rows = decided["rows"]
     return {
         "scenario": scenario.name,
         "description": scenario.description,
         "hypothesis": scenario.hypothesis,
         "primary_metric": scenario.primary_metric,
         "primary_direction": scenario.primary_direction,
-        "hypothesis_result": hypothesis_result(primary, scenario.primary_direction),
+        "hypothesis_result": decided["hypothesis_result"],
         "launch_day": scenario.launch_day,
         "site": settings.site.name,
         "replicates": settings.replicates,
         "seeds": seeds_of(settings),
         "days": settings.run.days,
         "warmup_days": settings.run.warmup_days,
-        "ci_method": method,
-        "confidence": confidence,
-        "fdr": cfg.fdr,
+        "ci_method": settings.compare.ci_method,
+        "confidence": decided["confidence"],
+        "fdr": settings.compare.fdr,
         "metrics": {k: v for k, v in rows.items() if k not in MOD_WORKLOAD},
-        "guardrails": guardrails,
-        "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+        "guardrails": decided["guardrails"],
+        "verdict": decided["verdict"],
         "timeseries": _timeseries(runs),
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
         "config_diff": diff,
         "provenance": _provenance(settings, command, wall_time_s),
     }
+
+
+def statistics_of(settings: Settings, runs: dict[str, list[dict]], confidence: float | None = None,
+                  identical: bool | None = None) -> dict:
+    """The statistical part of a comparison: every metric's row, the guardrails, the verdicts.
+
+    This is the decision rule of docs/statistics.md applied to the runs: intervals at
+    ``confidence`` (default ``1 - compare.alpha``), better/worse labels under false-discovery-rate
+    control, the hypothesis result for the primary metric, each guardrail as a non-inferiority
+    test and the overall verdict. The coverage study (benchmarks/interval_coverage.py) calls it on
+    cached runs.
+
+    Args:
+        settings: The scenario's settings (compare keys, guardrails, primary metric).
+        runs: ``{"baseline": [...], "scenario": [...]}``, each run with ``metrics`` (and
+            ``fairness`` for ``max_group_ratio`` guardrails).
+        confidence: Level of every interval.
+        identical: Whether the arms share one configuration (default: no configuration key differs).
+
+    Returns:
+        ``{"rows", "guardrails", "verdict", "hypothesis_result", "confidence"}``.
+    """
+    cfg, scenario = settings.compare, settings.scenario
+    confidence = 1 - cfg.alpha if confidence is None else confidence
+    if identical is None:
+        identical = not config_diff(baseline_of(settings), settings)
+    names = list(runs["baseline"][0]["metrics"])
+    rows = {name: _metric_row(name, runs, settings, confidence, identical=identical) for name in names}
+    labels = label_changes(rows, cfg.fdr, exclude=[scenario.primary_metric])
+    for name, row in rows.items():
+        row.update(labels[name])
+    guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in guardrails_of(settings)]
+    return {"rows": rows, "guardrails": guardrails, "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+            "hypothesis_result": hypothesis_result(rows.get(scenario.primary_metric), scenario.primary_direction),
+            "confidence": confidence}
 
 
 def _metric_row(name: str, runs: dict[str, list[dict]], settings: Settings, confidence: float,

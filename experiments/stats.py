@@ -27,7 +27,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from experiments.metric_kinds import COUNT, LEVEL, SHARE
 
@@ -203,7 +203,7 @@ def seeds_to_decide(
         return None
     alpha = 1 - confidence
     spread = half * math.sqrt(n) / _t_quantile(1 - alpha / 2, n - 1)
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
 
     def clears(m: int) -> bool:
         q = _t_quantile(1 - alpha / 2, m - 1) + _t_quantile(power, m - 1)
@@ -360,7 +360,7 @@ class _Estimator:
             return self._bounded_share(DEFAULT_CONFIDENCE)[2]
         parts = [_t_p(d), _welch_p(self.scen, self.base)]
         if self.kind == COUNT and self.counts is not None:
-            parts.append(_p_by_inversion(lambda c: _poisson_difference(self.counts, self.n, c)))
+            parts.append(_poisson_p(self.counts))
         return max(parts)
 
     # -- the ratio of means, as a relative change --
@@ -387,11 +387,12 @@ class _Estimator:
                 return r
         q = _t_quantile(0.5 + confidence / 2, self.n - 1)
         cov = np.cov(s, b, ddof=1) / self.n
-        paired = _fieller(s.mean(), b.mean(), cov[0, 0], cov[1, 1], cov[0, 1], q)
+        paired = _fieller(s.mean(), b.mean(), cov[0, 0], cov[1, 1], cov[0, 1], q, self.nonnegative)
         if self.method != RARE_EVENT:
             return paired
         vs, vb = cov[0, 0], cov[1, 1]
-        parts = [paired, _fieller(s.mean(), b.mean(), vs, vb, 0.0, _t_quantile(0.5 + confidence / 2, _welch_df(vs, vb, self.n)))]
+        q_welch = _t_quantile(0.5 + confidence / 2, _welch_df(vs, vb, self.n))
+        parts = [paired, _fieller(s.mean(), b.mean(), vs, vb, 0.0, q_welch, self.nonnegative)]
         if self.kind == COUNT and self.counts is not None:
             parts.append(_poisson_ratio(self.counts, confidence))
         return _hull(parts)
@@ -437,7 +438,12 @@ def _check_confidence(confidence: float) -> None:
 
 @lru_cache(maxsize=4096)
 def _t_quantile(p: float, df: float) -> float:
-    return float(stats.t.ppf(p, df))
+    """Student t quantile (scipy.special's, without the distribution object's overhead)."""
+    return float(special.stdtrit(df, p))
+
+
+def _t_two_sided_p(t: float, df: float) -> float:
+    return float(2 * special.stdtr(df, -abs(t)))
 
 
 def _no_spread(x: np.ndarray) -> bool:
@@ -461,7 +467,7 @@ def _t_p(x: np.ndarray) -> float:
     se = float(x.std(ddof=1)) / math.sqrt(x.size)
     if se == 0:
         return 1.0 if x.mean() == 0 else 0.0
-    return float(2 * stats.t.sf(abs(float(x.mean())) / se, x.size - 1))
+    return _t_two_sided_p(float(x.mean()) / se, x.size - 1)
 
 
 def _welch_df(vs: float, vb: float, n: int) -> float:
@@ -486,14 +492,15 @@ def _welch_p(s: np.ndarray, b: np.ndarray) -> float:
     d = float(s.mean() - b.mean())
     if vs + vb == 0:
         return 1.0 if d == 0 else 0.0
-    return float(2 * stats.t.sf(abs(d) / math.sqrt(vs + vb), _welch_df(vs, vb, n)))
+    return _t_two_sided_p(d / math.sqrt(vs + vb), _welch_df(vs, vb, n))
 
 
+@lru_cache(maxsize=4096)
 def _garwood(x: int, confidence: float) -> tuple[float, float]:
-    """Exact (Garwood) interval of a Poisson mean from one observed count ``x``."""
+    """Exact (Garwood) interval of a Poisson mean from one observed count ``x`` (chi-square limits)."""
     alpha = 1 - confidence
-    low = 0.0 if x == 0 else float(stats.chi2.ppf(alpha / 2, 2 * x)) / 2
-    return low, float(stats.chi2.ppf(1 - alpha / 2, 2 * x + 2)) / 2
+    low = 0.0 if x == 0 else float(special.chdtri(2 * x, 1 - alpha / 2)) / 2
+    return low, float(special.chdtri(2 * x + 2, alpha / 2)) / 2
 
 
 def _poisson_difference(counts: tuple[int, int], n: int, confidence: float) -> tuple[float, float]:
@@ -513,24 +520,42 @@ def _poisson_ratio(counts: tuple[int, int], confidence: float) -> tuple[float, f
     total = xb + xs
     if total == 0:
         return 0.0, math.inf
-    ci = stats.binomtest(xs, total).proportion_ci(confidence_level=confidence, method="exact")
+    alpha = 1 - confidence  # Clopper-Pearson limits of the scenario's share of the events, from beta quantiles
+    low = 0.0 if xs == 0 else float(special.betaincinv(xs, total - xs + 1, alpha / 2))
+    high = 1.0 if xs == total else float(special.betaincinv(xs + 1, total - xs, 1 - alpha / 2))
     to_ratio = lambda pi: math.inf if pi >= 1 else pi / (1 - pi)  # noqa: E731
-    return to_ratio(ci.low), to_ratio(ci.high)
+    return to_ratio(low), to_ratio(high)
 
 
-def _fieller(ms: float, mb: float, vs: float, vb: float, vsb: float, q: float) -> tuple[float, float]:
+def _poisson_p(counts: tuple[int, int]) -> float:
+    """Exact conditional test of equal Poisson rates: the scenario's share of the events against 1/2."""
+    xb, xs = counts
+    if xb + xs == 0:
+        return 1.0
+    return float(stats.binomtest(xs, xb + xs, 0.5).pvalue)
+
+
+def _fieller(ms: float, mb: float, vs: float, vb: float, vsb: float, q: float,
+             nonnegative: bool = False) -> tuple[float, float]:
     """Fieller's interval of ``ms / mb`` from the variances and covariance of the two means.
 
-    The set of ratios R with ``(ms - R mb)^2 <= q^2 var(ms - R mb)``; unbounded when the baseline
-    mean is itself not clearly away from zero.
+    The set of ratios R with ``(ms - R mb)^2 <= q^2 var(ms - R mb)``. When the baseline mean is
+    not itself clearly away from zero the set is unbounded: two rays, or the whole line. For a
+    non-negative metric only R >= 0 is possible; the hull of what is left is returned.
     """
     a = mb * mb - q * q * vb
     b = ms * mb - q * q * vsb
     c = ms * ms - q * q * vs
-    if a <= 0:
-        return -math.inf, math.inf
-    root = math.sqrt(max(b * b - a * c, 0.0))
-    return (b - root) / a, (b + root) / a
+    disc = b * b - a * c
+    if a > 0:
+        root = math.sqrt(max(disc, 0.0))
+        return float((b - root) / a), float((b + root) / a)
+    if a == 0 or disc <= 0:
+        return (0.0 if nonnegative else -math.inf), math.inf
+    r1, r2 = sorted(((b - math.sqrt(disc)) / a, (b + math.sqrt(disc)) / a))  # the set: (-inf, r1] and [r2, inf)
+    if nonnegative and r1 < 0:
+        return float(max(r2, 0.0)), math.inf
+    return (0.0 if nonnegative else -math.inf), math.inf
 
 
 def _hull(parts) -> tuple[float, float]:
