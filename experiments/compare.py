@@ -30,6 +30,8 @@ from experiments.guardrails import (
     INCONCLUSIVE,
     evaluate,
     exit_code,
+    family_fail,
+    harm_p_value,
     hypothesis_result,
     label_changes,
     overall_verdict,
@@ -40,7 +42,8 @@ from experiments.report import KEY_TIMESERIES, write_report
 from experiments.stats import (
     BOOTSTRAP,
     BOOTSTRAP_MIN_PAIRS,
-    paired_difference,
+    mean_interval,
+    paired_estimate,
     seeds_to_decide,
     spending_levels,
 )
@@ -268,32 +271,56 @@ def statistics_of(settings: Settings, runs: dict[str, list[dict]], confidence: f
     if identical is None:
         identical = not config_diff(baseline_of(settings), settings)
     names = list(runs["baseline"][0]["metrics"])
-    rows = {name: _metric_row(name, runs, settings, confidence, identical=identical) for name in names}
+    estimates = {name: _estimate(name, runs, settings, identical) for name in names}
+    rows = {name: _metric_row(name, estimates[name], confidence, cfg.power) for name in names}
     labels = label_changes(rows, cfg.fdr, exclude=[scenario.primary_metric])
     for name, row in rows.items():
         row.update(labels[name])
-    guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in guardrails_of(settings)]
+    rails = guardrails_of(settings)
+    guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in rails]
+    harm_p = {i: _harm_p(rail, estimates, runs) for i, (rail, g) in enumerate(zip(rails, guardrails))
+              if g["verdict"] == "FAIL"}
+    family_fail(guardrails, harm_p, 1 - confidence)
     return {"rows": rows, "guardrails": guardrails, "verdict": overall_verdict([g["verdict"] for g in guardrails]),
             "hypothesis_result": hypothesis_result(rows.get(scenario.primary_metric), scenario.primary_direction),
             "confidence": confidence}
 
 
-def _metric_row(name: str, runs: dict[str, list[dict]], settings: Settings, confidence: float,
-                identical: bool) -> dict:
+def _estimate(name: str, runs: dict[str, list[dict]], settings: Settings, identical: bool):
     cfg = settings.compare
     base = np.array([_num(r["metrics"].get(name)) for r in runs["baseline"]])
     scen = np.array([_num(r["metrics"].get(name)) for r in runs["scenario"]])
-    counts = [event_counts(name, [r["metrics"] for r in runs[arm]]) for arm in ARMS]
-    events = None if any(c is None for c in counts) else tuple(counts)
-    row = paired_difference(base, scen, method=cfg.ci_method, confidence=confidence, kind=metric_kind(name),
-                            events=events, rare_events=cfg.rare_events, identical=identical)
+    window = settings.run.days - settings.run.warmup_days
+    counts = [event_counts(name, [r["metrics"] for r in runs[arm]], window) for arm in ARMS]
+    events, exposure = (None, None) if any(c is None for c in counts) else ((counts[0][0], counts[1][0]), counts[0][1])
+    estimate = paired_estimate(base, scen, cfg.ci_method, kind=metric_kind(name), events=events, exposure=exposure,
+                               rare_events=cfg.rare_events, identical=identical)
+    estimate.values = base, scen
+    return estimate
+
+
+def _metric_row(name: str, estimate, confidence: float, power: float) -> dict:
+    row = estimate.row(confidence)
     low, high = row["ci_low"], row["ci_high"]
     straddles = low <= 0 <= high and not low == high == 0  # the sign of the change is not told yet
-    row["seeds_to_decide"] = (seeds_to_decide(row["diff_mean"], low, high, 0.0, row["n"], confidence, cfg.power)
+    row["seeds_to_decide"] = (seeds_to_decide(row["diff_mean"], low, high, 0.0, row["n"], confidence, power)
                               if straddles and not row["degenerate"] else None)
     row["direction"] = DIRECTIONS.get(name, "neutral")
+    base, scen = estimate.values
     row["baseline"], row["scenario"] = base.tolist(), scen.tolist()
     return row
+
+
+def _harm_p(rail, estimates: dict, runs: dict[str, list[dict]]) -> float:
+    """One-sided p-value of a guardrail's harm beyond its bound (for Holm over the guardrails)."""
+    decrease = rail.kind.endswith("decrease")
+    if rail.kind == "max_group_ratio":
+        ratios = np.array([_num(r["fairness"].get(rail.metric, {}).get("worst_to_best")) for r in runs["scenario"]])
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return harm_p_value(lambda c: mean_interval(ratios, confidence=c)[1:], rail.bound)
+    estimate = estimates[rail.metric]
+    return harm_p_value(lambda c: estimate.interval(c, "relative" in rail.kind), rail.bound, decrease)
 
 
 def _check(rail, rows: dict, runs: dict[str, list[dict]], confidence: float, power: float) -> dict:

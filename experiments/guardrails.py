@@ -11,11 +11,16 @@ A guardrail is written in YAML as a metric plus exactly one bound, for example::
 
 Each guardrail is a non-inferiority test (docs/statistics.md, "The decision rule"): PASS when the
 whole 1 - alpha interval (95% by default) lies on the safe side of the bound (non-inferiority
-shown at one-sided alpha/2), FAIL when it lies entirely beyond it (the harm shown at one-sided
-alpha/2), INCONCLUSIVE when it straddles the bound, is undefined, or has zero width without being
-certain (no spread in a handful of seeds with too few events). The error rate of each guardrail is
-kept at alpha/2 and the number of seeds decides the power: alpha is not shrunk with the number of
-guardrails. An undecided guardrail reports the paired seeds that would decide it.
+shown at one-sided alpha/2), INCONCLUSIVE when it straddles the bound, is undefined, or has zero
+width without being certain (no spread in a handful of seeds with too few events). The overall
+PASS needs every guardrail to PASS, so it is wrong with probability at most alpha/2 whatever the
+number of guardrails (an intersection-union test): alpha is not shrunk, the number of seeds gives
+the power. An undecided guardrail reports the paired seeds that would decide it.
+
+FAIL is the other claim: the harm is shown, the interval entirely beyond the bound. "Some
+guardrail is harmed" is a union over the guardrails, so :func:`family_fail` keeps a FAIL only when
+Holm's step-down over the guardrails' one-sided p-values rejects it at alpha/2: with no guardrail
+truly violated, the overall verdict FAILs with probability at most alpha/2.
 
 The same module holds the rest of the decision rule: whether the scenario's hypothesis is
 supported (:func:`hypothesis_result`) and the better/worse labels of the other metrics under
@@ -44,6 +49,8 @@ PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 SUPPORTED, CONTRADICTED, NOT_SHOWN = "supported", "contradicted", "not shown"
 BETTER, WORSE, UNCLEAR, NO_CHANGE = "better", "worse", "no clear change", "no change"
 DEFAULT_FDR = 0.05
+_ALMOST_ONE = 1e-9  # harm_p_value: the narrowest interval tried is at confidence 1e-9
+_BISECTION_STEPS = 40
 _LOWER_IS_BETTER, _HIGHER_IS_BETTER = "lower_is_better", "higher_is_better"
 EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
 
@@ -183,6 +190,52 @@ def evaluate(
         "confidence": info["confidence"],
         "method": info["method"],
     }
+
+
+def harm_p_value(interval_at, bound: float, decrease: bool = False) -> float:
+    """One-sided p-value of "the harmful change is at most ``bound``" by inverting an interval.
+
+    Args:
+        interval_at: ``confidence -> (low, high)`` on the guardrail's scale (its intervals nest).
+        bound: The guardrail's bound, as a harmful change.
+        decrease: The bound limits a fall (the harmful change is minus the change).
+
+    Returns:
+        Half the smallest alpha whose ``1 - alpha`` interval lies entirely beyond the bound (its
+        lower end on the harm scale above it), 1.0 when even the point estimate is not beyond.
+    """
+    def beyond(alpha: float) -> bool:
+        low, high = interval_at(1 - alpha)
+        return (-high if decrease else low) > bound
+
+    if not beyond(1 - _ALMOST_ONE):
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if beyond(mid) else (mid, hi)
+    return hi / 2
+
+
+def family_fail(results: list[dict], harm_p: Mapping[int, float], alpha: float) -> None:
+    """Holm's step-down over the FAIL side of the guardrails, in place.
+
+    ``results[i]`` with verdict FAIL keeps it when, taken in the order of their one-sided
+    p-values ``harm_p[i]``, the j-th (from 0) has ``p <= (alpha / 2) / (G - j)``, G the number of
+    guardrails; from the first that does not, the rest become INCONCLUSIVE ("beyond the bound at
+    this confidence, not at the family-wise level"). With one guardrail this is the plain rule.
+    """
+    size = len(results)
+    failing = sorted((i for i, r in enumerate(results) if r["verdict"] == FAIL), key=lambda i: harm_p[i])
+    for rank, i in enumerate(failing):
+        threshold = (alpha / 2) / (size - rank)
+        if harm_p[i] > threshold:
+            for j in failing[rank:]:
+                results[j]["verdict"] = INCONCLUSIVE
+                results[j]["reason"] = (f"beyond the bound at {100 * (1 - alpha):.3g}% but not at the family-wise "
+                                        f"level over {size} guardrails (Holm; one-sided p = {harm_p[j]:.2g})")
+            return
+        results[i]["harm_p_value"] = harm_p[i]
 
 
 def hypothesis_result(row: Mapping | None, direction: str | None) -> str:

@@ -67,26 +67,38 @@ def metric_kind(name: str) -> str:
     return LEVEL
 
 
-def event_counts(name: str, runs: Sequence[Mapping[str, float]]) -> np.ndarray | None:
+def event_counts(name: str, runs: Sequence[Mapping[str, float]],
+                 window_days: float | None = None) -> tuple[np.ndarray, float | None] | None:
     """Per-seed event counts behind metric ``name`` in each run (NaN where the run lacks it).
 
-    A count metric counts its own events, when its values are whole numbers (``harm_exposure``
-    counts views, which the traffic model spreads fractionally, so it has none). A rate or share
-    listed in :data:`EVENT_COUNT_OF` borrows the count of its events from that metric. Otherwise
-    None: the events are not known.
+    A count metric counts its own events when its values are whole numbers (``harm_exposure``
+    counts views, which the traffic model spreads fractionally, so it has none); a ``*_per_day``
+    metric is a count over the ``window_days`` of the measurement window. A rate or share listed
+    in :data:`EVENT_COUNT_OF` borrows the count of its events from that metric.
 
     Args:
         name: The metric.
         runs: Each run's metrics mapping (one per seed, in seed order).
+        window_days: Days of the measurement window (``run.days - run.warmup_days``).
+
+    Returns:
+        ``(counts, exposure)``, the metric being ``counts / exposure`` (exposure 1 for a count,
+        the window's days for a per-day rate, None when the counts only tell how rare the
+        metric's events are); None when the events are not known.
     """
-    source = name if metric_kind(name) == COUNT else EVENT_COUNT_OF.get(name)
-    if source is None:
+    if metric_kind(name) == COUNT:
+        source, exposure = name, 1.0
+    elif name.endswith("_per_day") and window_days:
+        source, exposure = name, float(window_days)
+    elif name in EVENT_COUNT_OF:
+        source, exposure = EVENT_COUNT_OF[name], None
+    else:
         return None
-    values = np.array([_num(run.get(source)) for run in runs], dtype=float)
+    values = np.array([_num(run.get(source)) for run in runs], dtype=float) * (exposure or 1.0)
     known = values[~np.isnan(values)]
-    if known.size == 0 or np.any(known < 0) or np.any(np.abs(known - np.round(known)) > _INTEGER_TOLERANCE):
+    if known.size == 0 or np.any(known < 0) or np.any(np.abs(known - np.round(known)) > _INTEGER_TOLERANCE * np.maximum(1, known)):
         return None
-    return np.round(values)
+    return np.round(values), exposure
 
 
 def _num(value) -> float:

@@ -56,6 +56,7 @@ def paired_difference(
     *,
     kind: str = LEVEL,
     events: tuple[np.ndarray, np.ndarray] | None = None,
+    exposure: float | None = None,
     rare_events: int = RARE_EVENTS,
     identical: bool = False,
     nonnegative: bool | None = None,
@@ -80,6 +81,10 @@ def paired_difference(
             ``share`` or ``level``.
         events: Per-seed event counts behind the metric, ``(baseline, scenario)``, aligned with
             the values; for a count they are its values. None when unknown.
+        exposure: When the metric is its events divided by a fixed exposure (1 for a count, the
+            window's days for a per-day rate), that exposure: the pooled-Poisson intervals then
+            apply. None when the events only tell how rare the metric's events are (e.g. the
+            wrongful actions behind the wrongful-action rate).
         rare_events: A count with fewer events than this in an arm (pooled over seeds) gets the
             rare-event interval.
         identical: The two arms have the same configuration, so every difference is exactly zero
@@ -98,9 +103,30 @@ def paired_difference(
         ValueError: If the arrays differ in length, the method is unknown or the confidence
             level is outside (0, 1).
     """
+    _check_confidence(confidence)
+    estimate = paired_estimate(baseline, scenario, method, rng_seed, kind=kind, events=events, exposure=exposure,
+                               rare_events=rare_events, identical=identical, nonnegative=nonnegative)
+    return estimate.row(confidence)
+
+
+def paired_estimate(
+    baseline: np.ndarray,
+    scenario: np.ndarray,
+    method: str = T,
+    rng_seed: int = 0,
+    *,
+    kind: str = LEVEL,
+    events: tuple[np.ndarray, np.ndarray] | None = None,
+    exposure: float | None = None,
+    rare_events: int = RARE_EVENTS,
+    identical: bool = False,
+    nonnegative: bool | None = None,
+) -> PairedEstimate:
+    """The intervals of :func:`paired_difference` at any confidence level (same arguments, no
+    ``confidence``): ``.row(c)`` is the row at level c, ``.interval(c, relative)`` its interval
+    alone, for tests by inversion (a guardrail's one-sided p-value)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed; use one of {', '.join(METHODS)}")
-    _check_confidence(confidence)
     base = np.asarray(baseline, dtype=float).ravel()
     scen = np.asarray(scenario, dtype=float).ravel()
     if base.shape != scen.shape:
@@ -110,10 +136,11 @@ def paired_difference(
     keep = ~(np.isnan(base) | np.isnan(scen))
     base, scen = base[keep], scen[keep]
     counts = _pooled_events(events, keep, kind, base, scen)
+    if events is None and counts is not None:
+        exposure = 1.0  # a count's own values
     if nonnegative is None:
         nonnegative = kind != LEVEL or bool(np.all(base >= 0) and np.all(scen >= 0))
-    est = _Estimator(base, scen, method, rng_seed, kind, counts, rare_events, identical, nonnegative)
-    return est.row(confidence)
+    return PairedEstimate(base, scen, method, rng_seed, kind, counts, exposure, rare_events, identical, nonnegative)
 
 
 def mean_interval(
@@ -281,13 +308,15 @@ def spending_levels(first: int, batch: int, budget: int, alpha: float) -> list[t
 # --- the estimator ---------------------------------------------------------------------------
 
 
-class _Estimator:
-    """The intervals of one metric's pairs at any confidence level (for p-values by inversion)."""
+class PairedEstimate:
+    """The intervals of one metric's pairs at any confidence level (built by :func:`paired_estimate`)."""
 
-    def __init__(self, base, scen, method, rng_seed, kind, counts, rare_events, identical, nonnegative):
+    def __init__(self, base, scen, method, rng_seed, kind, counts, exposure, rare_events, identical, nonnegative):
         self.base, self.scen, self.diffs = base, scen, scen - base
         self.n = int(base.size)
         self.kind, self.counts, self.nonnegative, self.identical = kind, counts, nonnegative, identical
+        self.exposure = exposure
+        self.poisson = counts is not None and exposure is not None and exposure > 0
         self.rng_seed = rng_seed
         flat = self.n >= 2 and _no_spread(self.diffs)
         few = counts is not None and min(counts) < rare_events
@@ -301,6 +330,13 @@ class _Estimator:
         # a share with no spread in either arm: neither t nor Welch has any width to give
         self.bounded = self.rare and kind == SHARE and _no_spread(base) and _no_spread(scen)
         self._boot: dict = {}
+
+    def interval(self, confidence: float, relative: bool = False) -> tuple[float, float]:
+        """The interval of the difference (or of the relative change) at ``confidence``."""
+        if self.n < 2:
+            return math.nan, math.nan
+        low, high = self.diff_interval(confidence)
+        return self.rel_interval(confidence, low, high, float(self.base.mean())) if relative else (low, high)
 
     def row(self, confidence: float) -> dict:
         n, base, scen = self.n, self.base, self.scen
@@ -342,8 +378,9 @@ class _Estimator:
         if self.bounded:
             return self._bounded_share(confidence)[0]
         parts = [_t_interval(self.diffs, confidence), _welch(self.scen, self.base, confidence)]
-        if self.kind == COUNT and self.counts is not None:
-            parts.append(_poisson_difference(self.counts, self.n, confidence))
+        if self.poisson:
+            low, high = _poisson_difference(self.counts, self.n, confidence)
+            parts.append((low / self.exposure, high / self.exposure))
         low, high = _hull(parts)
         if self.kind == SHARE:
             low, high = max(low, -1.0), min(high, 1.0)
@@ -359,7 +396,7 @@ class _Estimator:
         if self.bounded:
             return self._bounded_share(DEFAULT_CONFIDENCE)[2]
         parts = [_t_p(d), _welch_p(self.scen, self.base)]
-        if self.kind == COUNT and self.counts is not None:
+        if self.poisson:
             parts.append(_poisson_p(self.counts))
         return max(parts)
 
@@ -393,7 +430,7 @@ class _Estimator:
         vs, vb = cov[0, 0], cov[1, 1]
         q_welch = _t_quantile(0.5 + confidence / 2, _welch_df(vs, vb, self.n))
         parts = [paired, _fieller(s.mean(), b.mean(), vs, vb, 0.0, q_welch, self.nonnegative)]
-        if self.kind == COUNT and self.counts is not None:
+        if self.poisson:
             parts.append(_poisson_ratio(self.counts, confidence))
         return _hull(parts)
 

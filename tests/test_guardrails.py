@@ -205,3 +205,40 @@ def test_labels_control_the_false_discovery_rate():
     assert labels["primary"]["label"] == "better"  # judged alone, by the hypothesis test
     same = label_changes({"x": {"direction": "lower_is_better", "p_value": 1.0, "ci_low": 0.0, "ci_high": 0.0}})
     assert same["x"]["label"] == "no change"
+
+
+def test_harm_p_value_inverts_the_interval():
+    from scipy import stats
+
+    from experiments.guardrails import harm_p_value
+
+    mean, se, df, bound = 0.2, 0.05, 7, 0.05
+
+    def t_interval(confidence):
+        half = stats.t.ppf(0.5 + confidence / 2, df) * se
+        return mean - half, mean + half
+
+    p = harm_p_value(t_interval, bound)
+    assert p == pytest.approx(stats.t.sf((mean - bound) / se, df), rel=1e-6)  # the one-sided t test
+    assert harm_p_value(t_interval, 0.3) == 1.0
+    assert harm_p_value(lambda c: tuple(-x for x in t_interval(c))[::-1], bound, decrease=True) == pytest.approx(p)
+
+
+def test_fail_needs_the_family_wise_level_over_the_guardrails():
+    """Item 8: with four guardrails each at alpha/2, 'any FAIL' was a false FAIL up to 4 x 2.5% of
+    the time; Holm's step-down keeps the overall false FAIL at alpha/2."""
+    from experiments.guardrails import family_fail
+
+    def results():
+        return [{"verdict": v, "reason": ""} for v in ("FAIL", "FAIL", "PASS", "INCONCLUSIVE")]
+
+    strong = results()
+    family_fail(strong, {0: 0.001, 1: 0.008}, alpha=0.05)  # 0.001 <= 0.025/4; 0.008 <= 0.025/3
+    assert [r["verdict"] for r in strong] == ["FAIL", "FAIL", "PASS", "INCONCLUSIVE"]
+    weak = results()
+    family_fail(weak, {0: 0.02, 1: 0.004}, alpha=0.05)  # 0.004 <= 0.025/4; then 0.02 > 0.025/3
+    assert [r["verdict"] for r in weak] == ["INCONCLUSIVE", "FAIL", "PASS", "INCONCLUSIVE"]
+    assert "Holm" in weak[0]["reason"]
+    one = [{"verdict": "FAIL", "reason": ""}]
+    family_fail(one, {0: 0.02}, alpha=0.05)  # a single guardrail: the plain 95% rule
+    assert one[0]["verdict"] == "FAIL"
