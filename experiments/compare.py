@@ -469,8 +469,8 @@ def scorecard_text(comparison: dict) -> str:
         line = f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}"
         if rail["verdict"] == INCONCLUSIVE:
             needed = rail.get("seeds_to_decide")
-            line += f" ({rail.get('reason') or 'undecided'}"
-            line += f"; about {needed:,} paired seeds would decide it)" if needed else ")"
+            line += f" — {rail.get('reason') or 'undecided'}"
+            line += f"; about {needed:,} paired seeds would decide it" if needed else ""
         lines.append(line)
     if not comparison["guardrails"]:
         lines.append("  (no guardrails)")
@@ -480,7 +480,11 @@ def scorecard_text(comparison: dict) -> str:
 
 
 def _percent(x: float) -> str:
-    return "n/a" if x != x else "0%" if x == 0 else f"{100 * x:+.1f}%"
+    if x != x:
+        return "n/a"
+    if math.isinf(x):
+        return "+∞" if x > 0 else "−∞"
+    return "0%" if x == 0 else f"{100 * x:+.1f}%"
 
 
 def _plain(x: float) -> str:

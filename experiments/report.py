@@ -193,7 +193,7 @@ def _metric_rows(metrics: Mapping | None) -> list[dict]:
                 "rel_change": _percent(m.get("rel_change")),
                 "rel_ci": _ci(m.get("rel_ci_low"), m.get("rel_ci_high"), _percent),
                 "replicates_needed": _seeds_text(m) if reading == "no clear change" else "–",
-                "method": _method_name(m.get("method")),
+                "method": _method_name(m.get("method")) + (" (no spread: not certainty)" if m.get("degenerate") else ""),
                 "reading": reading,
                 "reading_class": reading.replace(" ", "-") if reading else "",
             }
