@@ -12,7 +12,8 @@ Which interval is used when (docs/statistics.md has the measured coverage of eac
 - ``bootstrap``: BCa bootstrap of the mean paired difference and of the ratio of means;
   refused below :data:`BOOTSTRAP_MIN_PAIRS` pairs, where its coverage is below nominal.
 - ``rare-event`` (chosen automatically): when every paired difference is equal (zero spread
-  from a few seeds is not certainty), or a count has fewer than ``rare_events`` events in an arm.
+  from a few seeds is not certainty), a majority of them are one same value (most seeds show no
+  difference: rare events), or a count has fewer than ``rare_events`` events in an arm.
   The interval is the union of the paired t interval, the unpaired (Welch) interval of the two
   arms, and for counts the pooled-Poisson interval (exact Garwood limits per arm, combined by
   MOVER; for the ratio, the exact conditional binomial interval). Common random numbers make the
@@ -320,7 +321,7 @@ class PairedEstimate:
         self.rng_seed = rng_seed
         flat = self.n >= 2 and _no_spread(self.diffs)
         few = counts is not None and min(counts) < rare_events
-        self.rare = self.n >= 2 and not identical and (flat or few)
+        self.rare = self.n >= 2 and not identical and (flat or few or _mostly_tied(self.diffs))
         self.method = method
         if method == BOOTSTRAP and (self.n < BOOTSTRAP_MIN_PAIRS or flat):
             self.method = T
@@ -485,6 +486,14 @@ def _t_two_sided_p(t: float, df: float) -> float:
 
 def _no_spread(x: np.ndarray) -> bool:
     return bool(np.all(x == x[0]))
+
+
+def _mostly_tied(x: np.ndarray) -> bool:
+    """A majority of the values are one and the same: the mark of rare events under common random
+    numbers (most seeds show no difference at all), where the t interval's normal approximation fails."""
+    if x.size < 2:
+        return False
+    return bool(np.unique(x, return_counts=True)[1].max() > x.size / 2)
 
 
 def _t_interval(x: np.ndarray, confidence: float) -> tuple[float, float]:

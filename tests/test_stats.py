@@ -242,3 +242,16 @@ def test_replicates_needed_without_spread_is_two():
     assert replicates_needed([1.5], half_width=0.1) == 2
     with pytest.raises(ValueError, match="half_width"):
         replicates_needed([1.0, 2.0], half_width=0)
+
+
+def test_mostly_tied_differences_get_the_rare_event_interval():
+    """Most seeds showing no difference at all is the mark of a rare event under common random
+    numbers: with one seed in eight differing, the t interval would rest on that one seed."""
+    baseline = np.array([0.98, 1.0, 0.99, 1.0, 0.97, 1.0, 1.0, 0.99])
+    scenario = baseline.copy()
+    scenario[3] = 0.96
+    row = paired_difference(baseline, scenario, kind="share")
+    t_row = paired_difference(baseline, scenario, kind="level", rare_events=0)
+    assert row["method"] == "rare-event" == t_row["method"]  # the rule is about the differences, not the kind
+    spread = paired_difference(baseline, scenario + np.linspace(0, 0.01, 8))
+    assert spread["method"] == "t"
