@@ -281,6 +281,9 @@ def statistics_of(settings: Settings, runs: dict[str, list[dict]], confidence: f
     harm_p = {i: _harm_p(rail, estimates, runs) for i, (rail, g) in enumerate(zip(rails, guardrails))
               if g["verdict"] == "FAIL"}
     family_fail(guardrails, harm_p, 1 - confidence)
+    for rail, result in zip(rails, guardrails):
+        if "holm_level" in result:  # demoted by Holm: the seeds that would reach its family-wise level
+            result["seeds_to_decide"] = _seeds_at_level(rail, result, estimates, 1 - 2 * result["holm_level"], cfg.power)
     return {"rows": rows, "guardrails": guardrails, "verdict": overall_verdict([g["verdict"] for g in guardrails]),
             "hypothesis_result": hypothesis_result(rows.get(scenario.primary_metric), scenario.primary_direction),
             "confidence": confidence}
@@ -309,6 +312,18 @@ def _metric_row(name: str, estimate, confidence: float, power: float) -> dict:
     base, scen = estimate.values
     row["baseline"], row["scenario"] = base.tolist(), scen.tolist()
     return row
+
+
+def _seeds_at_level(rail, result: dict, estimates: dict, confidence: float, power: float) -> int | None:
+    if rail.kind == "max_group_ratio":
+        return None
+    low, high = estimates[rail.metric].interval(confidence, "relative" in rail.kind)
+    est = result["estimate"]
+    if rail.kind.endswith("decrease"):
+        est, low, high = -est, -high, -low
+    if low > rail.bound:  # already beyond at that level (cannot happen after a demotion; kept for safety)
+        return result["n"]
+    return seeds_to_decide(est, low, high, rail.bound, result["n"], confidence, power)
 
 
 def _harm_p(rail, estimates: dict, runs: dict[str, list[dict]]) -> float:

@@ -230,10 +230,11 @@ def family_fail(results: list[dict], harm_p: Mapping[int, float], alpha: float) 
     for rank, i in enumerate(failing):
         threshold = (alpha / 2) / (size - rank)
         if harm_p[i] > threshold:
-            for j in failing[rank:]:
+            for later, j in enumerate(failing[rank:]):
                 results[j]["verdict"] = INCONCLUSIVE
                 results[j]["reason"] = (f"beyond the bound at {100 * (1 - alpha):.3g}% but not at the family-wise "
                                         f"level over {size} guardrails (Holm; one-sided p = {harm_p[j]:.2g})")
+                results[j]["holm_level"] = (alpha / 2) / (size - rank - later)  # the one-sided level it needs
             return
         results[i]["harm_p_value"] = harm_p[i]
 

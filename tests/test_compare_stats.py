@@ -132,3 +132,23 @@ def test_scorecard_text_names_the_hypothesis_and_the_seeds_to_decide(strike):
     assert "hypothesis (time_to_removal_min_p50 should increase): supported" in text
     assert "paired seeds would decide it" in text
     assert math.isclose(comparison["confidence"], 0.95)
+
+
+def test_a_fail_not_at_the_family_wise_level_is_inconclusive_with_seeds_to_decide(strike):
+    """Item 8: two guardrails; harm is beyond +5% at 95% (one-sided p = 0.021) but not at Holm's
+    0.025 / 2: the guardrail is INCONCLUSIVE and says how many seeds would decide it."""
+    rails = [HARM, {"name": "questions", "metric": "questions_per_day", "max_relative_decrease": 0.5}]
+    settings = dataclasses.replace(strike, guardrails=rails)
+    base = np.array([500.0, 520.0, 480.0, 510.0])
+    scen = base * 1.17 + np.array([10.0, -12.0, 15.0, -8.0]) * 3
+    quiet = [20.0, 21.0, 19.0, 20.5]
+    comparison = summarize_pairs(settings, runs_from({"baseline": {"harm_exposure": list(base), "questions_per_day": quiet},
+                                                      "scenario": {"harm_exposure": list(scen), "questions_per_day": quiet}}))
+    harm = comparison["guardrails"][0]
+    assert harm["ci_low"] > harm["bound"]  # beyond the bound at 95%...
+    assert harm["verdict"] == "INCONCLUSIVE" and "Holm" in harm["reason"]  # ... but not family-wise
+    assert harm["seeds_to_decide"] > 4
+    assert comparison["verdict"] == "INCONCLUSIVE"
+    alone = summarize_pairs(strike, runs_from({"baseline": {"harm_exposure": list(base)},
+                                               "scenario": {"harm_exposure": list(scen)}}))
+    assert alone["guardrails"][0]["verdict"] == "FAIL"  # one guardrail: the plain rule
