@@ -152,3 +152,25 @@ def test_a_fail_not_at_the_family_wise_level_is_inconclusive_with_seeds_to_decid
     alone = summarize_pairs(strike, runs_from({"baseline": {"harm_exposure": list(base)},
                                                "scenario": {"harm_exposure": list(scen)}}))
     assert alone["guardrails"][0]["verdict"] == "FAIL"  # one guardrail: the plain rule
+
+
+@pytest.mark.parametrize("override, message", [
+    ("compare.alpha=0.7", "compare.alpha=0.7: must be <= 0.5"),
+    ("compare.fdr=0", "compare.fdr=0.0: must be >= 1e-06"),
+    ("compare.power=1.5", "compare.power=1.5: must be <= 0.999"),
+    ("compare.until_decided=maybe", "compare.until_decided='maybe': expected true or false"),
+    ("compare.max_replicates=1", "compare.max_replicates=1: must be >= 2"),
+    ("compare.batch_size=0", "compare.batch_size=0: must be >= 1"),
+    ("compare.rare_events=-1", "compare.rare_events=-1: must be >= 0"),
+])
+def test_compare_keys_are_typed_and_checked(override, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        compose([*SHORT, override])
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_until_decided_needs_a_budget_of_at_least_the_first_look(strike):
+    settings = sequential(strike, max_replicates=3)
+    with pytest.raises(ValueError, match="compare.max_replicates=3 must be >= replicates=4"):
+        check_settings(settings)
