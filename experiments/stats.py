@@ -14,8 +14,9 @@ Which interval is used when (docs/statistics.md has the measured coverage of eac
 - ``rare-event`` (chosen automatically): when every paired difference is equal (zero spread
   from a few seeds is not certainty), a majority of them are one same value (most seeds show no
   difference: rare events), or a count has fewer than ``rare_events`` events in an arm.
-  The interval is the union of the paired t interval, the unpaired (Welch) interval of the two
-  arms, and for counts the pooled-Poisson interval (exact Garwood limits per arm, combined by
+  The interval is the union of the paired t interval, the unpaired intervals of the two arms
+  (Welch's, and one lending each arm the larger arm's variance, for an arm that showed no spread
+  in a handful of seeds by chance), and for counts the pooled-Poisson interval (exact Garwood limits per arm, combined by
   MOVER; for the ratio, the exact conditional binomial interval). Common random numbers make the
   arms positively correlated, so the unpaired parts are conservative; the union covers whenever
   any part does. A share with no spread at all in either arm gets the distribution-free interval
@@ -378,7 +379,8 @@ class PairedEstimate:
             return self._bootstrap("diff", confidence)
         if self.bounded:
             return self._bounded_share(confidence)[0]
-        parts = [_t_interval(self.diffs, confidence), _welch(self.scen, self.base, confidence)]
+        parts = [_t_interval(self.diffs, confidence), _welch(self.scen, self.base, confidence),
+                 _welch(self.scen, self.base, confidence, lend=True)]
         if self.poisson:
             low, high = _poisson_difference(self.counts, self.n, confidence)
             parts.append((low / self.exposure, high / self.exposure))
@@ -396,7 +398,7 @@ class PairedEstimate:
             return _p_by_inversion(lambda c: self._bootstrap("diff", c))
         if self.bounded:
             return self._bounded_share(DEFAULT_CONFIDENCE)[2]
-        parts = [_t_p(d), _welch_p(self.scen, self.base)]
+        parts = [_t_p(d), _welch_p(self.scen, self.base), _welch_p(self.scen, self.base, lend=True)]
         if self.poisson:
             parts.append(_poisson_p(self.counts))
         return max(parts)
@@ -430,7 +432,10 @@ class PairedEstimate:
             return paired
         vs, vb = cov[0, 0], cov[1, 1]
         q_welch = _t_quantile(0.5 + confidence / 2, _welch_df(vs, vb, self.n))
-        parts = [paired, _fieller(s.mean(), b.mean(), vs, vb, 0.0, q_welch, self.nonnegative)]
+        q_lent = _t_quantile(0.5 + confidence / 2, self.n - 1)
+        v = max(vs, vb)
+        parts = [paired, _fieller(s.mean(), b.mean(), vs, vb, 0.0, q_welch, self.nonnegative),
+                 _fieller(s.mean(), b.mean(), v, v, 0.0, q_lent, self.nonnegative)]
         if self.poisson:
             parts.append(_poisson_ratio(self.counts, confidence))
         return _hull(parts)
@@ -523,22 +528,29 @@ def _welch_df(vs: float, vb: float, n: int) -> float:
     return (vs + vb) ** 2 / ((vs**2 + vb**2) / (n - 1))
 
 
-def _welch(s: np.ndarray, b: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Unpaired interval of mean(s) - mean(b): ignores the pairing, so wider under common random numbers."""
+def _unpaired(s: np.ndarray, b: np.ndarray, lend: bool) -> tuple[float, float, float]:
+    """(difference of means, its variance, degrees of freedom) ignoring the pairing: Welch's, or with
+    each arm given the larger of the two arms' variances (``lend``), so that an arm that showed no
+    spread in a handful of seeds, by chance, is lent the other arm's."""
     n = s.size
     vs, vb = float(s.var(ddof=1)) / n, float(b.var(ddof=1)) / n
-    d = float(s.mean() - b.mean())
-    half = _t_quantile(0.5 + confidence / 2, _welch_df(vs, vb, n)) * math.sqrt(vs + vb)
+    if lend:
+        return float(s.mean() - b.mean()), 2 * max(vs, vb), n - 1
+    return float(s.mean() - b.mean()), vs + vb, _welch_df(vs, vb, n)
+
+
+def _welch(s: np.ndarray, b: np.ndarray, confidence: float, lend: bool = False) -> tuple[float, float]:
+    """Unpaired interval of mean(s) - mean(b): ignores the pairing, so wider under common random numbers."""
+    d, var, df = _unpaired(s, b, lend)
+    half = _t_quantile(0.5 + confidence / 2, df) * math.sqrt(var)
     return d - half, d + half
 
 
-def _welch_p(s: np.ndarray, b: np.ndarray) -> float:
-    n = s.size
-    vs, vb = float(s.var(ddof=1)) / n, float(b.var(ddof=1)) / n
-    d = float(s.mean() - b.mean())
-    if vs + vb == 0:
+def _welch_p(s: np.ndarray, b: np.ndarray, lend: bool = False) -> float:
+    d, var, df = _unpaired(s, b, lend)
+    if var == 0:
         return 1.0 if d == 0 else 0.0
-    return _t_two_sided_p(d / math.sqrt(vs + vb), _welch_df(vs, vb, n))
+    return _t_two_sided_p(d / math.sqrt(var), df)
 
 
 @lru_cache(maxsize=4096)
