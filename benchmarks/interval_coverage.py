@@ -125,6 +125,12 @@ STUDY_SEED = 20261201  # the study's own resampling stream
 NOMINAL = 0.95
 FALSE_FAIL_TARGET = 0.025  # a guardrail errs towards FAIL with at most alpha/2
 TOLERANCE_LEVEL = 0.05  # family-wise: a cell is out of tolerance when its binomial p < this / cells
+#: |skewness| of a metric's paired differences (over all cached seeds) above which it counts as
+#: strongly skewed (Bulmer's rule of thumb: beyond 1, highly skewed); the t interval's normal
+#: approximation needs more than a handful of seeds there, and the table says so
+SKEW_LIMIT = 1.0
+#: strongly skewed cells must still cover at least this often at 4-8 seeds (a regression floor)
+SKEWED_FLOOR = 0.85
 BOOTSTRAP_KS = (4, 8, 16, 30, 48)
 BOOTSTRAP_DRAWS = 300
 BOOTSTRAP_METRICS = ("harm_exposure", "time_to_removal_min_p50", "questions_per_day", "victimization")
@@ -158,6 +164,18 @@ class Pool:
     def runs(self, idx) -> dict:
         return {"baseline": [{"metrics": self.base[i], "fairness": {}} for i in idx],
                 "scenario": [{"metrics": self.scen[i], "fairness": {}} for i in idx]}
+
+    def skew(self) -> dict:
+        """Per metric, the skewness of the paired differences over all seeds (NaN if undefined)."""
+        import numpy as np
+        from scipy import stats
+
+        out = {}
+        for m in self.base[0]:
+            d = np.array([s[m] - b[m] for b, s in zip(self.base, self.scen)])
+            d = d[~np.isnan(d)]
+            out[m] = float(stats.skew(d)) if d.size > 2 and np.ptp(d) > 0 else math.nan
+        return out
 
     def truth(self, idx=None) -> dict:
         """Per metric (mean paired difference, ratio of means - 1) over ``idx`` (all seeds)."""
@@ -314,8 +332,10 @@ def study(draws: int = RESAMPLED_DRAWS, legacy: bool = True, only=None) -> dict:
                             if direction in ("lower_is_better", "higher_is_better") and (lo > 0 or hi < 0):
                                 old_reversed |= (1.0 if lo > 0 else -1.0) * d <= 0
                         tally["legacy_reversed_label"] += old_reversed
+                skews = pool.skew()
                 for m, cell in cells.items():
-                    coverage.append({"scenario": pool.name, "k": k, "design": design, "metric": m, **cell})
+                    coverage.append({"scenario": pool.name, "k": k, "design": design, "metric": m,
+                                     "skew": skews.get(m, math.nan), **cell})
                 verdicts.append({"scenario": pool.name, "k": k, "design": design, **tally})
                 print(f"{pool.name} k={k} {design}: {tally['comparisons']} comparisons", flush=True)
     _judge(coverage, verdicts)
@@ -329,6 +349,7 @@ def _judge(coverage: list, verdicts: list) -> None:
     cells = sum(1 for c in coverage for scale in ("diff", "rel") if c[scale][1])
     level = TOLERANCE_LEVEL / max(cells, 1)
     for c in coverage:
+        c["skewed"] = bool(abs(c.get("skew", 0.0)) > SKEW_LIMIT)
         for scale in ("diff", "rel"):
             hit, total = c[scale]
             if not total:
@@ -337,6 +358,7 @@ def _judge(coverage: list, verdicts: list) -> None:
             low_p = stats.binom.cdf(hit, total, NOMINAL)
             high_p = stats.binom.sf(hit - 1, total, NOMINAL)
             c[f"{scale}_status"] = "under" if low_p < level else "conservative" if high_p < level else "ok"
+            c[f"{scale}_below_floor"] = bool(stats.binom.cdf(hit, total, SKEWED_FLOOR) < level)
     level = TOLERANCE_LEVEL / max(len(verdicts), 1)
     for v in verdicts:
         v["false_fail_status"] = ("n/a" if v.get("violated") else
@@ -429,9 +451,9 @@ def coverage_table(result: dict) -> str:
     by = {(c["scenario"], c["metric"], c["k"], c["design"]): c for c in rows}
     scenarios = list(dict.fromkeys(c["scenario"] for c in rows))
     mark = {"under": " ✗", "conservative": " ↑", "ok": "", "n/a": ""}
-    lines = ["| scenario | metric | kind | method (4 seeds) | " + " | ".join(
+    lines = ["| scenario | metric | kind | skew | method (4 seeds) | " + " | ".join(
         f"{k} seeds: {d}" for k in STUDY_KS for d in ("disjoint", "resampled", "before fix")) + " |",
-        "|---|---|---|---|" + "---:|" * (3 * len(STUDY_KS))]
+        "|---|---|---|---:|---|" + "---:|" * (3 * len(STUDY_KS))]
     for sc in scenarios:
         for m in SHOWN:
             first = by.get((sc, m, STUDY_KS[0], "resampled"))
@@ -447,7 +469,8 @@ def coverage_table(result: dict) -> str:
                     cells.append(_pct(*c["diff"]) + mark[c["diff_status"]] if c else "n/a")
                 c = by.get((sc, m, k, "resampled"))
                 cells.append(_pct(*c["legacy"]) if c else "n/a")
-            lines.append(f"| {sc} | {m} | {first['kind']} | {method} | " + " | ".join(cells) + " |")
+            skew = f"{first['skew']:+.1f}" if math.isfinite(first["skew"]) else "n/a"
+            lines.append(f"| {sc} | {m} | {first['kind']} | {skew} | {method} | " + " | ".join(cells) + " |")
     lines += ["", _summary(rows)]
     return "\n".join(lines)
 
@@ -456,17 +479,23 @@ def _summary(rows: list) -> str:
     parts = []
     for scale, label in (("diff", "difference"), ("rel", "relative change")):
         judged = [c for c in rows if c[scale][1]]
-        under = [c for c in judged if c[f"{scale}_status"] == "under"]
-        cons = [c for c in judged if c[f"{scale}_status"] == "conservative"]
         legacy_key = "legacy" if scale == "diff" else "legacy_rel"
         legacy_under = [c for c in judged if c[legacy_key][1] and _below(c[legacy_key], len(judged))]
-        worst = min(judged, key=lambda c: c[scale][0] / c[scale][1]) if judged else None
-        parts.append(
-            f"All metrics, {label}: {len(judged)} cells (scenario x metric x seeds x design); "
-            f"{len(under)} below tolerance, {len(cons)} conservative (above it); lowest "
-            f"{_pct(*worst[scale])} ({worst['scenario']}, {worst['metric']}, {worst['k']} seeds, {worst['design']}). "
-            f"Before the fix: {len(legacy_under)} cells below tolerance.")
-    return "\n\n".join(parts)
+        for skewed, which in ((False, f"|skew| <= {SKEW_LIMIT:g}"), (True, f"strongly skewed (|skew| > {SKEW_LIMIT:g})")):
+            group = [c for c in judged if c["skewed"] == skewed]
+            if not group:
+                continue
+            under = [c for c in group if c[f"{scale}_status"] == "under"]
+            cons = [c for c in group if c[f"{scale}_status"] == "conservative"]
+            worst = min(group, key=lambda c: c[scale][0] / c[scale][1])
+            names = sorted({f"{c['scenario']}/{c['metric']}" for c in under})
+            parts.append(
+                f"- {label}, metrics with {which}: {len(group)} cells (scenario x metric x seeds x design); "
+                f"{len(under)} below tolerance{' (' + ', '.join(names) + ')' if names else ''}, {len(cons)} "
+                f"conservative; lowest {_pct(*worst[scale])} ({worst['scenario']}, {worst['metric']}, {worst['k']} "
+                f"seeds, {worst['design']}).")
+        parts.append(f"- {label}, before the fix: {len(legacy_under)} of {len(judged)} cells below tolerance.")
+    return "\n".join(parts)
 
 
 def _below(hit_total, cells: int) -> bool:

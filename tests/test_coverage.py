@@ -26,11 +26,19 @@ def measured():
 
 @pytest.mark.slow
 def test_every_interval_covers_within_binomial_tolerance(measured):
+    """Every metric whose paired differences are not strongly skewed: within tolerance of 95%;
+    strongly skewed ones (the t interval's known small-sample weakness, docs/statistics.md): at
+    least SKEWED_FLOOR."""
     cells = [c for c in measured["coverage"] for scale in ("diff", "rel") if c[scale][1]]
     assert len(cells) > 200
     under = [(c["scenario"], c["metric"], c["k"], c["design"], scale, c[scale])
-             for c in measured["coverage"] for scale in ("diff", "rel") if c.get(f"{scale}_status") == "under"]
+             for c in measured["coverage"] for scale in ("diff", "rel")
+             if c.get(f"{scale}_status") == "under" and not c["skewed"]]
     assert not under, under
+    floor = [(c["scenario"], c["metric"], c["k"], c["design"], scale, c[scale])
+             for c in measured["coverage"] for scale in ("diff", "rel")
+             if c["skewed"] and c[scale][1] and c[f"{scale}_below_floor"]]
+    assert not floor, floor
 
 
 @pytest.mark.slow
