@@ -174,3 +174,23 @@ def test_until_decided_needs_a_budget_of_at_least_the_first_look(strike):
     settings = sequential(strike, max_replicates=3)
     with pytest.raises(ValueError, match="compare.max_replicates=3 must be >= replicates=4"):
         check_settings(settings)
+
+
+@pytest.mark.slow
+def test_until_decided_end_to_end(tmp_path):
+    """The command with compare.until_decided on the simulator: batches of new seeds, every run written."""
+    import json
+
+    _, settings = compose([*SHORT, "scenario=close_votes_3", "replicates=2", "compare.until_decided=true",
+                           "compare.batch_size=2", "compare.max_replicates=6", f"compare.out={tmp_path}"])
+    code = run_comparison(settings, "preflight compare scenario=close_votes_3 compare.until_decided=true")
+    comparison = json.loads((tmp_path / "comparison.json").read_text())
+    looks = comparison["sequential"]["looks"]
+    n = comparison["replicates"]
+    assert [look["replicates"] for look in looks] == [2, 4, 6][:len(looks)] and n == looks[-1]["replicates"]
+    assert comparison["seeds"] == list(range(n))
+    assert sorted(p.parent.name for p in (tmp_path / "runs").glob("*/summary.json")) == sorted(
+        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(n))
+    assert comparison["confidence"] == pytest.approx(1 - 0.05 * 2 / 6)
+    assert code == {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}[comparison["verdict"]]
+    assert "Seeds added in batches" in (tmp_path / "report.md").read_text()
