@@ -16,8 +16,9 @@ Which interval is used when (docs/statistics.md has the measured coverage of eac
   difference: rare events), or a count has fewer than ``rare_events`` events in an arm.
   The interval is the union of the paired t interval, the unpaired intervals of the two arms
   (Welch's, and one lending each arm the larger arm's variance, for an arm that showed no spread
-  in a handful of seeds by chance), and for counts the pooled-Poisson interval (exact Garwood limits per arm, combined by
-  MOVER; for the ratio, the exact conditional binomial interval). Common random numbers make the
+  in a handful of seeds by chance), and for counts the pooled-Poisson interval (exact Garwood
+  limits per arm, combined by MOVER; for the ratio, the exact conditional binomial interval),
+  scaled by the exposure for a per-day count. Common random numbers make the
   arms positively correlated, so the unpaired parts are conservative; the union covers whenever
   any part does. A share with no spread at all in either arm gets the distribution-free interval
   of a bounded mean instead.
@@ -87,8 +88,8 @@ def paired_difference(
             window's days for a per-day rate), that exposure: the pooled-Poisson intervals then
             apply. None when the events only tell how rare the metric's events are (e.g. the
             wrongful actions behind the wrongful-action rate).
-        rare_events: A count with fewer events than this in an arm (pooled over seeds) gets the
-            rare-event interval.
+        rare_events: A metric with fewer known events than this in an arm (pooled over seeds)
+            gets the rare-event interval.
         identical: The two arms have the same configuration, so every difference is exactly zero
             by construction: the zero-width interval is then certainty, not chance.
         nonnegative: Whether the metric cannot be negative (default: a count, rate or share, or
