@@ -383,7 +383,7 @@ def bootstrap_study() -> list:
             diffs = np.array([pool.scen[i][m] - pool.base[i][m] for i in range(pool.size)])
             diffs = diffs[~np.isnan(diffs)]
             for k in BOOTSTRAP_KS:
-                hits = {"t": 0, "percentile": 0, "BCa": 0}
+                hits = {"t": 0, "percentile": 0, "BCa": 0, "BCa or t": 0}
                 for _ in range(BOOTSTRAP_DRAWS):
                     x = rng.choice(diffs, k)
                     if np.all(x == x[0]):
@@ -395,6 +395,7 @@ def bootstrap_study() -> list:
                             ci = stats.bootstrap((x,), np.mean, method=method, n_resamples=1999,
                                                  rng=rng).confidence_interval
                         hits[method] += ci.low <= truth[m][0] <= ci.high
+                    hits["BCa or t"] += min(ci.low, lo) <= truth[m][0] <= max(ci.high, hi)  # compare.ci_method=bootstrap
                 out.append({"scenario": pool.name, "metric": m, "k": k, "draws": BOOTSTRAP_DRAWS, **hits})
                 print(f"bootstrap {pool.name} {m} k={k}: {hits}", flush=True)
     return out
@@ -420,7 +421,8 @@ def sequential_study() -> list:
         alpha = settings.compare.alpha
         plan = spending_levels(SEQUENTIAL["first"], SEQUENTIAL["batch"], SEQUENTIAL["budget"], alpha)
         for rule in ("spending", "naive"):
-            tally = {"scenario": pool.name, "rule": rule, "runs": 0, "decided": 0, "wrong": 0, "seeds": []}
+            tally = {"scenario": pool.name, "rule": rule, "runs": 0, "decided": 0, "wrong": 0, "seeds": [],
+                     "undecided": {}}
             for _ in range(SEQUENTIAL_DRAWS):
                 stream = list(rng.integers(0, slim.size, SEQUENTIAL["budget"]))
                 wrong = False
@@ -436,6 +438,9 @@ def sequential_study() -> list:
                 tally["decided"] += all(g["verdict"] != "INCONCLUSIVE" for g in res["guardrails"])
                 tally["wrong"] += wrong
                 tally["seeds"].append(n)
+                for g in res["guardrails"]:
+                    if g["verdict"] == "INCONCLUSIVE":
+                        tally["undecided"][g["name"]] = tally["undecided"].get(g["name"], 0) + 1
             tally["median_seeds"] = float(np.median(tally.pop("seeds")))
             out.append(tally)
             print(f"sequential {pool.name} {rule}: {tally}", flush=True)
@@ -523,24 +528,27 @@ def verdict_table(result: dict) -> str:
 
 
 def bootstrap_table(rows: list) -> str:
-    lines = ["| scenario | metric | " + " | ".join(f"{k} pairs: t / percentile / BCa" for k in BOOTSTRAP_KS) + " |",
+    lines = ["| scenario | metric | " + " | ".join(f"{k} pairs: t / percentile / BCa / BCa ∪ t" for k in BOOTSTRAP_KS) + " |",
              "|---|---|" + "---:|" * len(BOOTSTRAP_KS)]
     for sc, m in dict.fromkeys((r["scenario"], r["metric"]) for r in rows):
         cells = []
         for k in BOOTSTRAP_KS:
             r = next(x for x in rows if (x["scenario"], x["metric"], x["k"]) == (sc, m, k))
-            cells.append(" / ".join(_pct(r[key], r["draws"]) for key in ("t", "percentile", "BCa")))
+            cells.append(" / ".join(_pct(r[key], r["draws"]) for key in ("t", "percentile", "BCa", "BCa or t")))
         lines.append(f"| {sc} | {m} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def sequential_table(rows: list) -> str:
-    lines = ["| scenario | looks at | decided within budget | any wrong guardrail decision | median paired seeds |",
-             "|---|---|---:|---:|---:|"]
+    lines = ["| scenario | looks at | decided within budget | any wrong guardrail decision | median paired seeds | "
+             "still undecided at the end |",
+             "|---|---|---:|---:|---:|---|"]
     for r in rows:
         rule = "alpha spending (until_decided)" if r["rule"] == "spending" else "naive: 95% at every look"
+        left = ", ".join(f"{name} {_pct(count, r['runs'])}" for name, count in
+                         sorted(r["undecided"].items(), key=lambda kv: -kv[1])) or "none"
         lines.append(f"| {r['scenario']} | {rule} | {_pct(r['decided'], r['runs'])} | {_pct(r['wrong'], r['runs'])} | "
-                     f"{r['median_seeds']:g} |")
+                     f"{r['median_seeds']:g} | {left} |")
     return "\n".join(lines)
 
 
