@@ -538,7 +538,7 @@ def _config_value(value) -> str:
 
 
 def _method_name(method) -> str:
-    return {"t": "paired t", "bootstrap": "paired bootstrap (BCa)",
+    return {"t": "paired t", "bootstrap": "paired bootstrap (BCa ∪ t)",
             "rare-event": "rare-event (paired t ∪ unpaired ∪ pooled Poisson)"}.get(method, _text(method))
 
 
