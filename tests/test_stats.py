@@ -73,6 +73,7 @@ def test_bootstrap_is_not_used_below_its_minimum_pairs():
     assert (row["ci_low"], row["ci_high"]) == (t_row["ci_low"], t_row["ci_high"])
 
 
+@pytest.mark.slow
 def test_bootstrap_covers_at_its_minimum_pairs():
     """BCa at BOOTSTRAP_MIN_PAIRS pairs of skewed (lognormal) differences: coverage of the true
     mean within binomial tolerance of 95% over 300 samples (the percentile bootstrap at 4 pairs
