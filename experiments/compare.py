@@ -26,9 +26,27 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.guardrails import evaluate, exit_code, overall_verdict, validate_guardrail
+from experiments.guardrails import (
+    INCONCLUSIVE,
+    evaluate,
+    exit_code,
+    family_fail,
+    harm_p_value,
+    hypothesis_result,
+    label_changes,
+    overall_verdict,
+    validate_guardrail,
+)
+from experiments.metric_kinds import event_counts, metric_kind
 from experiments.report import KEY_TIMESERIES, write_report
-from experiments.stats import paired_difference, replicates_needed
+from experiments.stats import (
+    BOOTSTRAP,
+    BOOTSTRAP_MIN_PAIRS,
+    mean_interval,
+    paired_estimate,
+    seeds_to_decide,
+    spending_levels,
+)
 from sim.config import Settings, to_tree
 from sim.metric_registry import DIRECTIONS, GROUPED, REGISTRY
 
@@ -97,6 +115,23 @@ def notes_of(settings: Settings) -> list[str]:
     return notes
 
 
+def check_settings(settings: Settings) -> None:
+    """The checks of the ``compare`` keys that involve more than one key.
+
+    Raises:
+        ValueError: One line naming the keys, their values and what is allowed.
+    """
+    cfg = settings.compare
+    if cfg.ci_method == BOOTSTRAP and settings.replicates < BOOTSTRAP_MIN_PAIRS:
+        raise ValueError(
+            f"compare.ci_method=bootstrap needs replicates >= {BOOTSTRAP_MIN_PAIRS} (got replicates="
+            f"{settings.replicates}): below that its 95% intervals cover the truth measurably less than 95% "
+            "of the time (docs/statistics.md); use compare.ci_method=t or more replicates")
+    if cfg.until_decided and cfg.max_replicates < settings.replicates:
+        raise ValueError(f"compare.max_replicates={cfg.max_replicates} must be >= replicates={settings.replicates} "
+                         "with compare.until_decided=true")
+
+
 def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict[str, list[dict]]:
     """Run baseline and scenario on every paired seed, in parallel (joblib, loky processes).
 
@@ -135,6 +170,9 @@ def _one_run(settings: Settings, command: str | None) -> dict:
 def compare(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict:
     """Baseline versus scenario on paired seeds, with guardrail verdicts.
 
+    With ``compare.until_decided`` the seeds come in batches until every guardrail is decided or
+    ``compare.max_replicates`` is reached (:func:`run_until_decided`).
+
     Args:
         settings: The scenario's validated settings.
         jobs: Parallel simulations (default ``compare.jobs``, 0 meaning every core).
@@ -143,64 +181,201 @@ def compare(settings: Settings, jobs: int | None = None, command: str | None = N
     Returns:
         The comparison dict rendered by :func:`experiments.report.write_report`.
     """
+    return run_until_decided(settings, jobs, command)[2]
+
+
+def run_until_decided(settings: Settings, jobs: int | None = None, command: str | None = None,
+                      whatif: dict | None = None) -> tuple[Settings, dict[str, list[dict]], dict]:
+    """Run the paired seeds, in batches under ``compare.until_decided``, and summarise them.
+
+    Without ``until_decided``: one look at ``replicates`` pairs with intervals at 1 - alpha.
+    With it: looks at ``replicates``, then every ``batch_size`` more pairs, up to
+    ``max_replicates``; look j spends alpha_j of the error (:func:`experiments.stats.spending_levels`:
+    linear in the seeds, adding up to alpha) and every interval of that look is at 1 - alpha_j, so
+    the intervals stay valid however many looks are taken. It stops at the first look where every
+    guardrail is PASS or FAIL.
+
+    Returns:
+        ``(settings, runs, comparison)``: the settings with the replicates actually run, the runs
+        of :func:`run_pairs` and the comparison of the last look.
+    """
+    check_settings(settings)
     guardrails_of(settings)  # fail before hours of simulation, not after
+    cfg = settings.compare
     t0 = time.perf_counter()
-    runs = run_pairs(settings, jobs, command)
-    return summarize_pairs(settings, runs, command, time.perf_counter() - t0)
+    if not cfg.until_decided:
+        runs = run_pairs(settings, jobs, command)
+        return settings, runs, summarize_pairs(settings, runs, command, time.perf_counter() - t0, whatif)
+    runs: dict[str, list[dict]] = {arm: [] for arm in ARMS}
+    looks, done = [], 0
+    plan = spending_levels(settings.replicates, cfg.batch_size, cfg.max_replicates, cfg.alpha)
+    for number, (n, alpha) in enumerate(plan, start=1):
+        batch = dataclasses.replace(settings, seed=settings.seed + done, replicates=n - done)
+        for arm, more in run_pairs(batch, jobs, command).items():
+            runs[arm].extend(more)
+        done = n
+        current = dataclasses.replace(settings, replicates=n)
+        comparison = summarize_pairs(current, runs, command, time.perf_counter() - t0, whatif,
+                                     confidence=1 - alpha)
+        undecided = [g["name"] for g in comparison["guardrails"] if g["verdict"] == INCONCLUSIVE]
+        looks.append({"look": number, "replicates": n, "alpha": alpha, "confidence": 1 - alpha,
+                      "verdict": comparison["verdict"], "undecided": undecided})
+        if settings.run.progress:
+            sys.stderr.write(f"preflight compare: look {number} at {n} paired seeds ({100 * (1 - alpha):.3g}% "
+                             f"intervals): {comparison['verdict']}, {len(undecided)} guardrail(s) undecided\n")
+        if not undecided:
+            break
+    comparison["sequential"] = {"until_decided": True, "max_replicates": cfg.max_replicates,
+                                "batch_size": cfg.batch_size, "alpha": cfg.alpha, "looks": looks,
+                                "stopped": "decided" if not looks[-1]["undecided"] else "budget spent"}
+    return current, runs, comparison
 
 
 def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: str | None = None,
-                    wall_time_s: float = math.nan, whatif: dict | None = None) -> dict:
-    """The comparison dict from the runs of :func:`run_pairs`."""
-    method = settings.compare.ci_method
-    names = list(runs["baseline"][0]["metrics"])
-    rows = {name: _metric_row(name, runs, method) for name in names}
-    guardrails = [_check(rail, rows, runs) for rail in guardrails_of(settings)]
+                    wall_time_s: float = math.nan, whatif: dict | None = None,
+                    confidence: float | None = None) -> dict:
+    """The comparison dict from the runs of :func:`run_pairs`.
+
+    Args:
+        settings: The settings the runs came from (``replicates`` = runs per arm).
+        runs: ``{"baseline": [...], "scenario": [...]}`` in seed order.
+        command: The command line recorded in the provenance.
+        wall_time_s: Wall time of the runs.
+        whatif: The what-if files' text (recorded in the provenance).
+        confidence: Level of every interval (default ``1 - compare.alpha``; a sequential look
+            passes its own).
+    """
     scenario, baseline = settings.scenario, baseline_of(settings)
+    diff = config_diff(baseline, settings)
+    decided = statistics_of(settings, runs, confidence, identical=not diff)
+    rows = decided["rows"]
     return {
         "scenario": scenario.name,
         "description": scenario.description,
         "hypothesis": scenario.hypothesis,
         "primary_metric": scenario.primary_metric,
+        "primary_direction": scenario.primary_direction,
+        "hypothesis_result": decided["hypothesis_result"],
         "launch_day": scenario.launch_day,
         "site": settings.site.name,
         "replicates": settings.replicates,
         "seeds": seeds_of(settings),
         "days": settings.run.days,
         "warmup_days": settings.run.warmup_days,
-        "ci_method": method,
+        "ci_method": settings.compare.ci_method,
+        "confidence": decided["confidence"],
+        "fdr": settings.compare.fdr,
         "metrics": {k: v for k, v in rows.items() if k not in MOD_WORKLOAD},
-        "guardrails": guardrails,
-        "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+        "guardrails": decided["guardrails"],
+        "verdict": decided["verdict"],
         "notes": notes_of(settings),
         "timeseries": _timeseries(runs),
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
-        "config_diff": config_diff(baseline, settings),
+        "config_diff": diff,
         "provenance": _provenance(settings, command, wall_time_s, whatif),
     }
 
 
-def _metric_row(name: str, runs: dict[str, list[dict]], method: str) -> dict:
+def statistics_of(settings: Settings, runs: dict[str, list[dict]], confidence: float | None = None,
+                  identical: bool | None = None) -> dict:
+    """The statistical part of a comparison: every metric's row, the guardrails, the verdicts.
+
+    This is the decision rule of docs/statistics.md applied to the runs: intervals at
+    ``confidence`` (default ``1 - compare.alpha``), better/worse labels under false-discovery-rate
+    control, the hypothesis result for the primary metric, each guardrail as a non-inferiority
+    test and the overall verdict. The coverage study (benchmarks/interval_coverage.py) calls it on
+    cached runs.
+
+    Args:
+        settings: The scenario's settings (compare keys, guardrails, primary metric).
+        runs: ``{"baseline": [...], "scenario": [...]}``, each run with ``metrics`` (and
+            ``fairness`` for ``max_group_ratio`` guardrails).
+        confidence: Level of every interval.
+        identical: Whether the arms share one configuration (default: no configuration key differs).
+
+    Returns:
+        ``{"rows", "guardrails", "verdict", "hypothesis_result", "confidence"}``.
+    """
+    cfg, scenario = settings.compare, settings.scenario
+    confidence = 1 - cfg.alpha if confidence is None else confidence
+    if identical is None:
+        identical = not config_diff(baseline_of(settings), settings)
+    names = list(runs["baseline"][0]["metrics"])
+    estimates = {name: _estimate(name, runs, settings, identical) for name in names}
+    rows = {name: _metric_row(name, estimates[name], confidence, cfg.power) for name in names}
+    labels = label_changes(rows, cfg.fdr, exclude=[scenario.primary_metric])
+    for name, row in rows.items():
+        row.update(labels[name])
+    rails = guardrails_of(settings)
+    guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in rails]
+    harm_p = {i: _harm_p(rail, estimates, runs) for i, (rail, g) in enumerate(zip(rails, guardrails))
+              if g["verdict"] == "FAIL"}
+    family_fail(guardrails, harm_p, 1 - confidence)
+    for rail, result in zip(rails, guardrails):
+        if "holm_level" in result:  # demoted by Holm: the seeds that would reach its family-wise level
+            result["seeds_to_decide"] = _seeds_at_level(rail, result, estimates, 1 - 2 * result["holm_level"], cfg.power)
+    return {"rows": rows, "guardrails": guardrails, "verdict": overall_verdict([g["verdict"] for g in guardrails]),
+            "hypothesis_result": hypothesis_result(rows.get(scenario.primary_metric), scenario.primary_direction),
+            "confidence": confidence}
+
+
+def _estimate(name: str, runs: dict[str, list[dict]], settings: Settings, identical: bool):
+    cfg = settings.compare
     base = np.array([_num(r["metrics"].get(name)) for r in runs["baseline"]])
     scen = np.array([_num(r["metrics"].get(name)) for r in runs["scenario"]])
-    row = paired_difference(base, scen, method=method)
-    target = TARGET_PRECISION * abs(row["baseline_mean"])
-    if not (target > 0 and math.isfinite(target)):
-        target = ABSOLUTE_PRECISION
-    row["replicates_needed"] = replicates_needed(scen - base, target) if row["n"] >= 2 else None
+    window = settings.run.days - settings.run.warmup_days
+    counts = [event_counts(name, [r["metrics"] for r in runs[arm]], window) for arm in ARMS]
+    events, exposure = (None, None) if any(c is None for c in counts) else ((counts[0][0], counts[1][0]), counts[0][1])
+    estimate = paired_estimate(base, scen, cfg.ci_method, kind=metric_kind(name), events=events, exposure=exposure,
+                               rare_events=cfg.rare_events, identical=identical)
+    estimate.values = base, scen
+    return estimate
+
+
+def _metric_row(name: str, estimate, confidence: float, power: float) -> dict:
+    row = estimate.row(confidence)
+    low, high = row["ci_low"], row["ci_high"]
+    straddles = low <= 0 <= high and not low == high == 0  # the sign of the change is not told yet
+    row["seeds_to_decide"] = (seeds_to_decide(row["diff_mean"], low, high, 0.0, row["n"], confidence, power)
+                              if straddles and not row["degenerate"] else None)
     row["direction"] = DIRECTIONS.get(name, "neutral")
+    base, scen = estimate.values
     row["baseline"], row["scenario"] = base.tolist(), scen.tolist()
     return row
 
 
-def _check(rail, rows: dict, runs: dict[str, list[dict]]) -> dict:
+def _seeds_at_level(rail, result: dict, estimates: dict, confidence: float, power: float) -> int | None:
+    if rail.kind == "max_group_ratio":
+        return None
+    low, high = estimates[rail.metric].interval(confidence, "relative" in rail.kind)
+    est = result["estimate"]
+    if rail.kind.endswith("decrease"):
+        est, low, high = -est, -high, -low
+    if low > rail.bound:  # already beyond at that level (cannot happen after a demotion; kept for safety)
+        return result["n"]
+    return seeds_to_decide(est, low, high, rail.bound, result["n"], confidence, power)
+
+
+def _harm_p(rail, estimates: dict, runs: dict[str, list[dict]]) -> float:
+    """One-sided p-value of a guardrail's harm beyond its bound (for Holm over the guardrails)."""
+    decrease = rail.kind.endswith("decrease")
+    if rail.kind == "max_group_ratio":
+        ratios = np.array([_num(r["fairness"].get(rail.metric, {}).get("worst_to_best")) for r in runs["scenario"]])
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return harm_p_value(lambda c: mean_interval(ratios, confidence=c)[1:], rail.bound)
+    estimate = estimates[rail.metric]
+    return harm_p_value(lambda c: estimate.interval(c, "relative" in rail.kind), rail.bound, decrease)
+
+
+def _check(rail, rows: dict, runs: dict[str, list[dict]], confidence: float, power: float) -> dict:
     if rail.kind == "max_group_ratio":
         ratios = [_num(r["fairness"].get(rail.metric, {}).get("worst_to_best")) for r in runs["scenario"]]
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)  # an infinite ratio (a group at zero)
-            return evaluate(rail, ratios)
-    return evaluate(rail, rows[rail.metric])
+            return evaluate(rail, ratios, confidence, power)
+    return evaluate(rail, rows[rail.metric], confidence, power)
 
 
 def _timeseries(runs: dict[str, list[dict]]) -> dict:
@@ -300,18 +475,19 @@ def run_comparison(settings: Settings, command: str, whatif: dict | None = None)
     command = _compare_command(command)
     try:
         check_comparable(settings)
+        check_settings(settings)
         guardrails_of(settings)
         out = _output_dir(settings)
     except (ValueError, ConfigError) as err:
         say(f"preflight: error: {err}", error=True)
         return 2
-    n = 2 * settings.replicates
     if settings.run.progress:
-        say(f"preflight compare: {settings.scenario.name} vs baseline, {n} runs of {settings.run.days:g} days "
-            f"on site {settings.site.name}...", error=True)
-    t0 = time.perf_counter()
-    runs = run_pairs(settings, command=command)
-    comparison = summarize_pairs(settings, runs, command, time.perf_counter() - t0, whatif)
+        runs_text = (f"{2 * settings.replicates} runs, then batches of {2 * settings.compare.batch_size} up to "
+                     f"{2 * settings.compare.max_replicates} until every guardrail is decided,"
+                     if settings.compare.until_decided else f"{2 * settings.replicates} runs")
+        say(f"preflight compare: {settings.scenario.name} vs baseline, {runs_text} of "
+            f"{settings.run.days:g} days on site {settings.site.name}...", error=True)
+    settings, runs, comparison = run_until_decided(settings, command=command, whatif=whatif)
     for arm in ARMS:
         for seed, run in zip(seeds_of(settings), runs[arm]):
             summary = run["summary"]
@@ -353,14 +529,23 @@ def _in_sweep() -> bool:
 
 
 def scorecard_text(comparison: dict) -> str:
-    """The guardrail rows and the overall verdict as plain text for the terminal."""
+    """The hypothesis, the guardrail rows and the overall verdict as plain text for the terminal."""
+    level = f"{100 * comparison.get('confidence', 0.95):.3g}%"
     lines = [f"\n{comparison['scenario']} vs baseline · site {comparison['site']} · "
              f"{comparison['replicates']} paired seeds · {comparison['days']:g} days "
-             f"(warm-up {comparison['warmup_days']:g}) · {comparison['ci_method']} 95% CI"]
+             f"(warm-up {comparison['warmup_days']:g}) · {comparison['ci_method']} {level} CI"]
+    if comparison.get("primary_direction"):
+        lines.append(f"  hypothesis ({comparison['primary_metric']} should {comparison['primary_direction']}): "
+                     f"{comparison.get('hypothesis_result', 'not shown')}")
     for rail in comparison["guardrails"]:
         fmt = _percent if "relative" in rail["kind"] else _plain
         ci = f"[{fmt(rail['ci_low'])}, {fmt(rail['ci_high'])}]"
-        lines.append(f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}")
+        line = f"  {rail['verdict']:<13} {rail['name']:<28} {fmt(rail['estimate']):>9} {ci:<21} {rail['rule']}"
+        if rail["verdict"] == INCONCLUSIVE:
+            needed = rail.get("seeds_to_decide")
+            line += f" — {rail.get('reason') or 'undecided'}"
+            line += f"; about {needed:,} paired seeds would decide it" if needed else ""
+        lines.append(line)
     if not comparison["guardrails"]:
         lines.append("  (no guardrails)")
     lines += [f"note: {note}" for note in comparison.get("notes") or []]
@@ -370,7 +555,11 @@ def scorecard_text(comparison: dict) -> str:
 
 
 def _percent(x: float) -> str:
-    return "n/a" if x != x else "0%" if x == 0 else f"{100 * x:+.1f}%"
+    if x != x:
+        return "n/a"
+    if math.isinf(x):
+        return "+∞" if x > 0 else "−∞"
+    return "0%" if x == 0 else f"{100 * x:+.1f}%"
 
 
 def _plain(x: float) -> str:

@@ -9,9 +9,22 @@ A guardrail is written in YAML as a metric plus exactly one bound, for example::
       metric: wrongful_rate
       max_group_ratio: 1.25            # worst group at most 1.25x the best group
 
-The verdict uses the whole 95% interval: PASS when it lies on the safe side of the bound,
-FAIL when it lies entirely beyond it, INCONCLUSIVE when it straddles the bound (run more
-replicates).
+Each guardrail is a non-inferiority test (docs/statistics.md, "The decision rule"): PASS when the
+whole 1 - alpha interval (95% by default) lies on the safe side of the bound (non-inferiority
+shown at one-sided alpha/2), INCONCLUSIVE when it straddles the bound, is undefined, or has zero
+width without being certain (no spread in a handful of seeds with too few events). The overall
+PASS needs every guardrail to PASS, so it is wrong with probability at most alpha/2 whatever the
+number of guardrails (an intersection-union test): alpha is not shrunk, the number of seeds gives
+the power. An undecided guardrail reports the paired seeds that would decide it.
+
+FAIL is the other claim: the harm is shown, the interval entirely beyond the bound. "Some
+guardrail is harmed" is a union over the guardrails, so :func:`family_fail` keeps a FAIL only when
+Holm's step-down over the guardrails' one-sided p-values rejects it at alpha/2: with no guardrail
+truly violated, the overall verdict FAILs with probability at most alpha/2.
+
+The same module holds the rest of the decision rule: whether the scenario's hypothesis is
+supported (:func:`hypothesis_result`) and the better/worse labels of the other metrics under
+Benjamini-Hochberg false-discovery-rate control (:func:`label_changes`).
 """
 
 from __future__ import annotations
@@ -21,10 +34,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats as scipy_stats
 
-from experiments.stats import mean_interval, paired_difference
+from experiments.metric_kinds import metric_kind
+from experiments.stats import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_POWER,
+    mean_interval,
+    paired_difference,
+    seeds_to_decide,
+)
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+SUPPORTED, CONTRADICTED, NOT_SHOWN = "supported", "contradicted", "not shown"
+BETTER, WORSE, UNCLEAR, NO_CHANGE = "better", "worse", "no clear change", "no change"
+DEFAULT_FDR = 0.05
+_ALMOST_ONE = 1e-9  # harm_p_value: the narrowest interval tried is at confidence 1e-9
+_BISECTION_STEPS = 40
+_LOWER_IS_BETTER, _HIGHER_IS_BETTER = "lower_is_better", "higher_is_better"
 EXIT_CODES = {PASS: 0, FAIL: 1, INCONCLUSIVE: 3}
 
 BOUND_KINDS = (
@@ -109,7 +136,12 @@ def validate_guardrail(spec: Mapping) -> Guardrail:
     return Guardrail(name=name, metric=metric, kind=kind, bound=float(bound))
 
 
-def evaluate(guardrail: Guardrail | Mapping, evidence: Mapping | Sequence | np.ndarray) -> dict:
+def evaluate(
+    guardrail: Guardrail | Mapping,
+    evidence: Mapping | Sequence | np.ndarray,
+    confidence: float = DEFAULT_CONFIDENCE,
+    power: float = DEFAULT_POWER,
+) -> dict:
     """Check one guardrail against the comparison.
 
     Args:
@@ -118,20 +150,30 @@ def evaluate(guardrail: Guardrail | Mapping, evidence: Mapping | Sequence | np.n
             from :func:`experiments.stats.paired_difference`, or one holding per-seed
             ``baseline`` and ``scenario`` lists). For ``max_group_ratio``, the scenario's
             per-replicate worst-to-best ratios (or a mapping with them under ``scenario``).
+        confidence: Level of the interval computed here when the evidence is per-seed values
+            (a comparison row carries its own).
+        power: For an undecided guardrail, the chance of deciding it at ``seeds_to_decide``.
 
     Returns:
-        Dict with ``name, metric, rule, bound, estimate, ci_low, ci_high, verdict`` and
-        ``kind``. Relative kinds report the relative change (0.05 = +5%), absolute kinds
-        the difference, ``max_group_ratio`` the mean scenario ratio.
+        Dict with ``name, metric, kind, rule, bound, estimate, ci_low, ci_high, verdict``,
+        ``reason`` (why it is INCONCLUSIVE, else "") and ``seeds_to_decide`` (the paired seeds
+        that would decide an INCONCLUSIVE guardrail if the estimate holds, None when no number can
+        be read off the evidence; None for a decided one). Relative kinds report the relative
+        change (0.05 = +5%), absolute kinds the difference, ``max_group_ratio`` the mean scenario
+        ratio.
     """
     if not isinstance(guardrail, Guardrail):
         guardrail = validate_guardrail(guardrail)
-    estimate, low, high = _estimate(guardrail.kind, evidence)
+    estimate, low, high, info = _estimate(guardrail, evidence, confidence)
     if guardrail.kind.endswith("decrease"):
         # A fall is a negative change; compare its size with the bound.
-        verdict = _verdict(-high, -low, guardrail.bound)
+        harm = (-estimate, -high, -low)
     else:
-        verdict = _verdict(low, high, guardrail.bound)
+        harm = (estimate, low, high)
+    verdict, reason = _verdict(harm[1], harm[2], guardrail.bound, info)
+    needed = None
+    if verdict == INCONCLUSIVE and not reason.startswith(("undefined", "no spread")):
+        needed = seeds_to_decide(*harm, guardrail.bound, info["n"], info["confidence"], power)
     return {
         "name": guardrail.name,
         "metric": guardrail.metric,
@@ -142,7 +184,123 @@ def evaluate(guardrail: Guardrail | Mapping, evidence: Mapping | Sequence | np.n
         "ci_low": low,
         "ci_high": high,
         "verdict": verdict,
+        "reason": reason,
+        "seeds_to_decide": needed,
+        "n": info["n"],
+        "confidence": info["confidence"],
+        "method": info["method"],
     }
+
+
+def harm_p_value(interval_at, bound: float, decrease: bool = False) -> float:
+    """One-sided p-value of "the harmful change is at most ``bound``" by inverting an interval.
+
+    Args:
+        interval_at: ``confidence -> (low, high)`` on the guardrail's scale (its intervals nest).
+        bound: The guardrail's bound, as a harmful change.
+        decrease: The bound limits a fall (the harmful change is minus the change).
+
+    Returns:
+        Half the smallest alpha whose ``1 - alpha`` interval lies entirely beyond the bound (its
+        lower end on the harm scale above it), 1.0 when even the point estimate is not beyond.
+    """
+    def beyond(alpha: float) -> bool:
+        low, high = interval_at(1 - alpha)
+        return (-high if decrease else low) > bound
+
+    if not beyond(1 - _ALMOST_ONE):
+        return 1.0
+    lo, hi = 0.0, 1.0
+    for _ in range(_BISECTION_STEPS):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if beyond(mid) else (mid, hi)
+    return hi / 2
+
+
+def family_fail(results: list[dict], harm_p: Mapping[int, float], alpha: float) -> None:
+    """Holm's step-down over the FAIL side of the guardrails, in place.
+
+    ``results[i]`` with verdict FAIL keeps it when, taken in the order of their one-sided
+    p-values ``harm_p[i]``, the j-th (from 0) has ``p <= (alpha / 2) / (G - j)``, G the number of
+    guardrails; from the first that does not, the rest become INCONCLUSIVE ("beyond the bound at
+    this confidence, not at the family-wise level"). With one guardrail this is the plain rule.
+    """
+    size = len(results)
+    failing = sorted((i for i, r in enumerate(results) if r["verdict"] == FAIL), key=lambda i: harm_p[i])
+    for rank, i in enumerate(failing):
+        threshold = (alpha / 2) / (size - rank)
+        if harm_p[i] > threshold:
+            for later, j in enumerate(failing[rank:]):
+                results[j]["verdict"] = INCONCLUSIVE
+                results[j]["reason"] = (f"beyond the bound at {100 * (1 - alpha):.3g}% but not at the family-wise "
+                                        f"level over {size} guardrails (Holm; one-sided p = {harm_p[j]:.2g})")
+                results[j]["holm_level"] = (alpha / 2) / (size - rank - later)  # the one-sided level it needs
+            return
+        results[i]["harm_p_value"] = harm_p[i]
+
+
+def hypothesis_result(row: Mapping | None, direction: str | None) -> str:
+    """Whether the primary metric moved as the scenario's hypothesis says.
+
+    ``supported`` when the interval of the paired difference excludes zero on the stated side
+    (``increase``: above zero; ``decrease``: below), ``contradicted`` when it excludes zero on the
+    other side, ``not shown`` otherwise (no direction stated, an undefined or zero-width interval
+    that is not certain, or an interval containing zero).
+    """
+    if not row or direction not in ("increase", "decrease"):
+        return NOT_SHOWN
+    low, high = _as_float(row.get("ci_low")), _as_float(row.get("ci_high"))
+    if math.isnan(low) or math.isnan(high) or row.get("degenerate"):
+        return NOT_SHOWN
+    up, down = low > 0, high < 0
+    if not (up or down):
+        return NOT_SHOWN
+    return SUPPORTED if up == (direction == "increase") else CONTRADICTED
+
+
+def label_changes(rows: Mapping[str, Mapping], fdr: float = DEFAULT_FDR, exclude: Sequence[str] = ()) -> dict:
+    """Better/worse labels for many metrics at once, with the false discovery rate at ``fdr``.
+
+    The family is every metric with a direction (``lower_is_better``/``higher_is_better``) and a
+    p-value, except those in ``exclude`` (the primary metric, judged by the hypothesis alone).
+    Benjamini-Hochberg adjusts the p-values (``scipy.stats.false_discovery_control``); a metric is
+    labelled better or worse when its adjusted p-value is at most ``fdr`` and its interval
+    excludes zero. Among the labelled metrics, the expected share of false labels is then at most
+    ``fdr``.
+
+    Returns:
+        ``{metric: {"label": ..., "q_value": ...}}`` for every row: ``better``, ``worse``,
+        ``no clear change``, ``no change`` (an exactly zero, certain difference) or ``""``
+        (a neutral metric, or no interval).
+    """
+    out, family = {}, []
+    for name, row in rows.items():
+        out[name] = {"label": "", "q_value": math.nan}
+        direction = row.get("direction")
+        low, high, p = (_as_float(row.get(k)) for k in ("ci_low", "ci_high", "p_value"))
+        if direction not in (_LOWER_IS_BETTER, _HIGHER_IS_BETTER) or math.isnan(low) or math.isnan(high):
+            continue
+        if low == high == 0 and not row.get("degenerate"):
+            out[name]["label"] = NO_CHANGE
+            continue
+        out[name]["label"] = UNCLEAR
+        if name not in exclude and not math.isnan(p):
+            family.append(name)
+    if family:
+        adjusted = scipy_stats.false_discovery_control([_as_float(rows[m]["p_value"]) for m in family], method="bh")
+        for name, q in zip(family, adjusted):
+            row = rows[name]
+            out[name]["q_value"] = float(q)
+            low, high = _as_float(row["ci_low"]), _as_float(row["ci_high"])
+            if q <= fdr and (low > 0 or high < 0) and not row.get("degenerate"):
+                out[name]["label"] = BETTER if (low > 0) == (row["direction"] == _HIGHER_IS_BETTER) else WORSE
+    for name in exclude:
+        if name in rows and out[name]["label"] == UNCLEAR:
+            row = rows[name]
+            low, high = _as_float(row["ci_low"]), _as_float(row["ci_high"])
+            if (low > 0 or high < 0) and not row.get("degenerate"):  # the primary metric: its own test
+                out[name]["label"] = BETTER if (low > 0) == (row["direction"] == _HIGHER_IS_BETTER) else WORSE
+    return out
 
 
 def overall_verdict(verdicts: Sequence[str]) -> str:
@@ -173,30 +331,43 @@ def exit_code(verdict: str) -> int:
         raise ValueError(f"verdict {verdict!r} is unknown; allowed: PASS, FAIL, INCONCLUSIVE") from None
 
 
-def _estimate(kind: str, evidence) -> tuple[float, float, float]:
-    """(estimate, ci_low, ci_high) on the scale the bound of ``kind`` is written in."""
-    if kind == "max_group_ratio":
+def _estimate(guardrail: Guardrail, evidence, confidence: float) -> tuple[float, float, float, dict]:
+    """(estimate, ci_low, ci_high, info) on the scale the bound of the guardrail is written in."""
+    if guardrail.kind == "max_group_ratio":
         ratios = evidence.get("scenario") if isinstance(evidence, Mapping) else evidence
-        return mean_interval(np.asarray(ratios, dtype=float))
+        ratios = np.asarray(ratios, dtype=float)
+        mean, low, high = mean_interval(ratios, confidence=confidence)
+        n = int(np.sum(~np.isnan(ratios)))
+        info = {"n": n, "confidence": confidence, "method": "t", "degenerate": n >= 2 and low == high}
+        return mean, low, high, info
     row = evidence
     if "ci_low" not in row and "baseline" in row and "scenario" in row:
-        row = paired_difference(row["baseline"], row["scenario"], method=row.get("method", "t"))
-    if "relative" in kind:
+        row = paired_difference(row["baseline"], row["scenario"], method=row.get("method", "t"),
+                                confidence=confidence, kind=metric_kind(guardrail.metric))
+    if "relative" in guardrail.kind:
         keys = ("rel_change", "rel_ci_low", "rel_ci_high")
     else:
         keys = ("diff_mean", "ci_low", "ci_high")
-    return tuple(_as_float(row.get(key)) for key in keys)
+    info = {"n": int(row.get("n") or 0), "confidence": _as_float(row.get("confidence", confidence)),
+            "method": row.get("method", "t"), "degenerate": bool(row.get("degenerate", False))}
+    return (*(_as_float(row.get(key)) for key in keys), info)
 
 
-def _verdict(low: float, high: float, bound: float) -> str:
-    """PASS if the interval [low, high] of the harmful change is <= bound, FAIL if > bound."""
+def _verdict(low: float, high: float, bound: float, info: Mapping) -> tuple[str, str]:
+    """(verdict, reason): PASS if the interval [low, high] of the harmful change is <= bound,
+    FAIL if above it, INCONCLUSIVE otherwise or when the interval cannot be trusted."""
     if math.isnan(low) or math.isnan(high):
-        return INCONCLUSIVE
+        return INCONCLUSIVE, "undefined: the metric is missing in some runs, or fewer than 2 pairs"
+    if info.get("degenerate"):
+        return INCONCLUSIVE, (f"no spread across {info.get('n')} seeds and too few events: "
+                              "a zero-width interval is not certainty")
     if high <= bound:
-        return PASS
+        return PASS, ""
     if low > bound:
-        return FAIL
-    return INCONCLUSIVE
+        return FAIL, ""
+    if math.isinf(low) or math.isinf(high):
+        return INCONCLUSIVE, "the interval is unbounded (the baseline level is not clearly above zero)"
+    return INCONCLUSIVE, "the interval contains the bound"
 
 
 def _as_float(value) -> float:

@@ -117,11 +117,16 @@ def _view(comparison: Mapping, figures: dict) -> dict:
     verdict = str(comparison.get("verdict", "INCONCLUSIVE")).upper()
     guardrails = comparison.get("guardrails") or []
     counts = {v: sum(g.get("verdict") == v for g in guardrails) for v in ("PASS", "FAIL", "INCONCLUSIVE")}
+    level = _level(comparison)
     return {
         "scenario": comparison.get("scenario", "unnamed scenario"),
         "description": comparison.get("description") or NOT_AVAILABLE,
         "hypothesis": comparison.get("hypothesis") or NOT_AVAILABLE,
         "notes": [str(n) for n in comparison.get("notes") or []],
+        "hypothesis_result": _hypothesis_text(comparison),
+        "ci_label": f"{level} CI",
+        "labels_note": _labels_note(comparison),
+        "sequential": _sequential_text(comparison),
         "verdict": verdict,
         "verdict_class": verdict.lower(),
         "verdict_summary": (
@@ -135,6 +140,7 @@ def _view(comparison: Mapping, figures: dict) -> dict:
             ("Warm-up days", _text(comparison.get("warmup_days"))),
             ("Launch day", _text(comparison.get("launch_day"))),
             ("Interval method", _method_name(comparison.get("ci_method"))),
+            ("Confidence", level),
         ],
         "scorecard": [_scorecard_row(g) for g in guardrails],
         "metrics": _metric_rows(comparison.get("metrics")),
@@ -172,6 +178,7 @@ def _scorecard_row(guardrail: Mapping) -> dict:
         "ci": _ci(guardrail.get("ci_low"), guardrail.get("ci_high"), fmt),
         "verdict": verdict,
         "verdict_class": verdict.lower(),
+        "seeds": _seeds_text(guardrail) if verdict == "INCONCLUSIVE" else "–",
     }
 
 
@@ -208,8 +215,8 @@ def _metric_rows(metrics: Mapping | None) -> list[dict]:
                 "ci": _ci(m.get("ci_low"), m.get("ci_high"), lambda x: _number(x, signed=True)),
                 "rel_change": _percent(m.get("rel_change")),
                 "rel_ci": _ci(m.get("rel_ci_low"), m.get("rel_ci_high"), _percent),
-                "replicates_needed": _text(m.get("replicates_needed")),
-                "method": _method_name(m.get("method")),
+                "replicates_needed": _seeds_text(m) if reading == "no clear change" else "–",
+                "method": _method_name(m.get("method")) + (" (no spread: not certainty)" if m.get("degenerate") else ""),
                 "reading": reading,
                 "reading_class": reading.replace(" ", "-") if reading else "",
             }
@@ -218,7 +225,13 @@ def _metric_rows(metrics: Mapping | None) -> list[dict]:
 
 
 def _reading(m: Mapping) -> str:
-    """"better", "worse", "no clear change" or "no change"; "" for neutral metrics."""
+    """"better", "worse", "no clear change" or "no change"; "" for neutral metrics.
+
+    The comparison's own ``label`` (false-discovery-rate controlled, see
+    ``experiments.guardrails.label_changes``) when it has one; otherwise read off the interval.
+    """
+    if "label" in m:
+        return str(m["label"] or "")
     low, high = _float(m.get("ci_low")), _float(m.get("ci_high"))
     direction = m.get("direction", "neutral")
     if direction not in ("lower_is_better", "higher_is_better") or math.isnan(low) or math.isnan(high):
@@ -296,6 +309,9 @@ def _scorecard(comparison: Mapping) -> dict:
             "seeds": comparison.get("seeds"),
             "ci_method": comparison.get("ci_method"),
             "notes": list(comparison.get("notes") or []),
+            "confidence": comparison.get("confidence"),
+            "hypothesis_result": comparison.get("hypothesis_result"),
+            "sequential": comparison.get("sequential"),
             "git_commit": provenance.get("git_commit"),
             "created": provenance.get("created"),
             "provenance": dict(provenance),
@@ -425,19 +441,23 @@ def _markdown(view: Mapping) -> str:
         f"**Hypothesis.** {view['hypothesis']}",
         "",
         *[line for note in view["notes"] for line in (f"**Note.** {note}", "")],
+        f"**Hypothesis result.** {view['hypothesis_result']}",
+        "",
+        *([view["sequential"], ""] if view["sequential"] else []),
         *_md_table(["Setting", "Value"], view["setup"]),
         "## Scorecard",
         "",
         *_md_table(
-            ["Guardrail", "Rule", "Estimate", "95% CI", "Verdict"],
-            [(r["name"], r["rule"], r["estimate"], r["ci"], r["verdict"]) for r in view["scorecard"]],
+            ["Guardrail", "Rule", "Estimate", view["ci_label"], "Verdict", "Seeds to decide"],
+            [(r["name"], r["rule"], r["estimate"], r["ci"], r["verdict"], r["seeds"]) for r in view["scorecard"]],
         ),
         "## Metrics",
         "",
+        *([view["labels_note"], ""] if view["labels_note"] else []),
         "Grouped by family; every metric's definition is in docs/metrics.md.",
         "",
         *[line for fam in view["metric_families"] if fam["family"] != "mod_workload"
-          for line in (f"### {fam['family']}", "", fam["blurb"], "", *_md_metric_table(fam["rows"]))],
+          for line in (f"### {fam['family']}", "", fam["blurb"], "", *_md_metric_table(fam["rows"], view["ci_label"]))],
         "## Time series",
         "",
     ]
@@ -454,7 +474,7 @@ def _markdown(view: Mapping) -> str:
         ),
         "## Moderator workload",
         "",
-        *_md_metric_table(view["mod_workload"]),
+        *_md_metric_table(view["mod_workload"], view["ci_label"]),
     ]
     if view["workload_figure"]:
         lines += ["![Moderator workload](figures/mod_workload.png)", ""]
@@ -470,9 +490,10 @@ def _markdown(view: Mapping) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _md_metric_table(rows: list[dict]) -> list[str]:
+def _md_metric_table(rows: list[dict], ci_label: str = "95% CI") -> list[str]:
     return _md_table(
-        ["Metric", "Unit", "Direction", "Baseline", "Scenario", "Difference [95% CI]", "Relative change", "Reading", "Replicates needed", "Method"],
+        ["Metric", "Unit", "Direction", "Baseline", "Scenario", f"Difference [{ci_label}]", "Relative change",
+         "Reading", "Seeds to tell the sign", "Method"],
         [
             (r["metric"], r["unit"], r["direction"], r["baseline_mean"], r["scenario_mean"], f"{r['difference']} {r['ci']}",
              f"{r['rel_change']} {r['rel_ci']}", r["reading"] or "-", r["replicates_needed"], r["method"])
@@ -552,7 +573,53 @@ def _config_value(value) -> str:
 
 
 def _method_name(method) -> str:
-    return {"t": "paired t", "bootstrap": "paired bootstrap (percentile)"}.get(method, _text(method))
+    return {"t": "paired t", "bootstrap": "paired bootstrap (BCa ∪ t)",
+            "rare-event": "rare-event (paired t ∪ unpaired ∪ pooled Poisson)"}.get(method, _text(method))
+
+
+def _level(comparison: Mapping) -> str:
+    confidence = _float(comparison.get("confidence", 0.95))
+    return f"{100 * confidence:.3g}%" if math.isfinite(confidence) else "95%"
+
+
+def _hypothesis_text(comparison: Mapping) -> str:
+    result = comparison.get("hypothesis_result")
+    metric, direction = comparison.get("primary_metric"), comparison.get("primary_direction")
+    if not result or not metric or not direction:
+        return NOT_AVAILABLE
+    meaning = {"supported": f"{metric} moved in the stated direction ({direction}) and its interval excludes zero",
+               "contradicted": f"{metric} moved against the stated direction ({direction}); its interval excludes zero",
+               }.get(result, f"the interval of {metric} contains zero (or is undefined): no {direction} shown")
+    return f"{result} — {meaning}"
+
+
+def _labels_note(comparison: Mapping) -> str:
+    fdr = _float(comparison.get("fdr"))
+    if math.isnan(fdr):
+        return ""
+    return (f"Better/worse labels control the false discovery rate at {100 * fdr:g}% over all labelled metrics "
+            "(Benjamini–Hochberg); the primary metric is judged by the hypothesis alone.")
+
+
+def _sequential_text(comparison: Mapping) -> str:
+    sequential = comparison.get("sequential") or {}
+    looks = sequential.get("looks") or []
+    if not looks:
+        return ""
+    steps = ", ".join(f"{look['replicates']} ({look['verdict']})" for look in looks)
+    return (f"Seeds added in batches until every guardrail was decided (compare.until_decided): looks at {steps}; "
+            f"{sequential.get('stopped', '')}. Each look spends part of alpha={sequential.get('alpha')}, so the "
+            "intervals stay valid under the repeated looks.")
+
+
+def _seeds_text(entry: Mapping) -> str:
+    """Paired seeds that would decide an undecided guardrail or tell a change's sign."""
+    needed = entry.get("seeds_to_decide")
+    if needed is None:
+        return "n/a"
+    from experiments.stats import SEEDS_CAP
+
+    return f"≥ {SEEDS_CAP:,}" if needed >= SEEDS_CAP else f"{int(needed):,}"
 
 
 def _slug(name: str) -> str:

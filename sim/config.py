@@ -319,11 +319,27 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """A paired comparison: replicates (seeds), CI method, parallel jobs."""
+    """A paired comparison: CI method and level, decision rule, sequential seeds, parallel jobs.
+
+    See docs/statistics.md. ``alpha``: 1 - the confidence of every interval (two-sided; a guardrail
+    errs with at most alpha/2). ``fdr``: false discovery rate of the better/worse labels
+    (Benjamini-Hochberg). ``power``: chance of deciding at the "seeds to decide" reported for an
+    undecided guardrail. ``rare_events``: a count with fewer events in an arm gets the rare-event
+    interval, and a zero-width interval over fewer events decides nothing. ``until_decided``: add
+    ``batch_size`` seed pairs at a time until every guardrail is decided or ``max_replicates``
+    pairs have run, with intervals valid under the repeated looks (alpha spending).
+    """
 
     ci_method: str = "t"
     jobs: int = num(0, _rng(0, 1024))
     out: str = ""
+    alpha: float = num(0.05, _rng(1e-6, 0.5))
+    fdr: float = num(0.05, _rng(1e-6, 0.5))
+    power: float = num(0.8, _rng(0.5, 0.999))
+    rare_events: int = num(20, _rng(0, 1_000_000))
+    until_decided: bool = False
+    max_replicates: int = num(64, _rng(2, 10_000))
+    batch_size: int = num(4, _rng(1, 10_000))
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ def fake_comparison() -> dict:
     ``experiments.stats`` and guardrail verdicts from ``experiments.guardrails``. Seeded,
     so every call returns the same dict.
     """
-    from experiments.guardrails import evaluate, overall_verdict, validate_guardrail
-    from experiments.stats import paired_difference, replicates_needed
+    from experiments.guardrails import evaluate, label_changes, overall_verdict, validate_guardrail
+    from experiments.stats import paired_difference, seeds_to_decide
 
     rng = np.random.default_rng(20261125)
     seeds = list(range(8))
@@ -67,11 +67,11 @@ def fake_comparison() -> dict:
             if name == "moderator_resignations":
                 base, scen = rng.poisson(0.5, len(seeds)).astype(float), rng.poisson(2.0, len(seeds)).astype(float)
             row = paired_difference(base, scen)
-            diffs = scen - base
-            target = 0.05 * abs(row["baseline_mean"]) or 1.0
-            row.update(direction=direction, replicates_needed=replicates_needed(diffs, target),
-                       baseline=base.tolist(), scenario=scen.tolist())
+            needed = seeds_to_decide(row["diff_mean"], row["ci_low"], row["ci_high"], 0.0, row["n"])
+            row.update(direction=direction, seeds_to_decide=needed, baseline=base.tolist(), scenario=scen.tolist())
             out[name] = row
+        for name, label in label_changes(out).items():
+            out[name].update(label)
         return out
 
     metrics = section(levels)

@@ -1,0 +1,105 @@
+"""What kind of quantity each metric is: the hook the statistics use to choose an interval.
+
+A metric is a ``count`` (events in the measurement window: appeals upheld, resignations, ban
+evasions...), a ``share`` (a ratio of two counts bounded by 0 and 1), a ``rate`` (a ratio of two
+counts or a count per day, not bounded by 1) or a ``level`` (a continuous quantity: a median
+time, a backlog). Counts and shares get the rare-event treatment of
+:func:`experiments.stats.paired_difference` (docs/statistics.md).
+
+The metric registry (``sim.metric_registry``, one entry per metric with its ``kind``) is being
+written on another branch. Until it is merged this module holds the mapping; at merge
+:func:`metric_kind` reads the registry instead and :data:`EVENT_COUNT_OF` gives way to the
+registry's per-seed event counts. Nothing else needs to change: the statistics only call
+:func:`metric_kind` and :func:`event_counts`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+COUNT, RATE, SHARE, LEVEL = "count", "rate", "share", "level"
+KINDS = (COUNT, RATE, SHARE, LEVEL)
+
+_KIND_OF: dict[str, str] = {
+    **dict.fromkeys(("harm_exposure", "harm_exposure_spam", "harm_exposure_abusive", "harm_exposure_harassment",
+                     "harm_exposure_wrong_ai", "wrongful_actions", "appeals_upheld", "victimization",
+                     "moderator_resignations", "active_contributors", "ban_evasions"), COUNT),
+    **dict.fromkeys(("prevalence", "never_removed_share", "proactive_rate", "victim_churn", "nonvictim_churn",
+                     "newcomer_closed_share", "newcomer_downvoted_share", "newcomer_unwelcome_share",
+                     "newcomer_return_30d", "closed_newcomer_return_30d", "answered_share", "accepted_share",
+                     "closure_rate", "community_share_of_closures", "duplicate_share_of_closures",
+                     "moderator_share_of_flag_handling", "spam_autoflag_precision", "unfriendly_comment_share",
+                     "top1pct_reputation_share", "share_posters_with_at_most_two_posts"), SHARE),
+    **dict.fromkeys(("harm_exposure_per_1k_views", "wrongful_rate", "victim_churn_ratio", "answers_per_question"),
+                    RATE),
+    **dict.fromkeys(("time_to_removal_min_p50", "time_to_removal_min_p90", "queue_time_p50_min",
+                     "queue_time_p90_min", "time_to_first_answer_p50_min", "flag_queue_backlog",
+                     "minutes_per_moderator", "moderators", "fraud_reputation", "answer_activity_days_exponent"),
+                    LEVEL),
+}
+
+#: a rate or share whose events are counted by another metric of the same run (until the registry
+#: gives every metric's own counts): the count decides whether the metric is in the rare-event regime
+EVENT_COUNT_OF: dict[str, str] = {
+    "wrongful_rate": "wrongful_actions",
+    "wrongful_rate_worst_to_best": "wrongful_actions",
+}
+
+_INTEGER_TOLERANCE = 1e-9  # a count read back from JSON may carry float noise
+
+
+def metric_kind(name: str) -> str:
+    """The kind of metric ``name``: one of :data:`KINDS`.
+
+    Unknown names are guessed from their suffix (``_share``/``_precision``: share; ``_per_day``,
+    ``_rate``, ``_ratio``, ``_worst_to_best``: rate; otherwise level, which gets no rare-event
+    treatment beyond the zero-spread rule).
+    """
+    if name in _KIND_OF:
+        return _KIND_OF[name]
+    if name.endswith(("_share", "_precision")):
+        return SHARE
+    if name.endswith(("_per_day", "_rate", "_ratio", "_worst_to_best")):
+        return RATE
+    return LEVEL
+
+
+def event_counts(name: str, runs: Sequence[Mapping[str, float]],
+                 window_days: float | None = None) -> tuple[np.ndarray, float | None] | None:
+    """Per-seed event counts behind metric ``name`` in each run (NaN where the run lacks it).
+
+    A count metric counts its own events when its values are whole numbers (``harm_exposure``
+    counts views, which the traffic model spreads fractionally, so it has none); a ``*_per_day``
+    metric is a count over the ``window_days`` of the measurement window. A rate or share listed
+    in :data:`EVENT_COUNT_OF` borrows the count of its events from that metric.
+
+    Args:
+        name: The metric.
+        runs: Each run's metrics mapping (one per seed, in seed order).
+        window_days: Days of the measurement window (``run.days - run.warmup_days``).
+
+    Returns:
+        ``(counts, exposure)``, the metric being ``counts / exposure`` (exposure 1 for a count,
+        the window's days for a per-day rate, None when the counts only tell how rare the
+        metric's events are); None when the events are not known.
+    """
+    if metric_kind(name) == COUNT:
+        source, exposure = name, 1.0
+    elif name.endswith("_per_day") and window_days:
+        source, exposure = name, float(window_days)
+    elif name in EVENT_COUNT_OF:
+        source, exposure = EVENT_COUNT_OF[name], None
+    else:
+        return None
+    values = np.array([_num(run.get(source)) for run in runs], dtype=float) * (exposure or 1.0)
+    known = values[~np.isnan(values)]
+    if known.size == 0 or np.any(known < 0) or np.any(np.abs(known - np.round(known)) > _INTEGER_TOLERANCE * np.maximum(1, known)):
+        return None
+    return np.round(values), exposure
+
+
+def _num(value) -> float:
+    return math.nan if value is None else float(value)
