@@ -42,11 +42,11 @@ def test_a_changed_result_is_reported_with_its_keys(run_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(run_dir, copy)
     summary = json.loads((copy / "summary.json").read_text())
-    summary["metrics"]["questions_per_day"] += 1.0
+    summary["metrics"]["community_health"]["questions_per_day"] += 1.0  # (grouped by family)
     (copy / "summary.json").write_text(json.dumps(summary))
     res = cli(tmp_path, "reproduce", str(copy), "--out", str(tmp_path / "again"))
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "DIFFERENT" in res.stdout and "metrics.questions_per_day" in res.stdout
+    assert "DIFFERENT" in res.stdout and "metrics.community_health.questions_per_day" in res.stdout
     assert "metrics.harm_exposure" not in res.stdout
 
 
