@@ -64,7 +64,9 @@ def test_comparison_has_the_shape_the_report_expects(baseline_comparison, fake_c
 
 
 @pytest.mark.parametrize("guardrail, code", [
-    ({"metric": "harm_exposure", "max_relative_increase": 0.05}, 0),
+    # a lever that changes nothing: every paired difference is zero, which from two seeds is not
+    # certainty (docs/statistics.md), so the guardrail is undecided
+    ({"metric": "harm_exposure", "max_relative_increase": 0.05}, 3),
     # newcomer_return_30d needs 30 days after a first post: undefined in a 20-day run, so no verdict
     ({"metric": "newcomer_return_30d", "max_relative_decrease": 0.05}, 3),
 ])
