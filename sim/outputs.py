@@ -75,16 +75,22 @@ def prepare(folder: str | os.PathLike, key: str) -> Path:
     Raises:
         OutputError: Not a folder, not writable, or already holding results.
     """
-    folder = Path(folder)
-    found = holds_results(folder)
-    if found:
-        raise OutputError(f"{key}={folder}: already holds results ({found}); results never overwrite another "
-                          f"run's (allowed: a new or empty folder)")
+    folder = _fresh(folder, key)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _probe(folder)
     except OSError as err:
         raise OutputError(f"{key}={folder}: cannot write there ({_reason(err)})") from None
+    return folder
+
+
+def _fresh(folder: str | os.PathLike, key: str) -> Path:
+    """``folder`` as a path, refused if it already holds another run's results."""
+    folder = Path(folder)
+    found = holds_results(folder)
+    if found:
+        raise OutputError(f"{key}={folder}: already holds results ({found}); results never overwrite another "
+                          f"run's (allowed: a new or empty folder)")
     return folder
 
 
@@ -95,11 +101,7 @@ def check_writable(folder: str | os.PathLike, key: str) -> Path:
     Raises:
         OutputError: Not a folder, not writable, or already holding results.
     """
-    folder = Path(folder)
-    found = holds_results(folder)
-    if found:
-        raise OutputError(f"{key}={folder}: already holds results ({found}); results never overwrite another "
-                          f"run's (allowed: a new or empty folder)")
+    folder = _fresh(folder, key)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent

@@ -9,28 +9,12 @@ import pytest
 import experiments.compare as compare_module
 from experiments.compare import check_settings, run_comparison, run_until_decided, summarize_pairs
 from sim.cli import compose
-
-SHORT = ["site=small", "run.days=20", "run.warmup_days=5", "run.progress=false"]
-
-
-HARM = {"name": "harm", "metric": "harm_exposure", "max_relative_increase": 0.05}
+from tests.comparison_cases import HARM, SHORT, runs_from, strike_settings
 
 
 @pytest.fixture(scope="module")
 def strike():
-    """The strike's settings with one guardrail, on harm exposure."""
-    settings = compose([*SHORT, "scenario=moderator_strike", "replicates=4", "guardrails=none"])[1]
-    return dataclasses.replace(settings, guardrails=[HARM])
-
-
-def runs_from(per_arm: dict[str, dict[str, list[float]]]) -> dict:
-    """``{"baseline": {metric: [seed values]}, "scenario": {...}}`` as :func:`run_pairs` returns them."""
-    out = {}
-    for arm, metrics in per_arm.items():
-        n = len(next(iter(metrics.values())))
-        out[arm] = [{"metrics": {m: v[i] for m, v in metrics.items()}, "fairness": {}, "series": {"day": []},
-                     "summary": {}, "wall_time_s": 0.0} for i in range(n)]
-    return out
+    return strike_settings()
 
 
 def test_hypothesis_and_labels_follow_the_decision_rule(strike):

@@ -12,30 +12,13 @@ from hypothesis import strategies as st
 from experiments.compare import summarize_pairs
 from experiments.guardrails import evaluate
 from experiments.stats import paired_difference
-from sim.cli import compose
-
-SHORT = ["site=small", "run.days=20", "run.warmup_days=5", "run.progress=false"]
-HARM = {"name": "harm", "metric": "harm_exposure", "max_relative_increase": 0.05}
+from tests.comparison_cases import runs_from, strike_settings
 
 
 @pytest.fixture(scope="module")
 def strike():
-    """The strike's settings with one guardrail, on harm exposure."""
-    settings = compose([*SHORT, "scenario=moderator_strike", "replicates=4", "guardrails=none"])[1]
-    return dataclasses.replace(settings, guardrails=[HARM])
+    return strike_settings()
 
-
-def runs_from(per_arm: dict[str, dict[str, list[float]]]) -> dict:
-    """``{"baseline": {metric: [seed values]}, "scenario": {...}}`` as ``run_pairs`` returns them."""
-    out = {}
-    for arm, metrics in per_arm.items():
-        n = len(next(iter(metrics.values())))
-        out[arm] = [{"metrics": {m: v[i] for m, v in metrics.items()}, "fairness": {}, "series": {"day": []},
-                     "summary": {}, "wall_time_s": 0.0} for i in range(n)]
-    return out
-
-
-# --- item 7: zero-width intervals ------------------------------------------------------------
 
 def test_rare_event_metrics_do_not_pass_guardrails_from_zero_width_intervals(strike):
     """Item 7. Four seeds where a scenario leaves appeals upheld and the spam detector's precision
