@@ -317,6 +317,13 @@ class Summary:
         self.rec = rec
         self.values: dict[str, float] = {}
         self.fairness: dict[str, dict] = {}
+        self._harmful: dict[str, np.ndarray] | None = None
+
+    def harmful_items(self, w: Window) -> dict[str, np.ndarray]:
+        """:func:`_harmful_items`, computed once for the families that share it."""
+        if self._harmful is None:
+            self._harmful = _harmful_items(self.rec, w)
+        return self._harmful
 
     def __setitem__(self, name: str, value: float) -> None:
         self.values[name] = float(value)
@@ -412,7 +419,7 @@ def _earliest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
-    h = _harmful_items(rec, w)
+    h = out.harmful_items(w)
     removed = (h["removed_at"] != NONE) & (h["removed_at"] < w.end)
     duration = np.where(removed, h["removed_at"], w.end) - h["created"]
     p50, p90 = km_quantiles(duration, removed, (0.5, 0.9))
@@ -423,7 +430,7 @@ def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
 
 
 def _proactive(rec: RunRecord, w: Window, out: Summary) -> None:
-    h = _harmful_items(rec, w)
+    h = out.harmful_items(w)
     acted = (h["action_at"] != NONE) & (h["action_at"] < w.end)
     first_flag, action = h["first_flag_at"][acted], h["action_at"][acted]
     out.share("proactive_rate", (first_flag == NONE) | (first_flag > action))
