@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.findings import findings
 from experiments.guardrails import (
     INCONCLUSIVE,
     evaluate,
@@ -34,6 +35,7 @@ from experiments.guardrails import (
     harm_p_value,
     hypothesis_result,
     label_changes,
+    mark_context,
     overall_verdict,
     validate_guardrail,
 )
@@ -164,6 +166,7 @@ def _one_run(settings: Settings, command: str | None) -> dict:
     columns = ("day", *KEY_TIMESERIES)
     return {"metrics": result.metrics, "fairness": result.fairness, "wall_time_s": result.wall_time_s,
             "series": {k: result.series[k].tolist() for k in columns if k in result.series},
+            "survival": result.survival,
             "summary": summary_dict(result, command)}
 
 
@@ -270,6 +273,7 @@ def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: st
         "verdict": decided["verdict"],
         "notes": notes_of(settings),
         "timeseries": _timeseries(runs),
+        "removal_survival": _survival(runs),
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
         "config_diff": diff,
@@ -307,6 +311,7 @@ def statistics_of(settings: Settings, runs: dict[str, list[dict]], confidence: f
     labels = label_changes(rows, cfg.fdr, exclude=[scenario.primary_metric])
     for name, row in rows.items():
         row.update(labels[name])
+    mark_context(rows)
     rails = guardrails_of(settings)
     guardrails = [_check(rail, rows, runs, confidence, cfg.power) for rail in rails]
     harm_p = {i: _harm_p(rail, estimates, runs) for i, (rail, g) in enumerate(zip(rails, guardrails))
@@ -382,6 +387,17 @@ def _timeseries(runs: dict[str, list[dict]]) -> dict:
     first = runs["baseline"][0]["series"]
     return {name: {"day": first["day"], **{arm: [r["series"][name] for r in runs[arm]] for arm in ARMS}}
             for name in KEY_TIMESERIES if name in first}
+
+
+def _survival(runs: dict[str, list[dict]]) -> dict:
+    """Each seed's weekly median time to removal and survival curve, per arm (empty when the runs
+    carry none)."""
+    first = runs["baseline"][0].get("survival")
+    if not first:
+        return {}
+    return {"week_day": first["week_day"], "grid_min": first["grid_min"],
+            **{arm: {"weekly_p50_min": [r["survival"]["weekly_p50_min"] for r in runs[arm]],
+                     "surviving": [r["survival"]["surviving"] for r in runs[arm]]} for arm in ARMS}}
 
 
 def _fairness(runs: dict[str, list[dict]]) -> dict:
@@ -548,6 +564,10 @@ def scorecard_text(comparison: dict) -> str:
         lines.append(line)
     if not comparison["guardrails"]:
         lines.append("  (no guardrails)")
+    found = findings(comparison)
+    for key, title in (("harms", "largest harms"), ("benefits", "largest benefits"), ("context", "context, not a benefit")):
+        if found[key]:
+            lines.append(f"  {title}: " + "; ".join(found[key]))
     lines += [f"note: {note}" for note in comparison.get("notes") or []]
     verdict = comparison["verdict"]
     lines.append(f"verdict: {verdict} (exit code {exit_code(verdict)})")

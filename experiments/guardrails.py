@@ -44,10 +44,12 @@ from experiments.stats import (
     paired_difference,
     seeds_to_decide,
 )
+from sim.metric_registry import REGISTRY
 
 PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
 SUPPORTED, CONTRADICTED, NOT_SHOWN = "supported", "contradicted", "not shown"
 BETTER, WORSE, UNCLEAR, NO_CHANGE = "better", "worse", "no clear change", "no change"
+CONTEXT = "context"  # "better" only because the defences did less (mark_context)
 DEFAULT_FDR = 0.05
 _ALMOST_ONE = 1e-9  # harm_p_value: the narrowest interval tried is at confidence 1e-9
 _BISECTION_STEPS = 40
@@ -301,6 +303,29 @@ def label_changes(rows: Mapping[str, Mapping], fdr: float = DEFAULT_FDR, exclude
             if (low > 0 or high < 0) and not row.get("degenerate"):  # the primary metric: its own test
                 out[name]["label"] = BETTER if (low > 0) == (row["direction"] == _HIGHER_IS_BETTER) else WORSE
     return out
+
+
+def mark_context(rows: Mapping[str, dict]) -> None:
+    """Relabel "better" as "context" where it can come from the defences simply doing less.
+
+    A metric the registry marks ``work_bound`` improves by itself when the work it depends on
+    stops: fewer newcomers' questions are closed when close voters strike, fewer wrongful actions
+    are taken when fewer actions are taken. That is not a benefit of the change. When the work
+    metric (``work_bound``, e.g. ``closure_rate``) fell in the scenario (its interval entirely
+    below zero), the metric labelled better gets the label ``context`` and a ``context`` sentence
+    saying why. Rows are changed in place.
+    """
+    for name, row in rows.items():
+        info = REGISTRY.get(name)
+        if info is None or not info.work_bound or row.get("label") != BETTER:
+            continue
+        work = rows.get(info.work_bound) or {}
+        high, rel = _as_float(work.get("ci_high")), _as_float(work.get("rel_change"))
+        if math.isnan(high) or high >= 0 or work.get("degenerate"):
+            continue
+        fell = f"fell {abs(100 * rel):.0f}%" if math.isfinite(rel) else "fell"
+        row["label"] = CONTEXT
+        row["context"] = f"improved only as the defences did less work ({info.work_bound} {fell})"
 
 
 def overall_verdict(verdicts: Sequence[str]) -> str:

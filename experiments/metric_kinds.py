@@ -6,11 +6,9 @@ counts or a count per day, not bounded by 1) or a ``level`` (a continuous quanti
 time, a backlog). Counts and shares get the rare-event treatment of
 :func:`experiments.stats.paired_difference` (docs/statistics.md).
 
-The metric registry (``sim.metric_registry``, one entry per metric with its ``kind``) is being
-written on another branch. Until it is merged this module holds the mapping; at merge
-:func:`metric_kind` reads the registry instead and :data:`EVENT_COUNT_OF` gives way to the
-registry's per-seed event counts. Nothing else needs to change: the statistics only call
-:func:`metric_kind` and :func:`event_counts`.
+The kinds come from the metric registry (``sim.metric_registry``): its ``per_day`` metrics are
+rates here, and :data:`NOT_UNIT_EVENTS` lists the counts whose units are not single events (so no
+Poisson treatment). The statistics only call :func:`metric_kind` and :func:`event_counts`.
 """
 
 from __future__ import annotations
@@ -20,25 +18,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from sim.metric_registry import REGISTRY
+
 COUNT, RATE, SHARE, LEVEL = "count", "rate", "share", "level"
 KINDS = (COUNT, RATE, SHARE, LEVEL)
 
-_KIND_OF: dict[str, str] = {
-    **dict.fromkeys(("harm_exposure", "harm_exposure_spam", "harm_exposure_abusive", "harm_exposure_harassment",
-                     "harm_exposure_wrong_ai", "wrongful_actions", "appeals_upheld", "victimization",
-                     "moderator_resignations", "active_contributors", "ban_evasions"), COUNT),
-    **dict.fromkeys(("prevalence", "never_removed_share", "proactive_rate", "victim_churn", "nonvictim_churn",
-                     "newcomer_closed_share", "newcomer_downvoted_share", "newcomer_unwelcome_share",
-                     "newcomer_return_30d", "closed_newcomer_return_30d", "answered_share", "accepted_share",
-                     "closure_rate", "community_share_of_closures", "duplicate_share_of_closures",
-                     "moderator_share_of_flag_handling", "spam_autoflag_precision", "unfriendly_comment_share",
-                     "top1pct_reputation_share", "share_posters_with_at_most_two_posts"), SHARE),
-    **dict.fromkeys(("harm_exposure_per_1k_views", "wrongful_rate", "victim_churn_ratio", "answers_per_question"),
-                    RATE),
-    **dict.fromkeys(("time_to_removal_min_p50", "time_to_removal_min_p90", "queue_time_p50_min",
-                     "queue_time_p90_min", "time_to_first_answer_p50_min", "flag_queue_backlog",
-                     "minutes_per_moderator", "moderators", "fraud_reputation", "answer_activity_days_exponent"),
-                    LEVEL),
+#: the registry's kinds as the statistics read them
+_FROM_REGISTRY = {"count": COUNT, "per_day": RATE, "share": SHARE, "rate": RATE, "level": LEVEL}
+
+#: counts whose units are not independent single events: no Poisson (rare-event) treatment
+NOT_UNIT_EVENTS: dict[str, str] = {
+    "fraud_reputation": "reputation arrives in lumps (+10 per fraudulent upvote), not one point at a time",
 }
 
 #: a rate or share whose events are counted by another metric of the same run (until the registry
@@ -54,12 +44,15 @@ _INTEGER_TOLERANCE = 1e-9  # a count read back from JSON may carry float noise
 def metric_kind(name: str) -> str:
     """The kind of metric ``name``: one of :data:`KINDS`.
 
+    The registry's kind (``per_day`` read as a rate), except :data:`NOT_UNIT_EVENTS` (levels).
     Unknown names are guessed from their suffix (``_share``/``_precision``: share; ``_per_day``,
     ``_rate``, ``_ratio``, ``_worst_to_best``: rate; otherwise level, which gets no rare-event
     treatment beyond the zero-spread rule).
     """
-    if name in _KIND_OF:
-        return _KIND_OF[name]
+    if name in NOT_UNIT_EVENTS:
+        return LEVEL
+    if name in REGISTRY:
+        return _FROM_REGISTRY[REGISTRY[name].kind]
     if name.endswith(("_share", "_precision")):
         return SHARE
     if name.endswith(("_per_day", "_rate", "_ratio", "_worst_to_best")):

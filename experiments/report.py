@@ -32,6 +32,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from scipy import stats
 
+from experiments.findings import findings
 from experiments.guardrails import exit_code
 from experiments.stats import relative_to
 from sim.metric_registry import FAMILIES, REGISTRY
@@ -40,7 +41,6 @@ from sim.outputs import file_mode
 KEY_TIMESERIES = (
     "harm_exposure",
     "prevalence",
-    "time_to_removal_min_p50",
     "flag_queue_backlog",
     "questions_per_day",
     "wrongful_actions",
@@ -62,7 +62,8 @@ METRIC_UNITS = {
 }
 NOT_AVAILABLE = "not available"
 _BASELINE_COLOUR, _SCENARIO_COLOUR = "#0072B2", "#D55E00"  # Okabe-Ito blue / vermillion
-_BETTER_COLOUR, _WORSE_COLOUR, _UNCLEAR_COLOUR = "#1a7f37", "#c62828", "#8a8a8a"
+_BETTER_COLOUR, _WORSE_COLOUR, _UNCLEAR_COLOUR, _CONTEXT_COLOUR = "#1a7f37", "#c62828", "#8a8a8a", "#3b5b8c"
+_REMOVAL_AFTER = "prevalence"  # the time-to-removal figures follow this daily figure
 _TEMPLATES = Path(__file__).parent / "templates"
 _DIRECTION_LABELS = {
     "lower_is_better": "lower is better",
@@ -123,7 +124,7 @@ def _view(comparison: Mapping, figures: dict) -> dict:
         "description": comparison.get("description") or NOT_AVAILABLE,
         "hypothesis": comparison.get("hypothesis") or NOT_AVAILABLE,
         "notes": [str(n) for n in comparison.get("notes") or []],
-        "hypothesis_result": _hypothesis_text(comparison),
+        "findings": findings(comparison),
         "ci_label": f"{level} CI",
         "labels_note": _labels_note(comparison),
         "sequential": _sequential_text(comparison),
@@ -219,6 +220,7 @@ def _metric_rows(metrics: Mapping | None) -> list[dict]:
                 "method": _method_name(m.get("method")) + (" (no spread: not certainty)" if m.get("degenerate") else ""),
                 "reading": reading,
                 "reading_class": reading.replace(" ", "-") if reading else "",
+                "context": str(m.get("context") or ""),
             }
         )
     return rows
@@ -311,6 +313,7 @@ def _scorecard(comparison: Mapping) -> dict:
             "notes": list(comparison.get("notes") or []),
             "confidence": comparison.get("confidence"),
             "hypothesis_result": comparison.get("hypothesis_result"),
+            "findings": findings(comparison),
             "sequential": comparison.get("sequential"),
             "git_commit": provenance.get("git_commit"),
             "created": provenance.get("created"),
@@ -328,49 +331,126 @@ def _figures(comparison: Mapping) -> dict[str, dict]:
     series = comparison.get("timeseries") or {}
     units = {**METRIC_UNITS, **(comparison.get("units") or {})}
     ordered = [m for m in KEY_TIMESERIES if m in series] + sorted(set(series) - set(KEY_TIMESERIES))
+    removal = _removal_figures(comparison)
     for metric in ordered:
         figures[f"timeseries_{_slug(metric)}"] = {
             "png": _timeseries_png(metric, series[metric], comparison, units.get(metric, _guess_unit(metric))),
             "caption": f"{metric}: daily mean across seeds with 95% band",
         }
+        if metric == _REMOVAL_AFTER:
+            figures.update(removal)
+    figures.update(removal)  # (no-op when already placed)
     workload = comparison.get("mod_workload") or {}
     if any(math.isfinite(_float(m.get("rel_change"))) for m in workload.values()):
         figures["mod_workload"] = {
             "png": _workload_png(workload),
-            "caption": "Moderator workload: relative change versus baseline with 95% CI",
+            "caption": "Moderator workload: scenario versus baseline (log scale, so every change shows) with 95% CI",
         }
     return figures
 
 
-def _timeseries_png(metric: str, series: Mapping, comparison: Mapping, unit: str) -> bytes:
+def _removal_figures(comparison: Mapping) -> dict[str, dict]:
+    """Time to removal as survival estimates: the weekly Kaplan-Meier median, and the survival curve."""
+    survival = comparison.get("removal_survival") or {}
+    if not survival.get("week_day"):
+        return {}
+    weeks = np.asarray(survival["week_day"], dtype=float)
+    weekly = {arm: survival[arm]["weekly_p50_min"] for arm in ("baseline", "scenario") if arm in survival}
+    grid = np.asarray(survival["grid_min"], dtype=float)
+    shown = grid > 0  # a log axis: the curve from the first grid time on
+    curves = {arm: np.asarray(survival[arm]["surviving"], dtype=float)[:, shown] for arm in weekly}
+    return {
+        "timeseries_time_to_removal_weekly": {
+            "png": _weekly_png(weeks, weekly, comparison),
+            "caption": ("time to removal, weekly: Kaplan-Meier median time from posting to removal of the harmful "
+                        "posts and comments posted each week (still up at the run's end: censored), mean across "
+                        "seeds with 95% band"),
+        },
+        "timeseries_removal_survival": {
+            "png": _survival_png(grid[shown], curves),
+            "caption": ("harmful items still up, by time since posting: Kaplan-Meier survival over the items posted "
+                        "in the measurement window, mean across seeds with 95% band"),
+        },
+    }
+
+
+def _weekly_png(weeks: np.ndarray, weekly: Mapping, comparison: Mapping) -> bytes:
+    fig, ax = _axes()
+    _launch_and_warmup(ax, comparison, 0)
+    width = float(np.diff(weeks).min()) if weeks.size > 1 else float(comparison.get("days") or 7)
+    _arm_lines(ax, weeks + width / 2, weekly, marker="o")
+    ax.set_title("time to removal, by week of posting (Kaplan-Meier median)", fontsize=11)
+    ax.set_xlabel("simulated day (middle of the week of posting)")
+    ax.set_ylabel("minutes")
+    ax.set_ylim(bottom=0)
+    return _finish(fig, ax)
+
+
+_SURVIVAL_TICKS = ((10, "10 min"), (60, "1 h"), (360, "6 h"), (1440, "1 d"), (4320, "3 d"), (10080, "1 wk"),
+                   (20160, "2 wk"))
+
+
+def _survival_png(grid: np.ndarray, curves: Mapping) -> bytes:
+    fig, ax = _axes()
+    _arm_lines(ax, grid, {arm: 100 * c for arm, c in curves.items()}, marker=".")
+    ax.set_xscale("log")
+    ticks = [(t, label) for t, label in _SURVIVAL_TICKS if grid.size and grid.min() <= t <= grid.max()]
+    ax.set_xticks([t for t, _ in ticks], [label for _, label in ticks])
+    ax.minorticks_off()
+    ax.set_ylim(0, 100)
+    ax.set_title("harmful items still up, by time since posting", fontsize=11)
+    ax.set_xlabel("time since posting (log scale)")
+    ax.set_ylabel("% still up (Kaplan-Meier)")
+    return _finish(fig, ax)
+
+
+def _axes():
     fig = Figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
-    days = np.asarray(series.get("day", []), dtype=float)
+    return fig, fig.add_subplot()
+
+
+def _launch_and_warmup(ax, comparison: Mapping, first_day: float) -> None:
     warmup = comparison.get("warmup_days")
     if warmup:
-        ax.axvspan(days.min() if days.size else 0, warmup, color="#eeeeee", label="warm-up", zorder=0)
-    for arm, colour in (("baseline", _BASELINE_COLOUR), ("scenario", _SCENARIO_COLOUR)):
-        if series.get(arm) is None:
-            continue
-        mean, low, high = _daily_band(series[arm])
-        values = np.asarray(series[arm], dtype=float)
-        if values.size and np.nanmin(values) >= 0:  # counts, shares, durations: a band never below zero
-            low = np.maximum(low, 0.0)
-        x = days if days.size == mean.size else np.arange(mean.size)
-        n_seeds = len(series[arm])
-        ax.plot(x, mean, color=colour, linewidth=1.6, label=f"{arm} (mean of {n_seeds} seeds)")
-        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+        ax.axvspan(first_day, warmup, color="#eeeeee", label="warm-up", zorder=0)
     launch = comparison.get("launch_day")
     if launch is not None:
         ax.axvline(launch, color="black", linestyle="--", linewidth=1, label=f"launch (day {launch})")
+
+
+def _arm_lines(ax, x: np.ndarray, per_arm: Mapping, marker: str | None = None) -> None:
+    """Each arm's mean across seeds with its 95% band (never below zero when no value is)."""
+    for arm, colour in (("baseline", _BASELINE_COLOUR), ("scenario", _SCENARIO_COLOUR)):
+        if per_arm.get(arm) is None or not len(per_arm[arm]):
+            continue
+        values = np.asarray(per_arm[arm], dtype=float)
+        mean, low, high = _daily_band(values)
+        if values.size and np.nanmin(values) >= 0:  # counts, shares, durations
+            low = np.maximum(low, 0.0)
+        ax.plot(x, mean, color=colour, linewidth=1.6, marker=marker, markersize=3,
+                label=f"{arm} (mean of {len(per_arm[arm])} seeds)")
+        ax.fill_between(x, low, high, color=colour, alpha=0.2, linewidth=0)
+
+
+def _finish(fig: Figure, ax) -> bytes:
+    ax.grid(True, color="#dddddd", linewidth=0.6)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    return _png(fig)
+
+
+def _timeseries_png(metric: str, series: Mapping, comparison: Mapping, unit: str) -> bytes:
+    fig, ax = _axes()
+    days = np.asarray(series.get("day", []), dtype=float)
+    per_arm = {arm: series[arm] for arm in ("baseline", "scenario") if series.get(arm) is not None}
+    n = max((np.asarray(v, dtype=float).shape[-1] for v in per_arm.values() if len(v)), default=0)
+    _launch_and_warmup(ax, comparison, days.min() if days.size else 0)
+    _arm_lines(ax, days if days.size == n else np.arange(n), per_arm)
     ax.set_title(metric, fontsize=11)
     ax.set_xlabel("simulated day")
     ax.set_ylabel(unit)
-    ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.margins(x=0)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    return _png(fig)
+    return _finish(fig, ax)
 
 
 def _daily_band(per_seed: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -385,26 +465,51 @@ def _daily_band(per_seed: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
+#: the workload chart's axis: ratios scenario / baseline from 1/64 to 64 (a metric falling to zero is
+#: drawn at the floor and says so)
+_RATIO_FLOOR = 1 / 64
+
+
 def _workload_png(workload: Mapping) -> bytes:
+    """Each workload metric's change as the ratio scenario / baseline on a log axis, so a change of
+    ×20 and one of −10% are both readable; the value is written beside each bar."""
     rows = [(name, m) for name, m in workload.items() if math.isfinite(_float(m.get("rel_change")))]
-    fig = Figure(figsize=(7.2, 0.5 * len(rows) + 1.4), dpi=100, layout="constrained")
+    fig = Figure(figsize=(7.6, 0.5 * len(rows) + 1.5), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
-    colours = {"better": _BETTER_COLOUR, "worse": _WORSE_COLOUR}
+    colours = {"better": _BETTER_COLOUR, "worse": _WORSE_COLOUR, "context": _CONTEXT_COLOUR}
+    to_ratio = lambda rel: max(1 + rel, _RATIO_FLOOR)  # noqa: E731
+    top = 2.0
     for yi, (_, m) in zip(y, rows):
-        est = 100 * _float(m.get("rel_change"))
-        low, high = 100 * _float(m.get("rel_ci_low")), 100 * _float(m.get("rel_ci_high"))
+        rel = _float(m.get("rel_change"))
+        low, high = _float(m.get("rel_ci_low")), _float(m.get("rel_ci_high"))
+        ratio = to_ratio(rel)
         colour = colours.get(_reading(m), _UNCLEAR_COLOUR)
-        ax.barh(yi, est, color=colour, alpha=0.85, height=0.6)
+        ax.barh(yi, np.log2(ratio), color=colour, alpha=0.85, height=0.6)
         if math.isfinite(low) and math.isfinite(high):
-            ax.errorbar(est, yi, xerr=[[est - low], [high - est]], color="black", capsize=3, linewidth=1)
+            lo, hi = np.log2(to_ratio(low)), np.log2(to_ratio(high))
+            ax.errorbar(np.log2(ratio), yi, xerr=[[np.log2(ratio) - lo], [hi - np.log2(ratio)]], color="black",
+                        capsize=3, linewidth=1)
+            top = max(top, abs(lo), abs(hi))
+        top = max(top, abs(np.log2(ratio)))
+        label = _percent(rel) + (" (to zero)" if 1 + rel <= 0 else "")
+        ax.annotate(label, (np.log2(ratio), yi), xytext=(4 if ratio >= 1 else -4, 7), textcoords="offset points",
+                    ha="left" if ratio >= 1 else "right", fontsize=7.5, color="#333333")
+    span = min(np.ceil(top) + 1, np.log2(1 / _RATIO_FLOOR))
+    ticks = np.arange(-span, span + 1)
+    ax.set_xlim(-span, span)
+    ax.set_xticks(ticks, [_ratio_label(2.0 ** t) for t in ticks])
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(y, [name for name, _ in rows])
-    ax.set_xlabel("change versus baseline (%)")
-    ax.set_title("Moderator workload (green better, red worse, grey no clear change)", fontsize=10)
+    ax.set_xlabel("scenario / baseline (log scale; 1× = no change)")
+    ax.set_title("Moderator workload: green better, red worse, blue context, grey unclear", fontsize=9)
     ax.grid(True, axis="x", color="#dddddd", linewidth=0.6)
     return _png(fig)
+
+
+def _ratio_label(ratio: float) -> str:
+    return f"{ratio:g}×" if ratio >= 1 else f"1/{1 / ratio:g}×"
 
 
 def _png(fig: Figure) -> bytes:
@@ -436,13 +541,10 @@ def _markdown(view: Mapping) -> str:
         "",
         f"**Verdict: {view['verdict']}** ({view['verdict_summary']})",
         "",
+        *_md_findings(view),
         f"**Description.** {view['description']}",
         "",
-        f"**Hypothesis.** {view['hypothesis']}",
-        "",
         *[line for note in view["notes"] for line in (f"**Note.** {note}", "")],
-        f"**Hypothesis result.** {view['hypothesis_result']}",
-        "",
         *([view["sequential"], ""] if view["sequential"] else []),
         *_md_table(["Setting", "Value"], view["setup"]),
         "## Scorecard",
@@ -488,6 +590,18 @@ def _markdown(view: Mapping) -> str:
         *_md_table(["Package", "Version"], view["packages"]),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _md_findings(view: Mapping) -> list[str]:
+    found = view["findings"]
+    lines = ["## What we found", "", f"**Hypothesis.** {view['hypothesis']}", "", found["hypothesis"], "",
+             f"**{found['verdict']}**", ""]
+    for key, title in (("harms", "Largest harms"), ("benefits", "Largest benefits"), ("context", "Context, not a benefit")):
+        if found[key]:
+            lines += [f"**{title}**", "", *[f"- {sentence}" for sentence in found[key]], ""]
+    if not found["harms"] and not found["benefits"]:
+        lines += ["No other metric changed clearly.", ""]
+    return lines
 
 
 def _md_metric_table(rows: list[dict], ci_label: str = "95% CI") -> list[str]:
@@ -580,17 +694,6 @@ def _method_name(method) -> str:
 def _level(comparison: Mapping) -> str:
     confidence = _float(comparison.get("confidence", 0.95))
     return f"{100 * confidence:.3g}%" if math.isfinite(confidence) else "95%"
-
-
-def _hypothesis_text(comparison: Mapping) -> str:
-    result = comparison.get("hypothesis_result")
-    metric, direction = comparison.get("primary_metric"), comparison.get("primary_direction")
-    if not result or not metric or not direction:
-        return NOT_AVAILABLE
-    meaning = {"supported": f"{metric} moved in the stated direction ({direction}) and its interval excludes zero",
-               "contradicted": f"{metric} moved against the stated direction ({direction}); its interval excludes zero",
-               }.get(result, f"the interval of {metric} contains zero (or is undefined): no {direction} shown")
-    return f"{result} — {meaning}"
 
 
 def _labels_note(comparison: Mapping) -> str:

@@ -73,6 +73,10 @@ class Metric:
         groups: For share and rate metrics over members: the member each unit belongs to, for the
             per-group breakdown (``None``: no breakdown, and :attr:`no_groups` says why).
         no_groups: Why a share or rate has no per-group breakdown.
+        work_bound: For a metric that can move the better way simply because the defences did less
+            (fewer enforcement actions, closures or downvotes): the metric that measures that work.
+            When the work fell in the scenario, such a "better" is reported as context, not as a
+            benefit (``experiments.guardrails.mark_context``).
     """
 
     name: str
@@ -83,6 +87,7 @@ class Metric:
     definition: str
     groups: str | None = None
     no_groups: str | None = None
+    work_bound: str | None = None
 
     @property
     def is_count(self) -> bool:
@@ -141,7 +146,8 @@ _METRICS: tuple[Metric, ...] = (
     # -- wrongful actions ------------------------------------------------------------------------------
     Metric("wrongful_actions", "wrongful_actions", LOWER_IS_BETTER, "actions", "count",
            "Enforcement actions in the window against good-faith content (posts hidden or deleted, comments "
-           "deleted) or members who did nothing wrong (sanctions), including actions later reversed."),
+           "deleted) or members who did nothing wrong (sanctions), including actions later reversed.",
+           work_bound="enforcement_actions_per_day"),
     Metric("wrongful_rate", "wrongful_actions", LOWER_IS_BETTER, "per 1,000 actions", "rate",
            "wrongful_actions per 1,000 enforcement actions in the window; by group of the member acted on.",
            groups="member acted on"),
@@ -163,10 +169,10 @@ _METRICS: tuple[Metric, ...] = (
     # -- newcomer experience ------------------------------------------------------------------------------
     Metric("newcomer_closed_share", "newcomer_experience", LOWER_IS_BETTER, "share of first questions", "share",
            "Share of newcomers' first questions posted in the window (at least 7 days before its end) that "
-           "were closed within 7 days of publication.", groups="asker"),
+           "were closed within 7 days of publication.", groups="asker", work_bound="closure_rate"),
     Metric("newcomer_downvoted_share", "newcomer_experience", LOWER_IS_BETTER, "share of first posts", "share",
            "Share of newcomers' first posts posted in the window (at least 7 days before its end) that "
-           "received a downvote within 7 days.", groups="author"),
+           "received a downvote within 7 days.", groups="author", work_bound="downvotes_per_day"),
     Metric("newcomer_unwelcome_share", "newcomer_experience", LOWER_IS_BETTER, "share of first posts", "share",
            "Share of newcomers' first posts posted in the window (at least 7 days before its end) that "
            "received an unwelcoming or abusive comment within 7 days.", groups="author"),
@@ -191,11 +197,17 @@ _METRICS: tuple[Metric, ...] = (
            "Share of members' flags on questions, raised in the window and settled, that a moderator settled.",
            no_groups=_MECH),
     Metric("minutes_per_moderator", "mod_workload", LOWER_IS_BETTER, "minutes/day", "level",
-           "Minutes a serving moderator spent on the flag queue per day, averaged over the window's days."),
+           "Minutes a serving moderator spent on the flag queue per day, averaged over the window's days.",
+           work_bound="enforcement_actions_per_day"),
+    Metric("enforcement_actions_per_day", "mod_workload", NEUTRAL, "actions/day", "per_day",
+           "Enforcement actions in the window per day, by every defence (community flags and votes, "
+           "moderators, reviews, detectors, staff), including actions later reversed: the work the "
+           "defences did."),
     Metric("escalations_per_day", "mod_workload", NEUTRAL, "escalations/day", "per_day",
            "Cases moderators escalated to staff in the window, per day."),
     Metric("moderator_resignations", "mod_workload", LOWER_IS_BETTER, "moderators", "count",
-           "Moderators who resigned (burnout) in the window."),
+           "Moderators who resigned (burnout) in the window.",
+           work_bound="enforcement_actions_per_day"),
     Metric("moderators", "mod_workload", NEUTRAL, "moderators", "level",
            "Moderators serving at the window's end."),
     Metric("ban_evasions", "mod_workload", LOWER_IS_BETTER, "accounts", "count",
@@ -320,6 +332,9 @@ def markdown() -> str:
                 continue
             note = f" Per-group breakdown by {m.groups}." if m.groups else (
                 f" No per-group breakdown: {m.no_groups}." if m.no_groups else "")
+            if m.work_bound:
+                note += (" Can improve only because the defences did less: a better value is reported as "
+                         f"context when `{m.work_bound}` fell.")
             lines.append(f"| `{m.name}` | {m.direction.replace('_', ' ')} | {m.unit} | {m.kind} | "
                          f"{m.definition}{note} |")
     return "\n".join(lines) + "\n"

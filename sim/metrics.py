@@ -429,6 +429,56 @@ def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
     out["never_removed_share"] = _share(np.count_nonzero(~removed & old_enough), np.count_nonzero(old_enough))
 
 
+#: durations (minutes) at which :func:`removal_survival` reads the survival curve: 10 min to 2 weeks
+SURVIVAL_GRID_MIN = (0, 10, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 7 * 1440, 14 * 1440)
+WEEK_DAYS = 7
+
+
+def km_survival(durations: np.ndarray, observed: np.ndarray, at: tuple[float, ...]) -> list[float]:
+    """Kaplan-Meier share of items without the event at each time in ``at`` (right-censored data,
+    scipy's ``ecdf``); NaN for every time when there are no items."""
+    from scipy import stats
+
+    durations = np.asarray(durations, dtype=np.float64)
+    observed = np.asarray(observed, dtype=bool)
+    if durations.size == 0:
+        return [float("nan")] * len(at)
+    if not observed.any():
+        return [1.0] * len(at)
+    data = stats.CensoredData(uncensored=durations[observed], right=durations[~observed])
+    return [float(x) for x in stats.ecdf(data).sf.evaluate(np.asarray(at, dtype=np.float64))]
+
+
+def removal_survival(source: Site | RunRecord, window: Window | None = None) -> dict[str, list[float]]:
+    """Time to removal of harmful content as survival estimates (Kaplan-Meier, censored at the run's end).
+
+    Returns:
+        ``week_day``: first day of each week of the run (warm-up included);
+        ``weekly_p50_min``: median time to removal of the harmful posts and comments posted that
+        week (the weekly counterpart of ``time_to_removal_min_p50``; NaN when fewer than half of
+        them were removed by the run's end);
+        ``grid_min`` and ``surviving``: the share of the window's harmful items still up that many
+        minutes after posting (the survival curve behind ``time_to_removal_min_p50``).
+    """
+    if isinstance(source, RunRecord):
+        rec = source
+        if window is None:
+            raise ValueError("a hand-built RunRecord needs its Window")
+    else:
+        rec, window = RunRecord.of(source), window or window_of(source)
+    h = _harmful_items(rec, Window(0, window.end))
+    removed = (h["removed_at"] != NONE) & (h["removed_at"] < window.end)
+    duration = np.where(removed, h["removed_at"], window.end) - h["created"]
+    week_min = WEEK_DAYS * MINUTES_PER_DAY
+    week = h["created"] // week_min
+    n_weeks = -(-window.end // week_min)
+    weekly = [km_quantiles(duration[week == k], removed[week == k], (0.5,))[0] for k in range(n_weeks)]
+    inside = window.contains(h["created"])
+    return {"week_day": [float(k * WEEK_DAYS) for k in range(n_weeks)], "weekly_p50_min": weekly,
+            "grid_min": [float(t) for t in SURVIVAL_GRID_MIN],
+            "surviving": km_survival(duration[inside], removed[inside], SURVIVAL_GRID_MIN)}
+
+
 def _proactive(rec: RunRecord, w: Window, out: Summary) -> None:
     h = out.harmful_items(w)
     acted = (h["action_at"] != NONE) & (h["action_at"] < w.end)
@@ -471,6 +521,7 @@ def enforcement_actions(rec: RunRecord, w: Window) -> dict[str, np.ndarray]:
 def _wrongful(rec: RunRecord, w: Window, out: Summary) -> None:
     act = enforcement_actions(rec, w)
     out["wrongful_actions"] = np.count_nonzero(act["wrongful"])
+    out["enforcement_actions_per_day"] = w.per_day(act["wrongful"].size)
     tenure = act["at"] - rec.users["joined"][act["user"]] < rec.newcomer_minutes
     out.share("wrongful_rate", act["wrongful"], Groups(act["region"], tenure), scale=1000.0)
     out["appeals_upheld"] = w.total(rec.series, "appeals_upheld")

@@ -19,7 +19,7 @@ import yaml
 
 from sim.config import Settings, to_tree
 from sim.metric_registry import DIRECTIONS, by_family
-from sim.metrics import summarize
+from sim.metrics import RunRecord, removal_survival, summarize, window_of
 from sim.outputs import file_mode
 
 PACKAGES = ("mesa", "hydra-core", "omegaconf", "numpy", "scipy", "pandas", "pyarrow", "duckdb", "matplotlib")
@@ -35,6 +35,8 @@ class RunResult:
         series: Daily time series (column -> values).
         events: Simulated platform events (posts, comments, votes, flags, actions, detections).
         wall_time_s: Wall-clock seconds.
+        tables: The event tables, when kept.
+        survival: Time to removal as survival estimates (:func:`sim.metrics.removal_survival`).
     """
 
     settings: Settings
@@ -45,6 +47,7 @@ class RunResult:
     views: float
     wall_time_s: float
     tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    survival: dict[str, list[float]] = field(default_factory=dict)
 
 
 def simulate(settings: Settings, progress: bool = False, keep_tables: bool | None = None) -> RunResult:
@@ -70,11 +73,15 @@ def simulate(settings: Settings, progress: bool = False, keep_tables: bool | Non
     site.run(report if progress else None)
     if progress:
         sys.stderr.write("\n")
-    metrics, fairness = summarize(site)
+    record, window = RunRecord.of(site), window_of(site)
+    metrics, fairness = summarize(record, window)
+    survival = removal_survival(record, window)
+    del record
     events = site.platform_events()
     tables = export_tables(site) if (settings.run.event_tables if keep_tables is None else keep_tables) else {}
-    return RunResult(settings, metrics, fairness, site.recorder.series(), events,
-                     float(site.recorder.series()["views"].sum()), time.perf_counter() - t0, tables)
+    series = site.recorder.series()
+    return RunResult(settings, metrics, fairness, series, events, float(series["views"].sum()),
+                     time.perf_counter() - t0, tables, survival)
 
 
 def export_tables(site) -> dict[str, dict[str, np.ndarray]]:

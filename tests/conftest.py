@@ -12,7 +12,7 @@ def fake_comparison() -> dict:
     ``experiments.stats`` and guardrail verdicts from ``experiments.guardrails``. Seeded,
     so every call returns the same dict.
     """
-    from experiments.guardrails import evaluate, label_changes, overall_verdict, validate_guardrail
+    from experiments.guardrails import evaluate, label_changes, mark_context, overall_verdict, validate_guardrail
     from experiments.stats import paired_difference, seeds_to_decide
 
     rng = np.random.default_rng(20261125)
@@ -56,6 +56,7 @@ def fake_comparison() -> dict:
         "moderator_share_of_flag_handling": ("neutral", 0.05, -0.6, 0.1),
         "moderators": ("neutral", 2.0, 0.0, 0.0),
         "ban_evasions": ("lower_is_better", 12.0, 0.1, 0.2),
+        "enforcement_actions_per_day": ("neutral", 40.0, -0.5, 0.05),  # the strike: the defences do less
     }
 
     def section(spec: dict) -> dict:
@@ -94,12 +95,13 @@ def fake_comparison() -> dict:
     timeseries = {
         "harm_exposure": daily(1850 / days, 0.5, 0.12),
         "prevalence": daily(0.0041, 0.45, 0.1),
-        "time_to_removal_min_p50": daily(96, 1.8, 0.15),
+        "_": daily(96, 1.8, 0.15),  # the draws of the daily removal median the report once plotted
         "flag_queue_backlog": daily(240, 4.0, 0.1),
         "questions_per_day": daily(420, -0.04, 0.05),
         "wrongful_actions": daily(12 / days * 30, -0.05, 0.3),
     }
 
+    del timeseries["_"]
     group_ratios = 1.12 + rng.normal(0.14, 0.06, len(seeds))
     specs = [
         {"name": "Harm exposure", "metric": "harm_exposure", "max_relative_increase": 0.05},
@@ -114,6 +116,24 @@ def fake_comparison() -> dict:
         evidence = group_ratios if rail.kind == "max_group_ratio" else metrics[rail.metric]
         guardrails.append(evaluate(rail, evidence))
     mod_workload.update(section(more_workload))
+    mark_context({**metrics, **mod_workload})  # (rows are shared: the labels change in place)
+
+    weeks = list(range(0, days, 7))
+    grid = [0, 10, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 10080, 20160]
+    base_curve = np.exp(-np.asarray(grid) / 150.0)
+
+    def weekly(arm: str) -> list[list[float]]:
+        strike = np.array([(launch_day <= w < launch_day + 42) * (arm == "scenario") for w in weeks])
+        return [(96 * (1 + 1.4 * strike) * (1 + rng.normal(0, 0.1, len(weeks)))).tolist() for _ in seeds]
+
+    removal_survival = {
+        "week_day": [float(w) for w in weeks], "grid_min": [float(g) for g in grid],
+        "baseline": {"weekly_p50_min": weekly("baseline"),
+                     "surviving": [np.clip(base_curve * (1 + rng.normal(0, 0.03)), 0, 1).tolist() for _ in seeds]},
+        "scenario": {"weekly_p50_min": weekly("scenario"),
+                     "surviving": [np.clip(base_curve ** 0.5 * (1 + rng.normal(0, 0.03)), 0, 1).tolist()
+                                   for _ in seeds]},
+    }
 
     groups = {"newcomer": 1.3, "established": 1.0, "americas": 1.15, "europe": 1.05}
     fairness = {}
@@ -129,6 +149,9 @@ def fake_comparison() -> dict:
         "description": "Moderators and curators stop work for 6 weeks, as in the 2023 strike.",
         "hypothesis": "Harm exposure rises by more than 5% while the flag queue backs up; "
                       "community activity is unaffected.",
+        "primary_metric": "harm_exposure",
+        "primary_direction": "increase",
+        "hypothesis_result": "supported",
         "launch_day": launch_day,
         "site": "small",
         "replicates": len(seeds),
@@ -140,6 +163,7 @@ def fake_comparison() -> dict:
         "guardrails": guardrails,
         "verdict": overall_verdict([g["verdict"] for g in guardrails]),
         "timeseries": timeseries,
+        "removal_survival": removal_survival,
         "fairness": fairness,
         "mod_workload": mod_workload,
         "config_diff": [

@@ -208,3 +208,23 @@ def test_kaplan_meier_matches_the_plain_quantile_without_censoring():
     durations = np.arange(1, 101, dtype=float)
     p50, p90 = km_quantiles(durations, np.ones(100, dtype=bool), (0.5, 0.9))
     assert (p50, p90) == (50, 90)
+
+
+def test_removal_survival_is_kaplan_meier_by_week_of_posting_and_over_the_window():
+    from sim.metrics import SURVIVAL_GRID_MIN, removal_survival
+
+    site = removal_case()
+    s = removal_survival(site.record(), site.window)
+    assert s["week_day"] == [0.0, 7.0]  # a 10-day run: two weeks, the second one partial
+    # week 0 (warm-up included): 50, 100, 300, 600 and 4,900 (posted at minute 100) removed, one
+    # censored at 10,400: S(50) = 5/6, S(100) = 4/6, S(300) = 3/6, so the median is 300
+    assert s["weekly_p50_min"][0] == 300
+    # week 1: one item, still up at the end (censored): no median
+    assert math.isnan(s["weekly_p50_min"][1])
+    # the window's items (the warm-up post left out), as in time_to_removal_min_p50's test
+    curve = dict(zip(SURVIVAL_GRID_MIN, s["surviving"]))
+    assert curve[0] == curve[30] == 1.0
+    assert curve[60] == pytest.approx(5 / 6) and curve[120] == pytest.approx(2 / 3)
+    assert curve[240] == pytest.approx(2 / 3)  # the item censored at 200 is no removal
+    assert curve[480] == pytest.approx(4 / 9) and curve[720] == pytest.approx(2 / 9)
+    assert curve[14 * DAY] == pytest.approx(2 / 9)

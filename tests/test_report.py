@@ -59,7 +59,9 @@ def test_writes_html_markdown_scorecard_and_figures(tmp_path, fake_comparison):
     assert written["scorecard"] == tmp_path / "out" / "scorecard.json"
     figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
     assert "timeseries_harm_exposure.png" in figures and "mod_workload.png" in figures
-    assert len(figures) == len(fake_comparison["timeseries"]) + 1
+    # the daily series, time to removal twice (weekly median, survival curve), moderator workload
+    assert len(figures) == len(fake_comparison["timeseries"]) + 2 + 1
+    assert {"timeseries_time_to_removal_weekly.png", "timeseries_removal_survival.png"} <= set(figures)
     for path in written.values():
         assert path.read_bytes()
     leftovers = [p for p in (tmp_path / "out").rglob("*") if p.name.endswith(".tmp")]
@@ -73,14 +75,15 @@ def test_html_is_self_contained(report_dir):
     assert page.urls, "expected the figures as <img src=...>"
     assert all(url.startswith("data:image/png;base64,") for url in page.urls)
     assert not re.search(r"url\(|@import", html)  # nothing fetched from CSS either
-    assert page.tags.count("img") == len(page.urls) == 7  # six time series + moderator workload
+    assert page.tags.count("img") == len(page.urls) == 8  # 5 daily + 2 time to removal + moderator workload
     for url in page.urls:
         assert base64.b64decode(url.split(",", 1)[1]).startswith(PNG_SIGNATURE)
 
 
 def test_sections_appear_in_review_order(report_dir, fake_comparison):
     html = (report_dir / "report.html").read_text()
-    markers = ["<h1>Preflight report: moderator_strike", 'id="verdict"', fake_comparison["hypothesis"][:20],
+    markers = ["<h1>Preflight report: moderator_strike", 'id="verdict"', 'id="findings"',
+               fake_comparison["hypothesis"][:20], 'id="finding-evidence"', 'id="finding-verdict"', "Largest harms",
                'id="scorecard"', 'id="metrics"', 'id="timeseries"', 'id="fairness"', 'id="mod-workload"',
                'id="config-diff"', 'id="provenance"']
     positions = [html.index(marker) for marker in markers]
@@ -94,9 +97,12 @@ def test_scorecard_and_metrics_show_verdicts_and_colour_by_direction(report_dir)
     assert html.count('class="verdict pass"') == 2
     assert html.count('class="verdict inconclusive"') == 1
     assert "harm_exposure must not rise by more than 5%" in html
-    # harm up is worse (lower_is_better); newcomer closures down is better.
+    # harm up is worse (lower_is_better); time to first answer down is better; newcomer closures
+    # down during a strike, while close voters stop closing, are context, not a benefit
     assert re.search(r'<tr class="worse">\s*<td class="name" title="[^"]*">harm_exposure</td>', html)
-    assert re.search(r'<tr class="better">\s*<td class="name" title="[^"]*">newcomer_closed_share</td>', html)
+    assert re.search(r'<tr class="context">\s*<td class="name" title="[^"]*">newcomer_closed_share</td>', html)
+    assert re.search(r'title="improved only as the defences did less work \(closure_rate fell \d+%\)',
+                     html)
     assert re.search(r'<tr class="">\s*<td class="name" title="[^"]*">closure_rate</td>', html)  # neutral: no colour
 
 
@@ -116,7 +122,7 @@ def test_same_comparison_gives_byte_identical_files(tmp_path, fake_comparison):
 
 
 def test_missing_optional_sections_render_as_not_available(tmp_path, fake_comparison):
-    for section in ("timeseries", "fairness", "mod_workload", "config_diff"):
+    for section in ("timeseries", "removal_survival", "fairness", "mod_workload", "config_diff"):
         del fake_comparison[section]
     fake_comparison["metrics"]["harm_exposure"]["scenario_mean"] = math.nan
     written = write_report(fake_comparison, tmp_path / "out")
@@ -127,6 +133,18 @@ def test_missing_optional_sections_render_as_not_available(tmp_path, fake_compar
     assert "<img" not in html
     assert "n/a" in html
     assert "not available" in written["markdown"].read_text()
+
+
+def test_the_top_says_in_plain_words_what_was_found(report_dir):
+    """Item 11 of issue 11: hypothesis outcome, the deciding guardrails, the largest changes."""
+    markdown = (report_dir / "report.md").read_text()
+    top = markdown.split("## Scorecard")[0]
+    assert "The evidence supports the hypothesis (harm exposure should increase): harm exposure rises" in top
+    assert "**Verdict FAIL: 2 guardrails of 5 violated — “Harm exposure” (harm_exposure must not rise by more than 5%)" in top
+    assert "- flag queue backlog rises 4.7× (95% CI 4.2× to 5.5×)" in top
+    assert "**Context, not a benefit**" in top and "- newcomer closed share falls" in top
+    scorecard = json.loads((report_dir / "scorecard.json").read_text())
+    assert scorecard["findings"]["harms"][0].startswith("flag queue backlog rises")
 
 
 def test_scorecard_json_is_strict_json_with_exit_code(report_dir, fake_comparison):
@@ -194,7 +212,7 @@ def test_chromium_renders_the_verdict_without_console_errors(tmp_path, report_di
     assert result.returncode == 0, result.stderr[-2000:]
     page = scan(result.stdout)
     assert page.verdict.strip() == "Verdict: FAIL"
-    assert page.tags.count("img") == 7
+    assert page.tags.count("img") == 8
     assert console_messages(result.stderr) == []
 
 
