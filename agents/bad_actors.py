@@ -19,7 +19,7 @@ from sim.population import Kind
 from sim.store import NONE, Action, Harm, PostType, State, Tone
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class BadActor(mesa.Agent):

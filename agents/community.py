@@ -19,7 +19,7 @@ from sim.arrivals import Events, uniform
 from sim.store import NONE, Harm, PostType, Tone
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class Community(mesa.Agent):

@@ -12,7 +12,7 @@ from sim.population import Kind
 from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class Moderator(mesa.Agent):

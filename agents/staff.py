@@ -12,7 +12,7 @@ from sim import removal, sanctions, voting
 from sim.store import NONE, Source, State
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class Staff(mesa.Agent):

@@ -48,14 +48,14 @@ ARMS = ("baseline", "scenario")
 
 
 def _settings(scenario: str):
-    from sim.cli import compose
+    from preflight.compose import compose
 
     return compose([*STUDY_OVERRIDES, f"scenario={scenario}"])[1]
 
 
 def _one(settings, arm: str, seed: int) -> dict:
     from experiments.compare import baseline_of
-    from sim.run import simulate
+    from preflight.run import simulate
 
     arm_settings = baseline_of(settings) if arm == "baseline" else settings
     result = simulate(dataclasses.replace(arm_settings, seed=seed), progress=False, keep_tables=False)

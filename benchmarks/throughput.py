@@ -31,17 +31,17 @@ RESULTS = HERE / "results"
 CHILD = r"""
 import json, resource, sys, time
 t0 = time.perf_counter()
-from sim.cli import compose
-from sim.model import Site
+from preflight.compose import compose
+from preflight.run import build_site
 from sim.metrics import summarize
 overrides = json.loads(sys.argv[1])
 _, settings = compose(overrides)
 t_import = time.perf_counter()
 # compiled kernels: compiled once per machine and cached on disk; loaded (or compiled) here, apart
 _, tiny = compose(["site=small", "run.days=2", "run.warmup_days=0", "run.progress=false"])
-Site(tiny).run()
+build_site(tiny).run()
 t_jit = time.perf_counter()
-site = Site(settings)
+site = build_site(settings)
 t_build = time.perf_counter()
 site.run()
 t_run = time.perf_counter()

@@ -45,8 +45,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sim.cli import compose
-    from sim.run import simulate
+    from preflight.compose import compose
+    from preflight.run import simulate
 
     args = list(sys.argv[1:] if argv is None else argv)
     out = None

@@ -82,7 +82,7 @@ def runs_table(root: Path, paths: list[Path], summaries: list[dict] | None = Non
     """The flat table (a ``pyarrow.Table``) of the summaries at ``paths`` (read here unless given)."""
     import pyarrow as pa
 
-    from experiments.compare import flatten
+    from sim.config import flatten
     from sim.metric_registry import flat
 
     if summaries is None:
@@ -149,7 +149,7 @@ def _overrides(run_dir: Path) -> str:
 
 
 def _write_parquet(table, path: Path) -> None:
-    from sim.run import atomic_parquet
+    from preflight.files import atomic_parquet
 
     atomic_parquet(table, path)
 
@@ -233,7 +233,7 @@ JOB_ERROR_FILE = "error.txt"
 
 
 def failed_jobs(sweep_dir: Path) -> list[Path]:
-    """The ``error.txt`` files that failed sweep jobs left in their folders (see ``sim.cli``)."""
+    """The ``error.txt`` files that failed sweep jobs left in their folders (see ``preflight.cli``)."""
     return sorted(Path(sweep_dir).rglob(JOB_ERROR_FILE))
 
 

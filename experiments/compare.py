@@ -49,7 +49,8 @@ from experiments.stats import (
     seeds_to_decide,
     spending_levels,
 )
-from sim.config import Settings, to_tree
+from preflight.files import json_ready
+from sim.config import Settings, flatten, seeds_of, to_tree
 from sim.metric_registry import DIRECTIONS, GROUPED, REGISTRY
 
 ARMS = ("baseline", "scenario")
@@ -68,11 +69,6 @@ def baseline_of(settings: Settings) -> Settings:
     empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
                                 description="The site as it is, with no change.")
     return dataclasses.replace(settings, scenario=empty)
-
-
-def seeds_of(settings: Settings) -> list[int]:
-    """The paired seeds: ``seed, seed + 1, ..., seed + replicates - 1``."""
-    return [settings.seed + i for i in range(settings.replicates)]
 
 
 def guardrails_of(settings: Settings) -> list:
@@ -160,7 +156,7 @@ def run_pairs(settings: Settings, jobs: int | None = None, command: str | None =
 
 def _one_run(settings: Settings, command: str | None) -> dict:
     """One simulation in a worker process; only what the comparison needs travels back."""
-    from sim.run import simulate, summary_dict
+    from preflight.run import simulate, summary_dict
 
     result = simulate(settings, progress=False, keep_tables=False)
     columns = ("day", *KEY_TIMESERIES)
@@ -425,22 +421,10 @@ def config_diff(baseline: Settings, scenario: Settings) -> list[dict]:
     return [{"key": k, "baseline": a.get(k), "scenario": b.get(k)} for k in keys]
 
 
-def flatten(tree: dict, prefix: str = "") -> dict:
-    """Nested mappings as dotted keys, lists kept as values: ``{"run.days": 60, ...}``."""
-    out = {}
-    for key, value in tree.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, dotted + "."))  # an empty mapping adds no key
-        else:
-            out[dotted] = value
-    return out
-
-
 def _provenance(settings: Settings, command: str | None, wall_time_s: float, whatif: dict | None = None) -> dict:
     """The run provenance (git state, packages, what-if files) plus the seeds and the resolved
     configuration of the scenario arm (the baseline is :func:`baseline_of` it), enough to re-run."""
-    from sim.run import provenance
+    from preflight.provenance import provenance
 
     info = provenance(settings, command, whatif)
     return {"command": info["command"], "seeds": seeds_of(settings),
@@ -476,7 +460,7 @@ def run_comparison(settings: Settings, command: str, whatif: dict | None = None)
     Args:
         settings: The scenario's validated settings.
         command: The command line, for the provenance.
-        whatif: The what-if files (``sim.whatif.selected_files``), for the provenance.
+        whatif: The what-if files (``preflight.whatif.selected_files``), for the provenance.
 
     Returns:
         The exit code of the verdict: PASS 0, FAIL 1, INCONCLUSIVE 3 (2 for bad input: no levers, a
@@ -484,9 +468,10 @@ def run_comparison(settings: Settings, command: str, whatif: dict | None = None)
         Inside a ``-m`` sweep 0, so the sweep goes on; :class:`experiments.collect.CollectSweep`
         then exits with the worst verdict of the sweep.
     """
+    from preflight.files import atomic_write
+    from preflight.outputs import say
+    from preflight.run import summary_json
     from sim.config import ConfigError
-    from sim.outputs import say
-    from sim.run import atomic_write, summary_json
 
     command = _compare_command(command)
     try:
@@ -586,28 +571,15 @@ def _plain(x: float) -> str:
     return "n/a" if x != x else f"{x:.3g}"
 
 
-def json_ready(value):
-    """NaN and infinities as ``null``, numpy scalars as Python numbers, recursively."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _output_dir(settings: Settings) -> Path:
     """``compare.out``; else Hydra's job directory (``outputs/compare/<scenario>_<time>/`` for a
     single comparison, the sweep job's directory under ``-m``); else a new unique one. Checked
     (created, written to) here, before any simulation.
 
     Raises:
-        sim.outputs.OutputError: The folder cannot be written or already holds results.
+        preflight.outputs.OutputError: The folder cannot be written or already holds results.
     """
-    from sim.outputs import new_folder, prepare
+    from preflight.outputs import new_folder, prepare
 
     if settings.compare.out:
         return prepare(settings.compare.out, "compare.out")

@@ -19,9 +19,7 @@ import base64
 import io
 import json
 import math
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -35,8 +33,8 @@ from scipy import stats
 from experiments.findings import findings
 from experiments.guardrails import exit_code
 from experiments.stats import relative_to
+from preflight.files import atomic_write, json_ready
 from sim.metric_registry import FAMILIES, REGISTRY
-from sim.outputs import file_mode
 
 KEY_TIMESERIES = (
     "harm_exposure",
@@ -92,7 +90,7 @@ def write_report(comparison: Mapping, out_dir: Path) -> dict[str, Path]:
     written: dict[str, Path] = {}
     for name, figure in figures.items():
         path = out_dir / "figures" / f"{name}.png"
-        _write_atomic(path, figure["png"])
+        atomic_write(path, figure["png"])
         written[f"figure:{name}"] = path
     view = _view(comparison, figures)
     env = Environment(
@@ -104,10 +102,10 @@ def write_report(comparison: Mapping, out_dir: Path) -> dict[str, Path]:
         keep_trailing_newline=True,
     )
     html = env.get_template("report.html.j2").render(**view)
-    written["html"] = _write_atomic(out_dir / "report.html", html.encode())
-    written["markdown"] = _write_atomic(out_dir / "report.md", _markdown(view).encode())
+    written["html"] = atomic_write(out_dir / "report.html", html.encode())
+    written["markdown"] = atomic_write(out_dir / "report.md", _markdown(view).encode())
     scorecard = json.dumps(_scorecard(comparison), indent=2, sort_keys=True, allow_nan=False)
-    written["scorecard"] = _write_atomic(out_dir / "scorecard.json", (scorecard + "\n").encode())
+    written["scorecard"] = atomic_write(out_dir / "scorecard.json", (scorecard + "\n").encode())
     return written
 
 
@@ -301,7 +299,7 @@ def _provenance_rows(provenance: Mapping) -> list[tuple[str, str]]:
 def _scorecard(comparison: Mapping) -> dict:
     verdict = str(comparison.get("verdict", "INCONCLUSIVE")).upper()
     provenance = comparison.get("provenance") or {}
-    return _json_safe(
+    return json_ready(
         {
             "scenario": comparison.get("scenario"),
             "verdict": verdict,
@@ -683,7 +681,7 @@ def _config_value(value) -> str:
         return "(not set)"
     if isinstance(value, str):
         return value
-    return json.dumps(_json_safe(value), sort_keys=True)
+    return json.dumps(json_ready(value), sort_keys=True)
 
 
 def _method_name(method) -> str:
@@ -727,32 +725,3 @@ def _seeds_text(entry: Mapping) -> str:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _json_safe(value):
-    """Replace NaN and infinities by None and numpy scalars by Python ones, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
-def _write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file in the same directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), file_mode())  # mkstemp makes 0600; the user's umask decides
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

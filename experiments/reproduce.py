@@ -53,8 +53,9 @@ def reproduce(folder: Path, out: str = "") -> str:
     Raises:
         ReproduceError: One line: no provenance here, or a configuration today's code refuses.
     """
-    from sim.config import ConfigError, validate
-    from sim.outputs import new_folder, prepare
+    from preflight.compose import validate
+    from preflight.outputs import new_folder, prepare
+    from sim.config import ConfigError
 
     kind, record, provenance = _read(folder)
     config = record.get("config") if kind == "run" else provenance.get("config")
@@ -120,7 +121,7 @@ def _ordered_config(folder: Path, config):
 
 
 def _warn_if_changed(provenance: dict) -> None:
-    from sim.run import git_state
+    from preflight.provenance import git_state
 
     now = git_state()
     then_commit, then_dirty = provenance.get("git_commit"), provenance.get("git_dirty")
@@ -151,7 +152,7 @@ def _current_text(label: str) -> str | None:
 
 
 def _rerun_run(folder: Path, record: dict, settings, target: Path, command: str, whatif: dict) -> dict:
-    from sim.run import simulate, summary_dict, write_run
+    from preflight.run import simulate, summary_dict, write_run
 
     result = simulate(settings, progress=False)
     write_run(result, target, command, whatif=whatif, extra={"reproduces": str(folder.resolve())})
@@ -183,7 +184,7 @@ def _rerun_comparison(folder: Path, settings, target: Path, command: str, whatif
 
 def _diff(old: dict, new: dict, sections: tuple[str, ...]) -> dict:
     """Dotted key -> (old, new) for every value that differs in ``sections`` (NaN equals NaN)."""
-    from experiments.compare import flatten
+    from sim.config import flatten
 
     a = flatten({k: old.get(k) for k in sections})
     b = flatten({k: new.get(k) for k in sections})

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.compare import baseline_of, json_ready, seeds_of
-from sim.config import ConfigError, Settings, replace, to_tree
+from experiments.compare import baseline_of
+from preflight.files import json_ready
+from sim.config import ConfigError, Settings, replace, seeds_of, to_tree
 from sim.metric_registry import DIRECTIONS
 
 METHODS = ("morris", "sobol")
@@ -204,7 +205,7 @@ def _evaluate(settings: Settings, names: list[str], design: np.ndarray, jobs: in
 
 
 def _metrics_of(settings: Settings) -> dict[str, float]:
-    from sim.run import simulate
+    from preflight.run import simulate
 
     return simulate(settings, progress=False, keep_tables=False).metrics
 
@@ -241,7 +242,7 @@ def summary_text(ranking: list[dict], method: str, metric: str) -> str:
 
 def write_sensitivity(result: dict, out_dir: Path) -> dict[str, Path]:
     """Write ``sensitivity.json`` and the bar chart ``sensitivity.png`` (atomically)."""
-    from sim.run import atomic_write
+    from preflight.files import atomic_write
 
     out_dir = Path(out_dir)
     png = out_dir / "sensitivity.png"
@@ -285,7 +286,7 @@ def _bar_chart(result: dict) -> bytes:
 
 def sensitivity_main(argv: list[str]) -> None:
     """``preflight sensitivity [overrides...] [--method sobol] [--trajectories N] ...``."""
-    from sim.cli import compose
+    from preflight.compose import compose
 
     parser = argparse.ArgumentParser(prog="preflight sensitivity",
                                      description="Morris (or Sobol) screening of behavioural assumptions.")
@@ -299,7 +300,7 @@ def sensitivity_main(argv: list[str]) -> None:
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
     parser.add_argument("--out", default="", help="output directory (default outputs/sensitivity/<scenario>_<time>)")
     args = parser.parse_intermixed_args(argv)
-    from sim.outputs import check_writable, new_folder, prepare
+    from preflight.outputs import check_writable, new_folder, prepare
 
     _, settings = compose(args.overrides)
     try:

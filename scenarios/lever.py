@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sim.config import ConfigError
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 LEVERS: dict[str, type[Lever]] = {}
 

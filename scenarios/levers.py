@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from scenarios.lever import Lever, Param, lever
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 @lever

@@ -10,7 +10,7 @@ from sim import hot_window
 from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 OTHER_REASONS = np.array([CloseReason.NEEDS_DETAILS, CloseReason.OFF_TOPIC, CloseReason.OPINION])
 OTHER_WEIGHTS = np.array([0.6, 0.25, 0.15])

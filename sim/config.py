@@ -519,14 +519,28 @@ def _cross_checks(s: Settings) -> None:
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")
     if len(s.moderation.suspension_ladder_days) < 1:
         raise ConfigError("moderation.suspension_ladder_days=[]: at least one step is required")
-    from scenarios.lever import build_levers
-
-    build_levers(s.scenario)  # unknown levers or parameters fail here, before anything runs
     from sim.metric_registry import REGISTRY
 
     if s.scenario.primary_metric and s.scenario.primary_metric not in REGISTRY:
         raise ConfigError(f"scenario.primary_metric={s.scenario.primary_metric!r}: not a metric name "
                           f"(see docs/metrics.md)")
+
+
+def seeds_of(settings: Settings) -> list[int]:
+    """The paired seeds of a comparison: ``seed, seed + 1, ..., seed + replicates - 1``."""
+    return [settings.seed + i for i in range(settings.replicates)]
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """Nested mappings as dotted keys, lists kept as values: ``{"run.days": 60, ...}``."""
+    out = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, dotted + "."))  # an empty mapping adds no key
+        else:
+            out[dotted] = value
+    return out
 
 
 def to_tree(settings: Settings) -> dict:
@@ -546,4 +560,4 @@ def replace(settings: Settings, **changes: Any) -> Settings:
     return validate(tree)
 
 
-__all__ = ["ConfigError", "Settings", "validate", "to_tree", "replace"]
+__all__ = ["ConfigError", "Settings", "validate", "to_tree", "replace", "flatten", "seeds_of"]

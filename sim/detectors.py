@@ -21,7 +21,7 @@ from sim.config import DetectorConfig
 from sim.store import NONE, Action, Cause, FlagKind, Harm, PostType, Source, State, Target, Tone
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class Detector:

@@ -25,7 +25,7 @@ from sim.store import (
 )
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 RED = (FlagKind.SPAM, FlagKind.RUDE)
 LOW_QUALITY = (FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)

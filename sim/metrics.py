@@ -33,7 +33,7 @@ from sim.store import (
 )
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 # daily series (``timeseries.parquet``): context for the report, and the window's counters
 DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",

@@ -14,7 +14,7 @@ import numpy as np
 from sim.store import NONE, Harm, PostType, Tone, first_occurrence
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 def _record_first_posts(site: Site, owners: np.ndarray, post_ids: np.ndarray, times: np.ndarray) -> None:

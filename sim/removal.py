@@ -10,7 +10,7 @@ from sim.reputation import apply_reputation
 from sim.store import NONE, Cause, State, Target, unique_ids
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | int, delete: bool = True,

@@ -15,7 +15,7 @@ from sim import close_votes, removal
 from sim.store import NONE, Cause, FlagKind, Harm, PostType, State, Target
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 class ReviewQueue:

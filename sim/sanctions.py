@@ -13,7 +13,7 @@ from sim import removal
 from sim.store import NONE, Action, Cause, Source, State, Target
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 
 def _record(site: Site, action: Action, user: int, actor: int, source: Source, cause_flag: int,

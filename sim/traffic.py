@@ -18,7 +18,7 @@ from sim.clock import MINUTES_PER_DAY
 from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone, unique_ids
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 HARM_NAMES = {Harm.SPAM: "spam", Harm.ABUSIVE: "abusive", Harm.HARASSMENT: "harassment", Harm.WRONG_AI: "wrong_ai"}
 

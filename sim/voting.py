@@ -11,7 +11,7 @@ from sim.reputation import apply_reputation
 from sim.store import NONE, PostType, first_occurrence
 
 if TYPE_CHECKING:
-    from sim.model import Site
+    from agents.model import Site
 
 ACCEPT, UP, DOWN, CLOSE, REOPEN = 1, 2, 3, 6, 7  # VoteTypeId as in the Stack Exchange data dump
 

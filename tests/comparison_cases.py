@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from sim.cli import compose
+from preflight.compose import compose
 
 SHORT = ["site=small", "run.days=20", "run.warmup_days=5", "run.progress=false"]
 HARM = {"name": "harm", "metric": "harm_exposure", "max_relative_increase": 0.05}

@@ -12,7 +12,13 @@ def fake_comparison() -> dict:
     ``experiments.stats`` and guardrail verdicts from ``experiments.guardrails``. Seeded,
     so every call returns the same dict.
     """
-    from experiments.guardrails import evaluate, label_changes, mark_context, overall_verdict, validate_guardrail
+    from experiments.guardrails import (
+        evaluate,
+        label_changes,
+        mark_context,
+        overall_verdict,
+        validate_guardrail,
+    )
     from experiments.stats import paired_difference, seeds_to_decide
 
     rng = np.random.default_rng(20261125)

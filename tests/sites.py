@@ -9,7 +9,7 @@ from sim.config import Settings
 
 @functools.lru_cache(maxsize=64)
 def _compose(overrides: tuple[str, ...]) -> Settings:
-    from sim.cli import compose
+    from preflight.compose import compose
 
     _, settings = compose(list(overrides))
     return settings
@@ -22,9 +22,10 @@ def small(*overrides: str, days: float = 40, warmup: float = 10, seed: int = 0) 
 
 
 def run_site(settings: Settings):
-    """Build and run a site; returns the model (for invariant checks on its arrays)."""
-    from sim.model import Site
+    """Build and run a site with its scenario's levers; returns the model (for invariant checks on
+    its arrays)."""
+    from preflight.run import build_site
 
-    site = Site(settings)
+    site = build_site(settings)
     site.run()
     return site

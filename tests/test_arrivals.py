@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.model import Site
 from sim.arrivals import ACTIVITIES, _salt, next_actions
-from sim.model import Site
 from tests.sites import small
 
 

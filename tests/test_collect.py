@@ -64,7 +64,7 @@ def test_missing_directory_or_no_summaries(tmp_path, capsys):
 
 def test_a_run_sweep_is_collected_at_its_end(tmp_path):
     sweep = tmp_path / "sweep"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", "-m", "seed=0,1", "run.days=3,4",
+    proc = subprocess.run([sys.executable, "-m", "preflight.cli", "run", "-m", "seed=0,1", "run.days=3,4",
                            "run.warmup_days=1", "run.progress=false", f"hydra.sweep.dir={sweep}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

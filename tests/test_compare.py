@@ -8,8 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from experiments.compare import compare, config_diff, flatten, run_comparison
-from sim.cli import compose
+from experiments.compare import compare, config_diff, run_comparison
+from preflight.compose import compose
+from sim.config import flatten
 
 SHORT = ["site=small", "replicates=2", "run.days=20", "run.warmup_days=5", "run.progress=false"]
 # a lever that sets today's rule: a scenario with a lever (so `preflight compare` accepts it) and no effect
@@ -93,7 +94,7 @@ def test_a_bad_guardrail_stops_before_any_simulation(tmp_path, capsys):
 
 def test_moderator_strike_fails_the_harm_guardrail_end_to_end(tmp_path):
     out = tmp_path / "strike"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "compare", *strike_overrides(),
+    proc = subprocess.run([sys.executable, "-m", "preflight.cli", "compare", *strike_overrides(),
                            f"compare.out={out}", f"hydra.run.dir={tmp_path / 'hydra'}"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -134,7 +135,7 @@ def test_config_diff_lists_only_what_differs():
 
 
 def _cli(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "preflight.cli", *args], cwd=tmp_path, capture_output=True, text=True,
                           timeout=300)
 
 

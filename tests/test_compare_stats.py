@@ -8,7 +8,7 @@ import pytest
 
 import experiments.compare as compare_module
 from experiments.compare import check_settings, run_comparison, run_until_decided, summarize_pairs
-from sim.cli import compose
+from preflight.compose import compose
 from tests.comparison_cases import HARM, SHORT, runs_from, strike_settings
 
 

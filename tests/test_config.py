@@ -14,7 +14,7 @@ from sim.config import ConfigError, Settings, replace, to_tree, validate
 
 def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     out = tmp_path / "out"
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args, f"hydra.run.dir={out}"],
+    return subprocess.run([sys.executable, "-m", "preflight.cli", *args, f"hydra.run.dir={out}"],
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
 
 
@@ -100,7 +100,7 @@ def test_event_tables_are_queryable_with_sql(tmp_path):
 
 
 def test_every_sweep_value_is_validated_before_any_job_runs(tmp_path):
-    res = subprocess.run([sys.executable, "-m", "sim.cli", "run", "-m", "seed=0,x", "run.days=2", "run.warmup_days=0",
+    res = subprocess.run([sys.executable, "-m", "preflight.cli", "run", "-m", "seed=0,x", "run.days=2", "run.warmup_days=0",
                           f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, cwd=tmp_path,
                          timeout=120)
     assert res.returncode == 2

@@ -10,7 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from sim.run import _clean, simulate
+from preflight.files import json_ready
+from preflight.run import simulate
 from tests.sites import small
 
 GOLDEN = Path(__file__).parent / "golden" / "small_seed7.json"
@@ -18,7 +19,7 @@ GOLDEN = Path(__file__).parent / "golden" / "small_seed7.json"
 
 def current() -> dict:
     result = simulate(small(days=25, warmup=5, seed=7))
-    return {"metrics": _clean(result.metrics), "events": result.events,
+    return {"metrics": json_ready(result.metrics), "events": result.events,
             "daily_questions": result.series["questions_per_day"].tolist()}
 
 

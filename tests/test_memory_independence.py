@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from agents.bad_actors import Harasser
-from sim.model import Site
+from agents.model import Site
 from sim.review_queues import ReviewQueue
 from sim.store import NONE, Action
 from tests.sites import small
@@ -62,7 +62,7 @@ def _run(tmp_path: Path, name: str, overrides: list[str], perturb: int | None = 
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_PERTURB_"}
     if perturb is not None:
         env["MALLOC_PERTURB_"] = str(perturb)
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", *overrides], cwd=tmp_path, env=env,
+    proc = subprocess.run([sys.executable, "-m", "preflight.cli", "run", *overrides], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT_S)
     assert proc.returncode == 0, f"{name}: " + proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import Site
+from agents.model import Site
 from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, State, Target
 from sim.traffic import view_rates
 from tests.sites import run_site, small

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from preflight.run import simulate, summary_dict
 from sim.metric_registry import FAMILIES, KINDS, REGISTRY, by_family, flat, format_value, markdown
-from sim.run import simulate, summary_dict
 from tests.sites import small
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"

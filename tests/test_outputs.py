@@ -20,7 +20,7 @@ SHORT_COMPARE = ["scenario=more_moderators", "replicates=2", "run.days=9", "run.
 
 
 def cli(cwd: Path, *args: str, env: dict | None = None, umask: int | None = None, wait: bool = True):
-    cmd = [sys.executable, "-m", "sim.cli", *args]
+    cmd = [sys.executable, "-m", "preflight.cli", *args]
     kwargs = dict(cwd=cwd, env={**os.environ, **(env or {})}, text=True,
                   preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
     if not wait:
@@ -40,7 +40,7 @@ def one_error_line(res) -> str:
 
 
 def test_new_folders_are_unique_within_the_same_second(tmp_path):
-    from sim.outputs import new_folder
+    from preflight.outputs import new_folder
 
     made = [new_folder(tmp_path / "runs", "baseline_seed0") for _ in range(20)]
     assert len(set(made)) == 20 and all(p.is_dir() and not any(p.iterdir()) for p in made)
@@ -135,16 +135,16 @@ FAIL_ONE_SEED = """\
 import os
 
 if os.environ.get("PREFLIGHT_TEST_FAIL_SEED"):
-    import sim.run
+    import preflight.run
 
-    _real = sim.run.simulate
+    _real = preflight.run.simulate
 
     def simulate(settings, *args, **kwargs):
         if settings.seed == int(os.environ["PREFLIGHT_TEST_FAIL_SEED"]):
             raise RuntimeError("injected failure for the test")
         return _real(settings, *args, **kwargs)
 
-    sim.run.simulate = simulate
+    preflight.run.simulate = simulate
 """
 
 
@@ -174,7 +174,7 @@ def _git(repo: Path, *args: str) -> None:
 
 
 def test_provenance_counts_untracked_files_as_dirty(tmp_path):
-    from sim.run import git_state
+    from preflight.provenance import git_state
 
     repo = tmp_path / "repo"
     repo.mkdir()

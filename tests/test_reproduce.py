@@ -15,7 +15,7 @@ SHORT = ["run.days=3", "run.warmup_days=1", "run.progress=false"]
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "preflight.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=600, env=os.environ.copy())
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from joblib import Parallel, delayed
 
-from sim.run import simulate
+from preflight.run import simulate
 from tests.sites import small
 
 SCENARIOS = sorted(p.name[:-5] for p in (res.files("conf") / "scenario").iterdir()
@@ -51,7 +51,7 @@ def test_primary_metric_moves_as_hypothesised(name):
 
 
 def test_every_scenario_documents_itself():
-    from sim.cli import compose
+    from preflight.compose import compose
 
     for name in SCENARIOS + ["baseline"]:
         _, s = compose([f"scenario={name}"])

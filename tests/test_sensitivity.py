@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from experiments.sensitivity import default_params, sensitivity, write_sensitivity
-from sim.cli import compose
+from preflight.compose import compose
 
 TINY = ["site=small", "replicates=2", "run.days=20", "run.warmup_days=5", "run.progress=false",
         "scenario=moderator_strike"]
@@ -75,7 +75,7 @@ def test_a_scenario_without_levers_is_refused():
 
 
 def test_sensitivity_command(tmp_path):
-    cmd = [sys.executable, "-m", "sim.cli", "sensitivity", *TINY, "run.days=9", "run.warmup_days=1",
+    cmd = [sys.executable, "-m", "preflight.cli", "sensitivity", *TINY, "run.days=9", "run.warmup_days=1",
            "--trajectories", "2", "--metric", "harm_exposure", "--param", "population.ask_rate=0.004:0.01",
            "--out", str(tmp_path / "out")]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from sim.run import simulate, summary_dict
+from preflight.run import simulate, summary_dict
 from sim.store import NONE, PostType, State
 from sim.voting import ACCEPT, CLOSE, DOWN, REOPEN, UP
 from tests.sites import run_site, small

@@ -10,8 +10,8 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from sim.cli import compose
-from sim.run import simulate
+from preflight.compose import compose
+from preflight.run import simulate
 
 GRID = ["seed=0,1", "run.days=5", "run.warmup_days=1", "run.progress=false"]
 LAUNCHERS = {
@@ -27,7 +27,7 @@ LAUNCHERS = {
 def sweep(launcher: str, root) -> dict:
     """Run the grid with ``launcher`` into an absolute sweep directory; the collected table."""
     sweep_dir = (root / launcher).resolve()  # absolute: Ray workers resolve paths themselves
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", "-m", *GRID, *LAUNCHERS[launcher],
+    proc = subprocess.run([sys.executable, "-m", "preflight.cli", "run", "-m", *GRID, *LAUNCHERS[launcher],
                            f"hydra.sweep.dir={sweep_dir}"],
                           cwd=root, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.run import simulate
+from preflight.run import simulate
 from sim.store import NONE, Action, Cause, Harm, State, Target
 from tests.sites import run_site, small
 

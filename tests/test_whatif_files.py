@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import compose
+from preflight.compose import compose
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GOOD = """\
@@ -46,7 +46,7 @@ hydra:
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sim.cli", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "preflight.cli", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=300)
 
 

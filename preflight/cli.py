@@ -16,14 +16,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from preflight.compose import _fail, _one_line, compose
+
 USAGE = __doc__.split("\n\n")[1]
-
-
-def _fail(message: str, code: int = 2) -> None:
-    from sim.outputs import say
-
-    say(f"preflight: error: {message}", error=True)
-    raise SystemExit(code)
 
 
 def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
@@ -44,71 +39,6 @@ def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
     return variants
 
 
-def compose(overrides: list[str]):
-    """Compose and validate the configuration without Hydra's app machinery (for tests and checks).
-
-    The what-if files the composition selects (``scenario``, ``guardrails``) are checked as data
-    first (:mod:`sim.whatif`).
-
-    Returns:
-        ``(cfg, settings)``.
-
-    Raises:
-        SystemExit(2) with a one-line message on any bad input.
-    """
-    cfg, settings, _ = compose_with_files(overrides)
-    return cfg, settings
-
-
-def compose_with_files(overrides: list[str]):
-    """:func:`compose`, also returning the checked what-if files (``{group: {option, path, yaml}}``)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from omegaconf import OmegaConf, open_dict
-
-    from sim.config import ConfigError, validate
-    from sim.whatif import check_override, selected_files
-
-    GlobalHydra.instance().clear()
-    try:
-        for override in overrides:
-            check_override(override)
-        with initialize_config_module(config_module="conf", version_base="1.3"):
-            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=True)
-        runtime = cfg.hydra.runtime
-        files = selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
-        with open_dict(cfg):
-            del cfg["hydra"]
-        tree = OmegaConf.to_container(cfg, resolve=True)
-        return cfg, validate(tree), files
-    except ConfigError as err:
-        _fail(str(err))
-    except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
-        _fail(_one_line(err))
-    finally:
-        GlobalHydra.instance().clear()
-
-
-def _one_line(err: Exception) -> str:
-    text = " ".join(str(err).split())
-    text = text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
-    if "Could not override" in text and "Key '" in text:
-        key = text.split("Could not override '")[1].split("'")[0]
-        return f"{key}: unknown key (check the spelling; use +{key}=... only for keys the config allows to add)"
-    if "Could not find '" in text:
-        # "Could not find 'scenario/nope' Available options in 'scenario': a b c Config search path: ..."
-        text = text.replace("In 'config': ", "").split(" Config search path")[0]
-        if "Available options in '" in text:
-            missing = text.split("Could not find '")[1].split("'")[0]
-            group, _, name = missing.rpartition("/")
-            options = text.split("Available options in '")[1].split(":", 1)[1].split()
-            return f"{group}={name}: no such option (allowed: {', '.join(options)})"
-        return text
-    return text
-
-
-# Hydra's own command-line flags that take a value (``-cd DIR`` or ``--config-dir=DIR``)
 _VALUE_FLAGS = ("--config-dir", "-cd", "--cfg", "-c", "--package", "-p", "--config-path", "-cp",
                 "--config-name", "-cn", "--experimental-rerun")
 _INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
@@ -217,11 +147,11 @@ def _output_folders(args: list[str], command: str, checked: list) -> list[str]:
     """Check (and, for defaults, create) the output folders after validation and before any
     simulation; the overrides that hand them to Hydra.
 
-    A default folder gets a name no other command can get (``sim.outputs.new_folder``); a given one
+    A default folder gets a name no other command can get (``preflight.outputs.new_folder``); a given one
     must be writable and hold no other run's results.
     """
+    from preflight.outputs import new_folder, prepare
     from sim.config import ConfigError
-    from sim.outputs import new_folder, prepare
 
     overrides, _ = _split_args(args)
     given = {}
@@ -289,8 +219,8 @@ def _job(task, cfg) -> None:
 
     from experiments.collect import JOB_ERROR_FILE
     from experiments.compare import _in_sweep
-    from sim.outputs import LOG
-    from sim.run import atomic_write
+    from preflight.files import atomic_write
+    from preflight.outputs import LOG
 
     try:
         task(cfg)
@@ -311,8 +241,8 @@ def _whatif_files() -> dict:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    from preflight.whatif import selected_files
     from sim.config import ConfigError
-    from sim.whatif import selected_files
 
     runtime = HydraConfig.get().runtime
     try:
@@ -328,9 +258,9 @@ def run_task(cfg) -> None:
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
+    from preflight.outputs import LOG, say
+    from preflight.run import simulate, write_run
     from sim.config import ConfigError, validate
-    from sim.outputs import LOG, say
-    from sim.run import simulate, write_run
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
@@ -352,8 +282,8 @@ def compare_task(cfg) -> None:
     from omegaconf import OmegaConf
 
     from experiments.compare import run_comparison
+    from preflight.outputs import LOG
     from sim.config import ConfigError, validate
-    from sim.outputs import LOG
 
     try:
         settings = validate(OmegaConf.to_container(cfg, resolve=True))
@@ -408,9 +338,9 @@ def list_scenarios() -> None:
 
     import yaml
 
+    from preflight.whatif import check_text
     from scenarios import build_levers
     from sim.config import ConfigError, ScenarioConfig
-    from sim.whatif import check_text
 
     folder = res.files("conf") / "scenario"
     names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))

@@ -1,10 +1,12 @@
-"""The simulated Q&A site: a Mesa model that owns the clock, the user arrays and the content store."""
+"""The simulated Q&A site: the Mesa model that owns the clock, the user arrays and the content store."""
 
 from __future__ import annotations
 
 import logging
 import math
 from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -13,7 +15,6 @@ from agents.bad_actors import FAMILIES, BadActor
 from agents.community import Community
 from agents.moderator import Moderator
 from agents.staff import Staff
-from scenarios import build_levers
 from sim import close_votes, removal, store
 from sim.arrivals import Arrivals
 from sim.clock import MINUTES_PER_DAY, Clock
@@ -27,6 +28,9 @@ from sim.review_queues import ReviewQueues
 from sim.store import NONE, Cause, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
+
+if TYPE_CHECKING:
+    from scenarios.lever import Lever
 
 logging.getLogger("MESA").setLevel(logging.WARNING)
 
@@ -48,7 +52,9 @@ class Site(mesa.Model):
         recorder: Daily metrics.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, levers: Sequence[Lever] = ()) -> None:
+        """Build the site of ``settings`` with ``levers`` attached (the scenario's, built by the
+        application layer: ``preflight.run.build_site``); no levers is the baseline."""
         self.streams = Streams(settings.seed)
         super().__init__(rng=self.streams["mesa"])
         self.settings = settings
@@ -101,7 +107,7 @@ class Site(mesa.Model):
         self.bad_actors: list[BadActor] = []
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
-        self.levers = build_levers(settings.scenario)
+        self.levers = list(levers)
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         members = np.flatnonzero(live)
         self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})

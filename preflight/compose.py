@@ -1,0 +1,96 @@
+"""Composing the configuration: Hydra's compose over ``conf/``, the what-if files checked as data, the
+typed settings validated, and the cross-checks that need the levers (names and parameters).
+
+Bad input raises ``SystemExit(2)`` with one line naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from preflight.outputs import say
+
+    say(f"preflight: error: {message}", error=True)
+    raise SystemExit(code)
+
+
+def compose(overrides: list[str]):
+    """Compose and validate the configuration without Hydra's app machinery (for tests and checks).
+
+    The what-if files the composition selects (``scenario``, ``guardrails``) are checked as data
+    first (:mod:`preflight.whatif`).
+
+    Returns:
+        ``(cfg, settings)``.
+
+    Raises:
+        SystemExit(2) with a one-line message on any bad input.
+    """
+    cfg, settings, _ = compose_with_files(overrides)
+    return cfg, settings
+
+
+def compose_with_files(overrides: list[str]):
+    """:func:`compose`, also returning the checked what-if files (``{group: {option, path, yaml}}``)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from preflight.whatif import check_override, selected_files
+    from sim.config import ConfigError
+
+    GlobalHydra.instance().clear()
+    try:
+        for override in overrides:
+            check_override(override)
+        with initialize_config_module(config_module="conf", version_base="1.3"):
+            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        runtime = cfg.hydra.runtime
+        files = selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
+        with open_dict(cfg):
+            del cfg["hydra"]
+        tree = OmegaConf.to_container(cfg, resolve=True)
+        return cfg, validate(tree), files
+    except ConfigError as err:
+        _fail(str(err))
+    except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
+        _fail(_one_line(err))
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _one_line(err: Exception) -> str:
+    text = " ".join(str(err).split())
+    text = text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
+    if "Could not override" in text and "Key '" in text:
+        key = text.split("Could not override '")[1].split("'")[0]
+        return f"{key}: unknown key (check the spelling; use +{key}=... only for keys the config allows to add)"
+    if "Could not find '" in text:
+        # "Could not find 'scenario/nope' Available options in 'scenario': a b c Config search path: ..."
+        text = text.replace("In 'config': ", "").split(" Config search path")[0]
+        if "Available options in '" in text:
+            missing = text.split("Could not find '")[1].split("'")[0]
+            group, _, name = missing.rpartition("/")
+            options = text.split("Available options in '")[1].split(":", 1)[1].split()
+            return f"{group}={name}: no such option (allowed: {', '.join(options)})"
+        return text
+    return text
+
+
+# Hydra's own command-line flags that take a value (``-cd DIR`` or ``--config-dir=DIR``)
+
+
+def validate(tree: dict):
+    """Typed settings from a plain config tree (:func:`sim.config.validate`), plus the checks that
+    need the lever registry: every lever of the scenario exists and its parameters are allowed.
+
+    Raises:
+        ConfigError: one line naming the key, the value and what is allowed.
+    """
+    from scenarios import build_levers
+    from sim.config import validate as validate_settings
+
+    settings = validate_settings(tree)
+    build_levers(settings.scenario)  # unknown levers or parameters fail here, before anything runs
+    return settings
