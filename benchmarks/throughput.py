@@ -21,7 +21,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -129,11 +128,9 @@ def scaling_ratios(rows: list[dict], args: argparse.Namespace) -> dict[str, floa
 
 
 def write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2)
-    os.replace(tmp, path)
+    from preflight.files import atomic_write
+
+    atomic_write(path, json.dumps(payload, indent=2).encode())
 
 
 def machine() -> dict:
