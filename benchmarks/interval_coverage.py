@@ -299,12 +299,15 @@ def study(draws: int = RESAMPLED_DRAWS, legacy: bool = True, only=None) -> dict:
                             continue
                         d, rel = truth[m]
                         cell = cells.setdefault(m, {"kind": row["kind"], "diff": [0, 0], "rel": [0, 0],
-                                                    "legacy": [0, 0], "legacy_rel": [0, 0], "methods": {}})
+                                                    "legacy": [0, 0], "legacy_rel": [0, 0], "methods": {},
+                                                    "no_claim": 0})
                         cell["methods"][row["method"]] = cell["methods"].get(row["method"], 0) + 1
-                        if not math.isnan(row["ci_low"]):
+                        if row.get("degenerate"):  # zero width, not certainty: decides nothing, claims nothing
+                            cell["no_claim"] += 1
+                        elif not math.isnan(row["ci_low"]):
                             cell["diff"][0] += row["ci_low"] <= d <= row["ci_high"]
                             cell["diff"][1] += 1
-                        if math.isfinite(rel) and not math.isnan(row["rel_ci_low"]):
+                        if math.isfinite(rel) and not math.isnan(row["rel_ci_low"]) and not row.get("degenerate"):
                             cell["rel"][0] += row["rel_ci_low"] <= rel <= row["rel_ci_high"]
                             cell["rel"][1] += 1
                         if row["label"] in ("better", "worse"):
@@ -382,6 +385,9 @@ def bootstrap_study() -> list:
         for m in BOOTSTRAP_METRICS:
             diffs = np.array([pool.scen[i][m] - pool.base[i][m] for i in range(pool.size)])
             diffs = diffs[~np.isnan(diffs)]
+            if np.unique(diffs).size < 2:  # e.g. a median never reached in the scenario arm
+                print(f"bootstrap {pool.name} {m}: not defined ({diffs.size} seeds with a value)", flush=True)
+                continue
             for k in BOOTSTRAP_KS:
                 hits = {"t": 0, "percentile": 0, "BCa": 0, "BCa or t": 0}
                 for _ in range(BOOTSTRAP_DRAWS):
@@ -467,6 +473,8 @@ def coverage_table(result: dict) -> str:
             methods = first["methods"]
             method = ", ".join(f"{k} {100 * v / sum(methods.values()):.0f}%" for k, v in
                                sorted(methods.items(), key=lambda kv: -kv[1]))
+            if first.get("no_claim"):
+                method += f"; zero width, no claim {100 * first['no_claim'] / sum(methods.values()):.0f}%"
             cells = []
             for k in STUDY_KS:
                 for d in ("disjoint", "resampled"):
