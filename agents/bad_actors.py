@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import posting, voting
+from sim import posting, retention, voting
 from sim.clock import MINUTES_PER_DAY
 from sim.config import BadActorConfig
 from sim.population import Kind
@@ -370,7 +370,7 @@ class SerialDownvoter(BadActor):
             if owners.size == 0:
                 return
             self.target = int(owners[self.draws.integers(owners.size)])
-            site.on_abuse(np.array([self.target]), np.array([site.clock.minute]))
+            retention.abuse_received(site, np.array([self.target]), np.array([site.clock.minute]))
             self._target_posts = None
         lo = site.post_id_at_day(site.clock.day - 30)
         if self._target_posts is None:  # the target's posts of the last 30 days, then kept up to date

@@ -60,11 +60,9 @@ class Community(mesa.Agent):
         """Newcomers who registered to ask post their first question when it falls due."""
         site = self.site
         users = site.users
-        due = site._first_questions  # sorted by due time
-        k = int(np.searchsorted(users.first_question_due[due], site.clock.tick_end, side="left"))
-        if k == 0:
+        ready = site.registrations.due_askers(site.clock.tick_end)
+        if ready.size == 0:
             return
-        ready, site._first_questions = due[:k], due[k:]
         times = np.maximum(users.first_question_due[ready], site.clock.minute)
         users.first_question_due[ready] = NONE
         keep = site.streams["first_question_filter"].random(ready.size) < site.policy.newcomer_ask_multiplier

@@ -15,7 +15,7 @@ from agents.bad_actors import FAMILIES, BadActor
 from agents.community import Community
 from agents.moderator import Moderator
 from agents.staff import Staff
-from sim import close_votes, removal, store
+from sim import close_votes, retention, store
 from sim.arrivals import Arrivals
 from sim.clock import MINUTES_PER_DAY, Clock
 from sim.config import Settings
@@ -24,8 +24,10 @@ from sim.flag_queue import FlagQueue
 from sim.metrics import DailyRecorder
 from sim.policy import Policy
 from sim.population import Kind, Users, WeightedPool
+from sim.registrations import Registrations
 from sim.review_queues import ReviewQueues
-from sim.store import NONE, Cause, PostType, State, Tone
+from sim.roomba import Roomba
+from sim.store import NONE, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -111,11 +113,9 @@ class Site(mesa.Model):
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         members = np.flatnonzero(live)
         self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
-        self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask, by due time
-        self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
-        self._members = members  # active members (pruned daily, extended by registrations)
-        self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
-        self._closed_today: list[np.ndarray] = []
+        self.registrations = Registrations(self)
+        self.members = members  # active members (pruned daily, extended by registrations)
+        self.roomba = Roomba(self)
         self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
@@ -169,56 +169,6 @@ class Site(mesa.Model):
             self.flaggable_comments = np.concatenate([self.flaggable_comments, bad])
         self._new_comments.append(ids)
 
-    def on_first_post_hit(self, post_ids: np.ndarray, times: np.ndarray, closed: bool = False) -> None:
-        """A first post was closed, downvoted or met an unwelcoming comment: its author may leave."""
-        posts, users, pol, p = self.posts, self.users, self.policy, self.settings.population
-        owners = posts.owner[post_ids].astype(np.int64)
-        hit = (users.first_post[owners] == post_ids) & ~users.first_post_bad[owners]
-        hit &= (np.asarray(times) - posts.created[post_ids]) <= 7 * MINUTES_PER_DAY
-        if not hit.any():
-            return
-        owners, pids = owners[hit], np.asarray(post_ids)[hit]
-        users.first_post_bad[owners] = True
-        rng = self.streams["close_notices"]
-        churn_p = np.full(owners.size, p.closed_first_post_churn if closed else p.bad_first_post_churn)
-        if closed and pol.clear_close_notices:
-            churn_p *= pol.close_notice_churn_relief
-            fix = rng.random(owners.size) < pol.close_notice_fix_prob
-            fixed = pids[fix & ~posts.duplicate[pids]]
-            posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + 0.1)
-            posts.close_worthy[fixed] = False
-        self.add_churn_hazard(owners, -np.log1p(-np.minimum(churn_p, 1 - 1e-12)))
-
-    def on_abuse(self, victims: np.ndarray, times: np.ndarray) -> None:
-        """Abuse received: recorded for victimization; some victims leave."""
-        users = self.users
-        victims = np.asarray(victims, dtype=np.int64)
-        np.add.at(users.abuse_received, victims, 1)
-        # the latest abuse: a member abused at or after the window's start is a victim in the window
-        np.maximum.at(users.abused_at, victims, np.broadcast_to(np.asarray(times, dtype=np.int32), victims.shape))
-        self.add_churn_hazard(victims, -np.log1p(-min(self.settings.population.abuse_churn, 1 - 1e-12)))
-
-    def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float, unique: bool = False) -> None:
-        """Add to members' accumulated hazard of leaving; those past their threshold leave now.
-
-        A one-off bad experience with leave-probability p adds ``-log(1 - p)``."""
-        users = self.users
-        ids = np.asarray(ids, dtype=np.int64)
-        member = users.kind[ids] == Kind.MEMBER
-        ids = ids[member]
-        amount = np.broadcast_to(amount, member.shape)[member]
-        if unique:
-            users.churn_hazard[ids] += amount
-        else:
-            np.add.at(users.churn_hazard, ids, amount)
-        self._churn(ids[users.churn_hazard[ids] >= users.churn_threshold[ids]])
-
-    def _churn(self, ids: np.ndarray) -> None:
-        ids = ids[self.users.active[ids]]
-        self.users.active[ids] = False
-        self.users.refresh_block(ids)
-        self.users.churned_at[ids] = self.clock.minute
-
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.civility.gate(authors, tone)
 
@@ -238,7 +188,7 @@ class Site(mesa.Model):
 
     def active_members(self) -> np.ndarray:
         """Members who are active now (destroyed accounts excluded)."""
-        members, users = self._members, self.users
+        members, users = self.members, self.users
         return members[users.active[members] & ~users.destroyed[members]]
 
     def platform_events(self) -> int:
@@ -265,40 +215,13 @@ class Site(mesa.Model):
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 
     def _start_day(self) -> None:
-        users, p, s = self.users, self.settings.population, self.settings.site
         day = self.clock.day
         while len(self._day_first_post) <= day:
             self._day_first_post.append(self.posts.n)
             self._day_first_vote.append(self.votes.n)
             self._day_first_comment.append(self.comments.n)
-        rng = self.streams["registrations"]
-        n_new = int(rng.poisson(s.registrations_per_day))
-        self.counters["registrations"] += n_new
-        if n_new:
-            new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
-            registered = users.registered
-            self.arrivals.add(new, registered)
-            self._members = np.concatenate([self._members, new])
-            # most newcomers came to ask: their first question is due after an exponential wait
-            drive = registered["first_question_drive"]
-            askers = new[drive > 0]
-            wait = rng.exponential(MINUTES_PER_DAY / np.maximum(drive[drive > 0], 1e-9))
-            users.first_question_due[askers] = np.minimum(self.clock.minute + wait, 2**31 - 1).astype(np.int64)
-            self._first_questions = np.concatenate([self._first_questions, askers])
-        cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)
-        # accounts registered during the run are in order of registration: those past the newcomer
-        # period form a prefix of the ones still marked
-        start = self._newcomers_from
-        stop = start + int(np.searchsorted(users.joined[start:users.n], cutoff, side="right"))
-        users.newcomer[start:stop] = False
-        self._newcomers_from = stop
-        fq = self._first_questions
-        fq = fq[users.first_question_due[fq] > cutoff]
-        self._first_questions = fq[np.argsort(users.first_question_due[fq], kind="stable")]  # by due time
-        n = users.n
-        users.rep_today[:n] = 0
-        users.votes_today[:n] = 0
-        users.flags_today[:n] = 0
+        self.registrations.start_day()
+        self.users.start_day()
         self.arrivals.plan_day()
         self._rebuild_daily()
 
@@ -346,8 +269,8 @@ class Site(mesa.Model):
         if day % 7 == 6:
             self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)
-        self._roomba()
-        self._daily_churn()
+        self.roomba.run_daily()
+        retention.daily_churn(self)
         # moderators burn out when the queue stays above what they can handle
         active = [m for m in self.moderators if not m.resigned]
         capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
@@ -366,23 +289,6 @@ class Site(mesa.Model):
         fc = self.flaggable_comments
         young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
         self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
-
-    def _roomba(self) -> None:
-        """Auto-delete closed, unanswered, non-positive questions after the roomba period."""
-        posts = self.posts
-        log = np.concatenate([self._closed_log, *self._closed_today]) if self._closed_today else self._closed_log
-        self._closed_today = []
-        due = posts.closed_at[log] < self.clock.minute - self.settings.rules.roomba_days * MINUTES_PER_DAY
-        ids, self._closed_log = log[due], log[~due]
-        ids = ids[(posts.state[ids] == State.CLOSED) & (posts.score[ids] <= 0) & (posts.answers[ids] == 0)]
-        removal.remove_posts(self, ids, Cause.ROOMBA, self.clock.tick_end - 1, delete=True)
-
-    def _daily_churn(self) -> None:
-        users, p = self.users, self.settings.population
-        ids = self._members = self._members[users.active[self._members]]
-        hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
-                          p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
-        self.add_churn_hazard(ids, -np.log1p(-hazard), unique=True)
 
     def run(self, progress=None) -> None:
         """Run all ticks of ``run.days``; ``progress(done, total)`` is called once per day."""

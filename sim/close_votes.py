@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import hot_window
+from sim import hot_window, retention
 from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
@@ -69,12 +69,12 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
     with site.traffic.reweighing(questions):
         posts.state[questions] = State.CLOSED
-    site._closed_today.append(questions)
+    site.roomba.note_closed(questions)
     site.counters["closures"] += questions.size
     posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)
-    site.on_first_post_hit(questions, posts.closed_at[questions], closed=True)
+    retention.first_post_hit(site, questions, posts.closed_at[questions], closed=True)
 
 
 def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> None:

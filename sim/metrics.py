@@ -215,7 +215,7 @@ class DailyRecorder:
             "mod_minutes": sum(m.minutes_today for m in site.moderators),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
             "registrations": self._delta("registrations"),
-            "active_users": int(site.users.active[site._members].sum()),
+            "active_users": int(site.users.active[site.members].sum()),
             "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
             "appeals_upheld": self._delta("appeals_upheld"),
             "moderator_resignations": self._delta("moderator_resignations"),

@@ -172,6 +172,13 @@ class Users(Table):
         """Newcomer group: joined less than ``newcomer_days`` ago."""
         return (now - self.joined[ids]) < self.settings.population.newcomer_days * 1440
 
+    def start_day(self) -> None:
+        """A new day: the daily allowances start afresh (vote reputation toward the cap, votes, flags)."""
+        n = self.n
+        self.rep_today[:n] = 0
+        self.votes_today[:n] = 0
+        self.flags_today[:n] = 0
+
     def touch(self, ids: np.ndarray, now: np.ndarray | int) -> None:
         """Record activity: marks a newcomer as returned once they act a day after their first post."""
         fp = self.first_post_at[ids]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import retention
 from sim.store import NONE, Harm, PostType, Tone, first_occurrence
 
 if TYPE_CHECKING:
@@ -150,10 +151,10 @@ def comment(site: Site, authors: np.ndarray, posts_: np.ndarray, times: np.ndarr
         p_ids, t = posts_[unwelcome], times[unwelcome]
         cur = posts.unwelcome_at[p_ids]
         posts.unwelcome_at[p_ids] = np.where(cur == NONE, t, np.minimum(cur, t))
-        site.on_first_post_hit(p_ids, t)
+        retention.first_post_hit(site, p_ids, t)
     abusive = harm > 0
     if abusive.any():
-        site.on_abuse(target[abusive], times[abusive])
+        retention.abuse_received(site, target[abusive], times[abusive])
     users.touch(authors, times)
     site.on_comments_created(ids)
     return ids

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim import retention
 from sim.reputation import apply_reputation
 from sim.store import NONE, PostType, first_occurrence
 
@@ -58,7 +59,7 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
                             fraud=fraud, voter_rep=rep)
     down = ~up
     if down.any():
-        site.on_first_post_hit(posts_[down], times[down])
+        retention.first_post_hit(site, posts_[down], times[down])
     users.touch(voters, times)
     return ids
 
