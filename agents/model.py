@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from agents import burnout
 from agents.bad_actors import FAMILIES, BadActor
 from agents.community import Community
 from agents.moderator import Moderator
@@ -271,13 +272,7 @@ class Site(mesa.Model):
         close_votes.age_votes(self)
         self.roomba.run_daily()
         retention.daily_churn(self)
-        # moderators burn out when the queue stays above what they can handle
-        active = [m for m in self.moderators if not m.resigned]
-        capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
-        overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
-        for m in active:
-            if m.end_day(overloaded and not self.policy.moderators_on_strike):
-                self.counters["moderator_resignations"] += 1
+        burnout.end_day(self)
         self.recorder.record_day()
         self.removed_today = []
         for m in self.moderators:
