@@ -122,7 +122,9 @@ class BadActor(mesa.Agent):
         return n
 
     def step(self) -> None:
-        """Act if due (the model calls this only once :attr:`wake` has come)."""
+        """Act if due: nothing happens before :attr:`wake` (the model steps every actor every tick)."""
+        if self.wake >= self.site.clock.tick_end:
+            return
         if self.can_act():
             n = self.actions_this_tick()
             if n:

@@ -1,5 +1,11 @@
 """Ordinary users, acting together: one Mesa agent whose step is vectorised over the user arrays.
 
+This is a columnar agent set in the spirit of mesa-frames, not per-member agent objects: each
+member is a row of the user arrays (:class:`sim.population.Users`), and the community's step acts
+for all members due this tick with a handful of array operations. A million ``mesa.Agent``
+objects stepped one by one would be too slow by orders of magnitude; moderators, staff and bad
+actors, a few dozen, are individual Mesa agents.
+
 Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
 (see :mod:`sim.population`). Each tick the community takes the questions, answers, comments and
 votes its members' own Poisson clocks planned for this tick (:mod:`sim.arrivals`), picks what they
@@ -23,7 +29,8 @@ if TYPE_CHECKING:
 
 
 class Community(mesa.Agent):
-    """The site's ordinary members, as one vectorised actor.
+    """The site's ordinary members, as one vectorised actor: a columnar agent set (one row of the
+    user arrays per member, in the spirit of mesa-frames), not one Mesa agent per member.
 
     Attributes:
         site: The model.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.agentset import AgentSet
 
 from agents import burnout
 from agents.bad_actors import FAMILIES, BadActor
@@ -42,8 +43,10 @@ class Site(mesa.Model):
     """A Stack Overflow-like site.
 
     One :meth:`step` is one tick (an hour by default). Ordinary members act through the
-    vectorised :class:`~agents.community.Community`; moderators, staff and bad actors are
-    individual Mesa agents. Every random draw comes from a named stream of :attr:`streams`.
+    vectorised :class:`~agents.community.Community` (a columnar agent set over the user arrays);
+    moderators, staff and bad actors are individual Mesa agents, registered with the model and
+    found through its agent sets (:attr:`moderators`, :attr:`bad_actors`), stepped in the order
+    they joined. Every random draw comes from a named stream of :attr:`streams`.
 
     Attributes:
         settings: The validated configuration.
@@ -105,9 +108,8 @@ class Site(mesa.Model):
         self.question_ban = QuestionBan(self, m.question_ban)
         self.community = Community(self)
         self.staff = Staff(self)
-        self.moderators: list[Moderator] = []
+        self._no_agents = AgentSet([], random=self.random)
         self.add_moderators(m.moderators.count)
-        self.bad_actors: list[BadActor] = []
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
         self.levers = list(levers)
@@ -123,20 +125,35 @@ class Site(mesa.Model):
         self._rebuild_daily()
 
     # -- population changes -------------------------------------------------------------------
+    @property
+    def moderators(self) -> AgentSet:
+        """Every moderator elected so far, in order of election (Mesa's agent set of the type;
+        those who resigned stay in it, out of service)."""
+        return self.agents_by_type.get(Moderator, self._no_agents)
+
+    def serving_moderators(self) -> AgentSet:
+        """The moderators who have not resigned."""
+        return self.moderators.select(lambda m: not m.resigned)
+
+    @property
+    def bad_actors(self) -> AgentSet:
+        """Every bad actor, all families, in order of arrival."""
+        return self.agents.select(agent_type=BadActor)
+
     def add_moderators(self, n: int) -> None:
         """Elect ``n`` more moderators, spread over the user timezones."""
         tzs = self.users.tz(slice(0, self.users.n))
         rng = self.streams["elections"]
         for _ in range(int(n)):
             tz = float(tzs[rng.integers(tzs.size)]) if tzs.size else 0.0
-            self.moderators.append(Moderator(self, len(self.moderators), tz))
+            Moderator(self, len(self.moderators), tz)  # (a Mesa agent registers with its model)
 
     def add_bad_actors(self, cls: type[BadActor], n: int, cfg=None) -> None:
         """Add ``n`` bad actors of a family (used at start and by influx levers)."""
         cfg = cfg or getattr(self.settings.bad_actors, cls.family)
-        start = sum(1 for a in self.bad_actors if a.family == cls.family)
+        start = len(self.agents_by_type.get(cls, ()))
         for i in range(int(n)):
-            self.bad_actors.append(cls(self, cfg, start + i))
+            cls(self, cfg, start + i)
 
     # -- indices into the time-ordered tables ---------------------------------------------------
     def post_id_at_day(self, day: int) -> int:
@@ -237,15 +254,11 @@ class Site(mesa.Model):
         self.global_activity = float(np.dot(act, self._tz_weights)) if act.size else 1.0
         self.traffic.step()
         self.community.step()
-        tick_end = clock.tick_end
-        for actor in self.bad_actors:
-            if actor.wake < tick_end:
-                actor.step()
+        self.bad_actors.do("step")
         self._scan_new_content()
         close_votes.dupe_hammer(self)
         self.review.step()
-        for mod in self.moderators:
-            mod.step()
+        self.moderators.do("step")
         self.staff.step()
         self.counters["backlog_tick_sum"] += self.flags.backlog
         self.counters["ticks"] += 1
@@ -275,8 +288,7 @@ class Site(mesa.Model):
         burnout.end_day(self)
         self.recorder.record_day()
         self.removed_today = []
-        for m in self.moderators:
-            m.new_day()
+        self.moderators.do("new_day")
         self.traffic.reset_day()
         # drop removed items from the live lists
         hp = self.harm_posts_live

@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 class Moderator(mesa.Agent):
     """An elected moderator working the flag queue a few hours a day.
 
+    Mesa gives each moderator its ``unique_id``; in the flags and actions tables a moderator's
+    decisions carry its :attr:`handler` code instead.
+
     Attributes:
+        index: Order of election (0 for the first moderator); names the moderator's random stream.
+        handler: Code of this moderator in the tables' ``handler`` and ``actor`` columns
+            (``MODERATOR_ID_BASE - index``: negative, below every removal cause).
         minutes_per_day: Time this moderator gives the site each day.
         tz: Hour offset; decides when the moderator is online.
         start_hour: Local hour the moderator's session starts.
@@ -32,6 +38,7 @@ class Moderator(mesa.Agent):
         self.site = model
         cfg = model.settings.moderation.moderators
         self.index = index
+        self.handler = MODERATOR_ID_BASE - index
         self.draws = model.streams[f"moderator:{index}"]
         self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, 0.3))
         self.tz = tz
@@ -41,10 +48,6 @@ class Moderator(mesa.Agent):
         self.decisions_today = 0
         self.overload_days = 0
         self._budget = 0.0
-
-    @property
-    def user_id(self) -> int:
-        return MODERATOR_ID_BASE - self.index
 
     def online(self) -> bool:
         cfg = self.site.settings.moderation.moderators
@@ -87,23 +90,23 @@ class Moderator(mesa.Agent):
         cause_flag = site.flags.first_flag_id(target, item)
         site.counters["mod_decisions"] += 1
         if not act:
-            site.flags.resolve(target, item, helpful=False, handler=self.user_id, time=now)
+            site.flags.resolve(target, item, helpful=False, handler=self.handler, time=now)
             if target == Target.POST and site.posts.state[item] >= State.HIDDEN:
                 removal.restore_posts(site, np.array([item]), now)  # undo what red flags hid or deleted wrongly
             return
         wrongful = not truth
         if target == Target.POST and kind == FlagKind.SHOULD_CLOSE:
             close_votes.close(site, np.array([item]), now, Closer.MODERATOR)
-            site.flags.resolve(target, item, helpful=True, handler=self.user_id, time=now)
+            site.flags.resolve(target, item, helpful=True, handler=self.handler, time=now)
             return
         if target == Target.POST:
             removal.remove_posts(site, np.array([item]), Cause.MODERATOR, now, delete=True,
-                                 penalty=kind in (FlagKind.SPAM, FlagKind.RUDE), handler=self.user_id)
+                                 penalty=kind in (FlagKind.SPAM, FlagKind.RUDE), handler=self.handler)
             harm = int(site.posts.harm[item])
         else:
-            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now, handler=self.user_id)
+            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now, handler=self.handler)
             harm = int(site.comments.harm[item])
-        site.flags.resolve(target, item, helpful=True, handler=self.user_id, time=now)
+        site.flags.resolve(target, item, helpful=True, handler=self.handler, time=now)
         if cause_flag == NONE or site.users.destroyed[author]:
             return
         self.sanction(author, harm, kind, cause_flag, wrongful)
@@ -114,21 +117,21 @@ class Moderator(mesa.Agent):
         cfg = site.settings.moderation.moderators
         if wrongful:
             if kind in (FlagKind.SPAM, FlagKind.RUDE) and self.draws.random() < cfg.wrongful_suspension_prob:
-                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag, wrongful=True)
+                sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag, wrongful=True)
             return
         if harm == Harm.SPAM:
             if users.kind[author] == Kind.SPAMMER or users.reputation[author] < 200:
-                sanctions.destroy(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+                sanctions.destroy(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
             else:
-                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+                sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
         elif harm in (Harm.ABUSIVE, Harm.HARASSMENT):
             if users.suspended_until[author] <= site.clock.minute:
-                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag)
+                sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
             if harm == Harm.HARASSMENT and self.draws.random() < site.settings.moderation.moderators.escalation_prob:
                 site.escalate("threat", user=author, cause_flag=cause_flag)
         elif harm == Harm.WRONG_AI and site.policy.ai_answer_ban:
             if users.suspended_until[author] <= site.clock.minute:
-                sanctions.suspend(site, author, self.user_id, Source.MODERATOR, cause_flag=cause_flag,
+                sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag,
                                   days=site.policy.ai_ban_suspend_days)
 
     def new_day(self) -> None:

@@ -129,7 +129,7 @@ class RunRecord:
             region_names=list(users.region_names), series=site.recorder.series(),
             low_quality_threshold=site.settings.population.low_quality_threshold,
             newcomer_minutes=int(site.settings.population.newcomer_days * MINUTES_PER_DAY),
-            moderators_serving=sum(1 for m in site.moderators if not m.resigned))
+            moderators_serving=len(site.serving_moderators()))
 
 
 def window_of(site: Site) -> Window:
@@ -211,8 +211,8 @@ class DailyRecorder:
             "flag_queue_backlog": self._delta("backlog_tick_sum") / max(self._delta("ticks"), 1),
             "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(gone, day_lo, day_hi),
             "closures": self._delta("closures"), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
-            "active_moderators": sum(1 for m in site.moderators if not m.resigned),
-            "mod_minutes": sum(m.minutes_today for m in site.moderators),
+            "active_moderators": len(site.serving_moderators()),
+            "mod_minutes": site.moderators.agg("minutes_today", sum),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
             "registrations": self._delta("registrations"),
             "active_users": int(site.users.active[site.members].sum()),

@@ -13,8 +13,9 @@ import numpy as np
 
 NONE = -1
 
-#: Moderators act under the ids ``MODERATOR_ID_BASE - index`` (``handler`` of the flags they settle);
-#: other negative handlers are a removal's cause (the community or a detector) or ``NONE``.
+#: Moderators' decisions carry the codes ``MODERATOR_ID_BASE - index`` (``handler`` of the flags they
+#: settle, ``actor`` of their actions; ``index`` is the order of election); other negative handlers
+#: are a removal's cause (the community or a detector) or ``NONE``.
 MODERATOR_ID_BASE = -1000
 
 
