@@ -69,49 +69,12 @@ class Site(mesa.Model):
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
         population = self.users.registered  # the initial members' rates, for their clocks
-        # Reserve room for the whole run (up to 400 days) from the members' rates: reserved rows
-        # are untouched memory until used, and tables that never regrow never copy.
         users = self.users
         live = users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)
-        days = min(settings.run.days, 400) * 1.3 + 2
-
-        def per_day(rate: str) -> float:
-            values = population[rate] if rate in population else getattr(users, rate)[: users.n]
-            return float(values[live].sum())
-
-        asks = per_day("ask_rate") + settings.site.registrations_per_day * settings.population.newcomer_asker_share
-        self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + 4096)
-        self.comments = store.comments_table(int(per_day("comment_rate") * days) + 4096)
-        self.votes = store.votes_table(int(per_day("vote_rate") * days * 1.1) + 4096)
-        self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + 4096)
-        self.actions = store.actions_table(4096)
-        self.detections = store.detections_table(4096)
-        self.restorations = store.restorations_table(1024)
-        self.counters: Counter[str] = Counter()
-        self.actor_of: dict[int, BadActor] = {}
-        self.harm_posts_live = np.zeros(0, dtype=np.int64)
-        self.flaggable_comments = np.zeros(0, dtype=np.int64)
-        self._day_first_post: list[int] = []
-        self._day_first_vote: list[int] = []
-        self._day_first_comment: list[int] = []
-        self._new_posts: list[np.ndarray] = []
-        self._new_comments: list[np.ndarray] = []
-        self.global_activity = 1.0
-        self.traffic = Traffic(self)
-        self.flags = FlagQueue(self)
-        self.review = ReviewQueues(self)
-        m = settings.moderation
-        self.spam_detector = SpamDetector(self, m.spam_detector)
-        self.ai_detector = AIAnswerDetector(self, m.ai_detector)
-        self.civility = CivilityClassifier(self, m.civility_classifier)
-        self.serial_voting = SerialVotingScript(self, m.serial_voting)
-        self.question_ban = QuestionBan(self, m.question_ban)
-        self.community = Community(self)
-        self.staff = Staff(self)
-        self._no_agents = AgentSet([], random=self.random)
-        self.add_moderators(m.moderators.count)
-        for family, cls in FAMILIES.items():
-            self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
+        self._reserve_content_store(population, live)
+        self._start_bookkeeping()
+        self._build_defences()
+        self._add_agents()
         self.levers = list(levers)
         self.arrivals = Arrivals(users, self.clock, settings.seed)
         members = np.flatnonzero(live)
@@ -119,10 +82,70 @@ class Site(mesa.Model):
         self.registrations = Registrations(self)
         self.members = members  # active members (pruned daily, extended by registrations)
         self.roomba = Roomba(self)
-        self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
         self._rebuild_daily()
+
+    #: Tables are reserved for runs of up to this many days (longer runs grow them as needed) ...
+    RESERVE_MAX_DAYS = 400
+    #: ... with this margin over the initial members' expected activity, plus a few spare days.
+    RESERVE_MARGIN, RESERVE_SPARE_DAYS = 1.3, 2
+    #: Spare rows of every table (a small site's first days; the rates are expectations).
+    RESERVE_SPARE_ROWS = 4096
+
+    def _reserve_content_store(self, population: dict[str, np.ndarray], live: np.ndarray) -> None:
+        """The content store's tables, with room for the whole run from the initial members' rates:
+        reserved rows are untouched memory until used, and tables that never regrow never copy."""
+        settings, users, spare = self.settings, self.users, self.RESERVE_SPARE_ROWS
+        days = min(settings.run.days, self.RESERVE_MAX_DAYS) * self.RESERVE_MARGIN + self.RESERVE_SPARE_DAYS
+
+        def per_day(rate: str) -> float:
+            values = population[rate] if rate in population else getattr(users, rate)[: users.n]
+            return float(values[live].sum())
+
+        asks = per_day("ask_rate") + settings.site.registrations_per_day * settings.population.newcomer_asker_share
+        self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + spare)
+        self.comments = store.comments_table(int(per_day("comment_rate") * days) + spare)
+        self.votes = store.votes_table(int(per_day("vote_rate") * days * 1.1) + spare)  # (+ close votes)
+        self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + spare)
+        self.actions = store.actions_table(spare)
+        self.detections = store.detections_table(spare)
+        self.restorations = store.restorations_table(1024)
+
+    def _start_bookkeeping(self) -> None:
+        """The run's counters and the live lists the mechanics keep up to date."""
+        self.counters: Counter[str] = Counter()
+        self.actor_of: dict[int, BadActor] = {}  # account -> the bad actor operating it
+        self.harm_posts_live = np.zeros(0, dtype=np.int64)
+        self.flaggable_comments = np.zeros(0, dtype=np.int64)
+        self._day_first_post: list[int] = []
+        self._day_first_vote: list[int] = []
+        self._day_first_comment: list[int] = []
+        self._new_posts: list[np.ndarray] = []
+        self._new_comments: list[np.ndarray] = []
+        self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
+        self.global_activity = 1.0
+
+    def _build_defences(self) -> None:
+        """Traffic, the flag and review queues, and the automated defenders."""
+        m = self.settings.moderation
+        self.traffic = Traffic(self)
+        self.flags = FlagQueue(self)
+        self.review = ReviewQueues(self)
+        self.spam_detector = SpamDetector(self, m.spam_detector)
+        self.ai_detector = AIAnswerDetector(self, m.ai_detector)
+        self.civility = CivilityClassifier(self, m.civility_classifier)
+        self.serial_voting = SerialVotingScript(self, m.serial_voting)
+        self.question_ban = QuestionBan(self, m.question_ban)
+
+    def _add_agents(self) -> None:
+        """The Mesa agents: the community, staff, the elected moderators, each family's bad actors."""
+        self.community = Community(self)
+        self.staff = Staff(self)
+        self._no_agents = AgentSet([], random=self.random)
+        self.add_moderators(self.settings.moderation.moderators.count)
+        for family, cls in FAMILIES.items():
+            self.add_bad_actors(cls, getattr(self.settings.bad_actors, family).count)
 
     # -- population changes -------------------------------------------------------------------
     @property
