@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from sim import retention
-from sim.reputation import apply_reputation
+from sim.reputation import apply_reputation, capped_gain
 from sim.store import NONE, PostType, first_occurrence
 
 if TYPE_CHECKING:
@@ -83,9 +83,7 @@ def settle_votes(voters, posts_, up, free, is_q, owner, score, votes_today, repu
             score[p] += 1
             if free[i]:
                 continue
-            gain = gain_question if is_q[i] else gain_answer
-            room = max(cap - rep_today[author], 0)
-            got = min(gain, room)
+            got = capped_gain(gain_question if is_q[i] else gain_answer, rep_today[author], cap)
             rep_today[author] += got
             reputation[author] += got
             if fraud:
@@ -112,8 +110,7 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
     is_q = posts.kind[p] == PostType.QUESTION
     gain = np.where(is_q, rules.rep_question_upvote, rules.rep_answer_upvote)
     delta = np.where(up, -gain, rules.rep_downvote_received)
-    apply_reputation(users, posts.owner[p].astype(np.int64), delta, False, rules.rep_daily_cap,
-                     rules.rep_floor)
+    apply_reputation(users, posts.owner[p].astype(np.int64), delta, rules.rep_floor)
 
 
 def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.ndarray) -> None:
@@ -133,4 +130,4 @@ def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.nda
     who = np.concatenate([answerer[~self_accept], asker[~self_accept]])
     delta = np.concatenate([np.full((~self_accept).sum(), rules.rep_accept),
                             np.full((~self_accept).sum(), rules.rep_accepter)])
-    apply_reputation(users, who, delta, False, rules.rep_daily_cap, rules.rep_floor)
+    apply_reputation(users, who, delta, rules.rep_floor)
