@@ -1,23 +1,15 @@
-"""Reputation under Stack Overflow's rules: vote gains capped per day, a floor, penalties.
+"""Reputation under Stack Overflow's rules: a floor, penalties, accepts, reversed votes.
 
-The rules live here once: :func:`capped_gain` is the daily cap (upvote gains only; accepts,
-bounties and penalties are not capped), :func:`apply_reputation` applies uncapped changes down to
-the floor. Votes apply both one vote after another in :func:`sim.voting.settle_votes`.
+Vote gains and their daily cap are settled vote by vote in :mod:`sim.voting` (the cap is
+:func:`sim.voting.capped_gain`, the one place it is applied: only upvote gains are capped, not
+accepts, penalties or reversals). Here: the uncapped changes, down to the floor.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from sim.population import Users
-
-
-@njit(cache=True, inline="always")
-def capped_gain(gain, earned_today, cap):
-    """The part of a vote's reputation gain the daily cap still allows, given what the account has
-    earned from votes today (nothing once ``cap`` is reached)."""
-    return min(gain, max(cap - earned_today, 0))
 
 
 def apply_reputation(users: Users, who: np.ndarray, delta: np.ndarray, floor: int) -> None:

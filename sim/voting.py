@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 
 from sim import retention
-from sim.reputation import apply_reputation, capped_gain
+from sim.reputation import apply_reputation
 from sim.store import NONE, PostType, first_occurrence
 
 if TYPE_CHECKING:
@@ -62,6 +62,14 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
         retention.first_post_hit(site, posts_[down], times[down])
     users.touch(voters, times)
     return ids
+
+
+@njit(cache=True, inline="always")
+def capped_gain(gain, earned_today, cap):
+    """The daily reputation cap: the part of a vote's gain still allowed, given what the account
+    has earned from votes today (nothing once ``cap`` is reached). Kept beside the kernel that
+    uses it: numba's cache sees changes only in the file of the function it compiled."""
+    return min(gain, max(cap - earned_today, 0))
 
 
 @njit(cache=True)
