@@ -14,12 +14,12 @@ from sim.store import (
     Cause,
     FlagKind,
     FlagStatus,
-    PostType,
     Source,
     State,
     Target,
     Tone,
     first_occurrence,
+    low_quality,
     threshold_crossings,
     unique_ids,
 )
@@ -64,8 +64,8 @@ class FlagQueue:
             return site.comments.tone[items] >= Tone.UNWELCOMING
         posts = site.posts
         harm = posts.harm[items]
-        cutoff = site.settings.population.low_quality_threshold
-        low = (posts.quality[items] < cutoff) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
+        low = low_quality(posts.quality[items], posts.correct[items], posts.kind[items],
+                          site.settings.population.low_quality_threshold)
         kinds = np.asarray(kinds)
         harmful = harm > 0
         return np.where(_IS_LOW_QUALITY[kinds], low | harmful,

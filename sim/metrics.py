@@ -29,6 +29,7 @@ from sim.store import (
     Source,
     Target,
     Tone,
+    low_quality,
     unique_ids,
 )
 
@@ -254,7 +255,7 @@ def good_faith_posts(P: dict[str, np.ndarray], user_kind: np.ndarray, low_qualit
     """Ground truth for posts ``ids``: harms nobody, is no AI answer, is not low-quality junk, and
     was written by an ordinary member."""
     owners = P["owner"][ids]
-    junk = (P["quality"][ids] < low_quality_threshold) & (~P["correct"][ids] | (P["kind"][ids] == PostType.QUESTION))
+    junk = low_quality(P["quality"][ids], P["correct"][ids], P["kind"][ids], low_quality_threshold)
     return (P["harm"][ids] == Harm.NONE) & ~junk & ~P["ai"][ids] & (user_kind[owners] == Kind.MEMBER)
 
 

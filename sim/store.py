@@ -128,6 +128,13 @@ class Action(IntEnum):
     QUESTION_BAN = 11
 
 
+def low_quality(quality: np.ndarray, correct: np.ndarray, kind: np.ndarray, threshold: float) -> np.ndarray:
+    """Ground truth of junk (the one low-quality test): a question, or a wrong answer, whose hidden
+    quality is below ``threshold`` (``population.low_quality_threshold``). Arguments are the posts'
+    columns, aligned."""
+    return (quality < threshold) & (~correct | (kind == PostType.QUESTION))
+
+
 def unique_ids(ids: np.ndarray) -> np.ndarray:
     """Sorted distinct ids of a batch (sort-based; faster than ``np.unique`` on a tick's batch)."""
     s = np.sort(np.asarray(ids))
