@@ -51,7 +51,7 @@ class BadActor(mesa.Agent):
         self.retired = False
         self.evading = False
         self.sanctions = 0
-        self.session_tick = int(self.draws.integers(0, max(1, 1440 // model.clock.tick_minutes)))
+        self.session_tick = int(self.draws.integers(0, max(1, MINUTES_PER_DAY // model.clock.tick_minutes)))
         self.wake = model.clock.minute  # the model steps the actor only from this minute on
         self.new_account()
 
@@ -88,7 +88,7 @@ class BadActor(mesa.Agent):
 
     def _gap(self) -> float:
         """Minutes to the next action at the current rate (actions are a Poisson process)."""
-        return float(self.draws.exponential(1440.0 / self.rate)) if self.rate > 0 else float("inf")
+        return float(self.draws.exponential(MINUTES_PER_DAY / self.rate)) if self.rate > 0 else float("inf")
 
     def reschedule(self) -> None:
         """After a change of rate: the next action comes after a fresh gap (the process is memoryless)."""
@@ -100,8 +100,8 @@ class BadActor(mesa.Agent):
         if self.retired:
             self.wake = float("inf")
         elif self.daily_session:
-            session = clock.day * 1440 + self.session_tick * clock.tick_minutes
-            self.wake = session if session >= clock.tick_end else session + 1440
+            session = clock.day * MINUTES_PER_DAY + self.session_tick * clock.tick_minutes
+            self.wake = session if session >= clock.tick_end else session + MINUTES_PER_DAY
             if self.account == NONE and self.comeback_at != NONE:
                 self.wake = min(self.wake, max(self.comeback_at, clock.tick_end))
         elif self.account == NONE:
@@ -112,7 +112,7 @@ class BadActor(mesa.Agent):
     def actions_this_tick(self) -> int:
         clock = self.site.clock
         if self.daily_session:
-            if clock.minute % 1440 // clock.tick_minutes != self.session_tick:
+            if clock.minute % MINUTES_PER_DAY // clock.tick_minutes != self.session_tick:
                 return 0
             return int(self.draws.poisson(self.rate))
         n = 0
@@ -168,7 +168,7 @@ class BadActor(mesa.Agent):
             self.evading = False
             self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
             delay = self.cfg.replacement_days
-        self.comeback_at = self.site.clock.minute + int(delay * 1440 * self.draws.random() * 2) + 1
+        self.comeback_at = self.site.clock.minute + int(delay * MINUTES_PER_DAY * self.draws.random() * 2) + 1
         self._set_wake()
 
     def my_times(self, n: int) -> np.ndarray:

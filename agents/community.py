@@ -22,6 +22,7 @@ import numpy as np
 
 from sim import hot_window, posting, voting
 from sim.arrivals import Events, uniform
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Community(mesa.Agent):
         self.site = model
         p = model.settings.population
         # answer attraction: (1 + age / recency)^-1.5 by age in minutes, (1 + answers)^-1.5
-        hours = np.arange(int((p.hot_days + 2) * 1440)) / 60.0
+        hours = np.arange(int((p.hot_days + 2) * MINUTES_PER_DAY)) / MINUTES_PER_HOUR
         self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-1.5)
         self._crowding_table = (1.0 + np.arange(4096)) ** (-1.5)
 

@@ -19,7 +19,7 @@ from agents.moderator import Moderator
 from agents.staff import Staff
 from sim import close_votes, retention, store
 from sim.arrivals import Arrivals
-from sim.clock import MINUTES_PER_DAY, Clock
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
 from sim.config import Settings
 from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
 from sim.flag_queue import FlagQueue
@@ -303,7 +303,7 @@ class Site(mesa.Model):
     def _end_day(self) -> None:
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
-        if day % 7 == 6:
+        if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1:
             self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)
         self.roomba.run_daily()

@@ -8,6 +8,7 @@ import mesa
 import numpy as np
 
 from sim import close_votes, removal, sanctions
+from sim.clock import DAYS_PER_WEEK, HOURS_PER_DAY, MINUTES_PER_HOUR
 from sim.population import Kind
 from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
 
@@ -42,7 +43,7 @@ class Moderator(mesa.Agent):
         self.draws = model.streams[f"moderator:{index}"]
         self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, 0.3))
         self.tz = tz
-        self.start_hour = float(self.draws.integers(0, 24))
+        self.start_hour = float(self.draws.integers(0, HOURS_PER_DAY))
         self.resigned = False
         self.minutes_today = 0.0
         self.decisions_today = 0
@@ -51,7 +52,7 @@ class Moderator(mesa.Agent):
 
     def online(self) -> bool:
         cfg = self.site.settings.moderation.moderators
-        h = (self.site.clock.local_hour(self.tz) - self.start_hour) % 24
+        h = (self.site.clock.local_hour(self.tz) - self.start_hour) % HOURS_PER_DAY
         return h < cfg.online_hours
 
     def step(self) -> None:
@@ -59,7 +60,7 @@ class Moderator(mesa.Agent):
         if self.resigned or site.policy.moderators_on_strike or not self.online():
             return
         cfg = site.settings.moderation.moderators
-        self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / 60.0
+        self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / MINUTES_PER_HOUR
         clock = site.clock
         spent = 0.0  # minutes into this tick: each decision is stamped when it is made
         while self._budget > 0:
@@ -143,8 +144,8 @@ class Moderator(mesa.Agent):
         """Daily bookkeeping; returns True if the moderator resigns today (burnout)."""
         cfg = self.site.settings.moderation.moderators
         self.overload_days = self.overload_days + 1 if overloaded else max(0, self.overload_days - 1)
-        if self.overload_days >= cfg.burnout_weeks * 7:
-            if self.draws.random() < 1 - (1 - cfg.resignation_prob_per_week) ** (1 / 7):
+        if self.overload_days >= cfg.burnout_weeks * DAYS_PER_WEEK:
+            if self.draws.random() < 1 - (1 - cfg.resignation_prob_per_week) ** (1 / DAYS_PER_WEEK):
                 self.resigned = True
                 return True
         return False

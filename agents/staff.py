@@ -9,6 +9,7 @@ import mesa
 import numpy as np
 
 from sim import removal, sanctions, voting
+from sim.clock import MINUTES_PER_HOUR
 from sim.store import NONE, Source, State
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class Staff(mesa.Agent):
         hour = site.clock.local_hour(-5.0)
         if not (9 <= hour < 17) or self.minutes_per_day <= 0:
             return
-        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / 60.0
+        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / MINUTES_PER_HOUR
         cost = site.settings.moderation.staff.minutes_per_case
         while self.cases and self._budget >= cost:
             self._budget -= cost

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import hot_window, retention
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def age_votes(site: Site) -> None:
     sl = slice(lo, posts.n)
     start = posts.close_vote_start[sl]
     expired = (start != NONE) & (posts.state[sl] == State.LIVE) & (
-        site.clock.minute - start > site.settings.rules.close_vote_aging_days * 1440)
+        site.clock.minute - start > site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY)
     idx = np.flatnonzero(expired) + lo
     posts.close_votes[idx] = 0
     posts.close_vote_start[idx] = NONE
@@ -118,7 +119,7 @@ def dupe_hammer(site: Site) -> None:
     idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged)
     if idx.size == 0 or site.policy.curators_on_strike:
         return
-    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes
+    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * MINUTES_PER_HOUR) * site.clock.tick_minutes
     rng = site.streams["dupe_hammer"]
     hit = idx[rng.random(idx.size) < rate]
     close(site, hit, site.clock.jitter(rng, hit.size), Closer.DUPE_HAMMER)

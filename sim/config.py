@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.clock import DAYS_PER_WEEK, HOURS_PER_DAY, MINUTES_PER_DAY
+
 
 class ConfigError(ValueError):
     """A bad configuration value; its message is one line: key, value, what is allowed."""
@@ -33,11 +35,11 @@ OPEN_UNIT = _rng(POSITIVE_MIN, 1.0 - POSITIVE_MIN)  # a mean of a Beta distribut
 MAX_DAYS = 36_500.0  # a hundred years: durations, ages, bans, warm-up, launch day
 DAYS = _rng(0.0, MAX_DAYS)
 DAYS_POS = _rng(POSITIVE_MIN, MAX_DAYS)
-MAX_HOURS = 24 * MAX_DAYS
+MAX_HOURS = HOURS_PER_DAY * MAX_DAYS
 HOURS_POS = _rng(POSITIVE_MIN, MAX_HOURS)
-MINUTES = _rng(0.0, 1440 * MAX_DAYS)  # delays in minutes
-MINUTES_OF_A_DAY = _rng(0.0, 1440.0)  # time a person gives per day
-MINUTES_PER_TASK = _rng(POSITIVE_MIN, 1440.0)
+MINUTES = _rng(0.0, MINUTES_PER_DAY * MAX_DAYS)  # delays in minutes
+MINUTES_OF_A_DAY = _rng(0.0, float(MINUTES_PER_DAY))  # time a person gives per day
+MINUTES_PER_TASK = _rng(POSITIVE_MIN, float(MINUTES_PER_DAY))
 MAX_RATE = 100.0  # actions per member per active day (SO's calibrated rates are ~0.01)
 RATE = _rng(0.0, MAX_RATE)
 MAX_FACTOR = 1000.0  # multipliers and exponents
@@ -209,14 +211,14 @@ class ModeratorConfig:
 
     count: int = num(3, _rng(0, 10_000))
     minutes_per_day: float = num(90.0, MINUTES_OF_A_DAY)
-    online_hours: int = num(4, _rng(1, 24))
+    online_hours: int = num(4, _rng(1, HOURS_PER_DAY))
     minutes_per_decision: float = num(1.0, MINUTES_PER_TASK)
     error_rate: float = num(0.03, PROB)
     error_multiplier_non_native: float = num(1.5, FACTOR)
     escalation_prob: float = num(0.5, PROB)
     wrongful_suspension_prob: float = num(0.3, PROB)
     burnout_load: float = num(2.0, FACTOR_POS)
-    burnout_weeks: float = num(4.0, _rng(POSITIVE_MIN, MAX_DAYS / 7))
+    burnout_weeks: float = num(4.0, _rng(POSITIVE_MIN, MAX_DAYS / DAYS_PER_WEEK))
     resignation_prob_per_week: float = num(0.1, PROB)
     binding_close_share: float = num(0.03, PROB)
     handles_close_flags_share: float = num(0.04, PROB)
@@ -312,7 +314,7 @@ class RunConfig:
 
     days: float = num(30.0, _rng(MIN_RUN_DAYS, MAX_DAYS))
     warmup_days: float = num(0.0, DAYS)
-    tick_minutes: int = num(60, _rng(1, 1440))
+    tick_minutes: int = num(60, _rng(1, MINUTES_PER_DAY))
     progress: bool = True
     event_tables: bool = False
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.metric_registry import GROUPED, HIGHER_IS_BETTER, REGISTRY, TENURE_GROUPS, WORST_TO_BEST
 from sim.population import Kind
 from sim.store import (
@@ -43,7 +43,7 @@ DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "vi
          "unfriendly_comments", "appeals_upheld", "moderator_resignations", "ban_evasions", "fraud_reputation")
 HARM_KINDS = ("spam", "abusive", "harassment", "wrong_ai")
 
-WEEK = 7 * MINUTES_PER_DAY
+WEEK = DAYS_PER_WEEK * MINUTES_PER_DAY
 RETURN_PERIOD = 30 * MINUTES_PER_DAY
 #: Harmful items posted later than this before the window's end are too young to call never removed.
 NEVER_REMOVED_MIN_AGE = MINUTES_PER_DAY
@@ -431,8 +431,10 @@ def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
 
 
 #: durations (minutes) at which :func:`removal_survival` reads the survival curve: 10 min to 2 weeks
-SURVIVAL_GRID_MIN = (0, 10, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 7 * 1440, 14 * 1440)
-WEEK_DAYS = 7
+SURVIVAL_GRID_MIN = (0, 10, 30, MINUTES_PER_HOUR, 2 * MINUTES_PER_HOUR, 4 * MINUTES_PER_HOUR, 8 * MINUTES_PER_HOUR,
+                     12 * MINUTES_PER_HOUR, MINUTES_PER_DAY, 2 * MINUTES_PER_DAY, 3 * MINUTES_PER_DAY,
+                     7 * MINUTES_PER_DAY, 14 * MINUTES_PER_DAY)
+WEEK_DAYS = DAYS_PER_WEEK
 
 
 def km_survival(durations: np.ndarray, observed: np.ndarray, at: tuple[float, ...]) -> list[float]:

@@ -11,6 +11,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.clock import MINUTES_PER_DAY
 from sim.config import Settings
 from sim.store import NONE, Table
 
@@ -136,7 +137,7 @@ class Users(Table):
         self.refresh_block(ids)
         # Warm start: accounts that predate the run carry the reputation their history earned.
         tenure = rng.random(ids.size) * p.rep_warm_start_days
-        self.joined[ids] = -(tenure * 1440).astype(np.int32)
+        self.joined[ids] = -(tenure * MINUTES_PER_DAY).astype(np.int32)
         # dormant accounts were active only for a while before they left
         active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(15.0, ids.size)))
         self.questions[ids] = rng.poisson(self.registered["ask_rate"] * active_days)
@@ -170,7 +171,7 @@ class Users(Table):
 
     def is_newcomer(self, ids: np.ndarray, now: int) -> np.ndarray:
         """Newcomer group: joined less than ``newcomer_days`` ago."""
-        return (now - self.joined[ids]) < self.settings.population.newcomer_days * 1440
+        return (now - self.joined[ids]) < self.settings.population.newcomer_days * MINUTES_PER_DAY
 
     def start_day(self) -> None:
         """A new day: the daily allowances start afresh (vote reputation toward the cap, votes, flags)."""
@@ -182,7 +183,7 @@ class Users(Table):
     def touch(self, ids: np.ndarray, now: np.ndarray | int) -> None:
         """Record activity: marks a newcomer as returned once they act a day after their first post."""
         fp = self.first_post_at[ids]
-        back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= 1440)
+        back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= MINUTES_PER_DAY)
         if back.any():
             self.returned_at[ids[back]] = np.broadcast_to(now, ids.shape)[back]
 

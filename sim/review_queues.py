@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import close_votes, removal
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Cause, FlagKind, Harm, PostType, State, Target
 
 if TYPE_CHECKING:
@@ -192,7 +193,7 @@ class ReviewQueues:
         decide_close = np.where(posts.close_worthy[qs], rng.random(qs.size) < acc, rng.random(qs.size) > acc) & live
         voters = site.closer_pool.draw(rng, qs.size)
         close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
-        aging = site.settings.rules.close_vote_aging_days * 1440
+        aging = site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
         leave_limit = site.policy.close_vote_threshold
         queue._fit_posts(int(qs.max()))
         np.add.at(queue.leave_open, qs[~decide_close], 1)
@@ -210,7 +211,7 @@ class ReviewQueues:
         ps, _ = self.staging.take(self.staging.capacity())
         # questions whose wait ran out go public unreviewed
         if self.staging.backlog:
-            overdue = now - self.staging.times > pol.staging_hours * 60
+            overdue = now - self.staging.times > pol.staging_hours * MINUTES_PER_HOUR
             if overdue.any():
                 late, _ = self.staging.drop_where(overdue)
                 self._publish(late, now)

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from sim import close_votes
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone, unique_ids
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ class Traffic:
         self._cum = np.zeros(0)
         p = site.settings.population
         # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
-        age_h = np.arange(366 * MINUTES_PER_DAY) / 60.0
+        age_h = np.arange(366 * MINUTES_PER_DAY) / MINUTES_PER_HOUR
         self._decay = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
         self._score_boost = np.sqrt(1.0 + np.arange(10_000))
         self._state_factor = np.zeros(8)
@@ -278,7 +278,7 @@ class Traffic:
         """Accrue this tick's views and exposure, then the flags and votes viewers cast."""
         site = self.site
         posts, comments, p = site.posts, site.comments, site.settings.population
-        hours = site.clock.tick_minutes / 60.0
+        hours = site.clock.tick_minutes / MINUTES_PER_HOUR
         lo, hi = site.hot_start(), posts.n
         now = site.clock.tick_midpoint
         views, cum, bad, lowq, cw, closed = hot_window_pass(

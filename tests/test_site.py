@@ -11,6 +11,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from preflight.run import simulate, summary_dict
+from sim.clock import MINUTES_PER_DAY
 from sim.store import NONE, PostType, State
 from sim.voting import ACCEPT, CLOSE, DOWN, REOPEN, UP
 from tests.sites import run_site, small
@@ -62,7 +63,7 @@ def test_votes_respect_privileges_and_daily_limit(site):
     ud = np.isin(v["vote_type"], (UP, DOWN))
     assert (v["voter"][ud] != site.posts.column("owner")[v["post"][ud]]).all()
     # at most 40 up/down votes per voter per day
-    day = v["created"][ud] // 1440
+    day = v["created"][ud] // MINUTES_PER_DAY
     key = v["voter"][ud].astype(np.int64) * 100_000 + day
     _, counts = np.unique(key, return_counts=True)
     assert counts.max() <= rules.votes_per_day
