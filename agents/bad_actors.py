@@ -141,7 +141,7 @@ class BadActor(mesa.Agent):
     #: A suspension longer than this is a ban: the operator gives the account up.
     BAN_SUSPENSION_DAYS = 20
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         """A defence bit: slow down; after a ban, perhaps come back on a new account."""
         self.sanctions += 1
         self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
@@ -198,7 +198,7 @@ class Spammer(BadActor):
             qs = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
             posting.answer(site, np.full(n, self.account), qs, times, correct=np.zeros(n, dtype=bool), harm=Harm.SPAM)
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
         if self.draws.random() < 0.5:
             self.tactic = PostType.ANSWER if self.tactic == PostType.QUESTION else PostType.QUESTION
@@ -238,7 +238,7 @@ class Harasser(BadActor):
         posting.comment(site, np.full(n, self.account), np.full(n, post), self.my_times(n),
                         np.full(n, Tone.ABUSIVE, dtype=np.int8), Harm.HARASSMENT)
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
         if self.draws.random() < 0.5:
             self.victim = NONE
@@ -340,8 +340,8 @@ class VotingRing(BadActor):
         for sock in site.votes.voter[ids].tolist():
             self._cast[sock] = self._cast.get(sock, 0) + 1
 
-    def on_sanction(self, action: Action | str) -> None:
-        if action == "reversed":
+    def on_sanction(self, action: Action) -> None:
+        if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
             self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
             return
         self.sanctions += 1
@@ -389,8 +389,8 @@ class SerialDownvoter(BadActor):
         ids = voting.vote(site, np.full(k, self.account), targets, self.my_times(k), np.zeros(k, dtype=bool), fraud=True)
         self._cast += ids.size
 
-    def on_sanction(self, action: Action | str) -> None:
-        if action == "reversed":
+    def on_sanction(self, action: Action) -> None:
+        if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
             self.per_day = max(1, self.per_day - 2)
             return
         super().on_sanction(action)

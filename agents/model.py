@@ -29,7 +29,7 @@ from sim.population import Kind, Users, WeightedPool
 from sim.registrations import Registrations
 from sim.review_queues import ReviewQueues
 from sim.roomba import Roomba
-from sim.store import NONE, PostType, State, Tone
+from sim.store import NONE, Action, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -213,7 +213,8 @@ class Site(mesa.Model):
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.civility.gate(authors, tone)
 
-    def notify_actor(self, user: int, action) -> None:
+    def notify_actor(self, user: int, action: Action) -> None:
+        """Tell the bad actor operating ``user`` (if any) that a defence acted on the account."""
         actor = self.actor_of.get(int(user))
         if actor is not None:
             actor.on_sanction(action)

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim import removal, sanctions, voting
 from sim.clock import MINUTES_PER_HOUR
-from sim.store import NONE, Source, State
+from sim.store import NONE, Source, State, Target
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -56,13 +56,13 @@ class Staff(mesa.Agent):
         site.counters["staff_cases"] += 1
         kind, user = case["kind"], int(case["user"])
         if kind == "threat":
-            sanctions.suspend(site, user, -1, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
+            sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
         elif kind == "voting_fraud":
             votes = site.votes
             mine = np.flatnonzero((votes.voter[: votes.n] == user) & votes.fraud[: votes.n] & ~votes.reversed[: votes.n])
             voting.reverse_votes(site, mine)
             if not site.users.destroyed[user]:
-                sanctions.suspend(site, user, -1, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
+                sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
                                   days=30.0)
         elif kind == "appeal":
             self.appeal(int(case["action"]))
@@ -77,9 +77,9 @@ class Staff(mesa.Agent):
         if not uphold:
             return
         site.counters["appeals_upheld"] += 1  # read per day by the daily recorder
-        sanctions.lift(site, action_id, -1)
+        sanctions.lift(site, action_id, NONE)
         flag = int(a.cause_flag[action_id])
-        if flag != NONE and site.flags_table.target[flag] == 1:
+        if flag != NONE and site.flags_table.target[flag] == Target.POST:
             post = int(site.flags_table.item[flag])
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
                 removal.restore_posts(site, np.array([post]), site.clock.minute)

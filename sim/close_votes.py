@@ -8,7 +8,7 @@ import numpy as np
 
 from sim import hot_window, retention
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
+from sim.store import NONE, Closer, CloseReason, PostType, State, VoteType, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -35,7 +35,7 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     if questions.size == 0:
         return questions
     times = np.maximum(times, posts.created[questions] + 1)
-    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=6,
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.CLOSE,
                       voter_rep=users.reputation[voters])
     start = posts.close_vote_start[questions]
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
@@ -89,7 +89,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     if questions.size == 0:
         return
     times = np.maximum(times, posts.closed_at[questions] + 1)
-    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=7,
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.REOPEN,
                       voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-QUESTION, LIVE, HIDDEN, NONE = 1, 0, 2, -1
+from sim.store import NONE, PostType, State
+
+#: codes as plain integers for the compiled loops
+QUESTION, LIVE, HIDDEN = int(PostType.QUESTION), int(State.LIVE), int(State.HIDDEN)
 
 
 @njit(cache=True)

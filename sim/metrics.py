@@ -29,6 +29,7 @@ from sim.store import (
     Source,
     Target,
     Tone,
+    VoteType,
     low_quality,
     unique_ids,
 )
@@ -205,7 +206,7 @@ class DailyRecorder:
         row = {
             "day": day, "questions_per_day": int((kind == PostType.QUESTION).sum()),
             "answers": int((kind == PostType.ANSWER).sum()), "comments": comments.n - c0,
-            "upvotes": int((vt == 2).sum()), "downvotes": int((vt == 3).sum()), "views": views,
+            "upvotes": int((vt == VoteType.UP).sum()), "downvotes": int((vt == VoteType.DOWN).sum()), "views": views,
             "harm_exposure": harm_views, "prevalence": _share(harm_views, views),
             "time_to_removal_min_p50": _q(ttr, 0.5), "flags_per_day": site.flags_table.n - f0,
             # mean over the day's ticks of the items waiting for a moderator
@@ -587,7 +588,7 @@ def _downvoted_within(V: dict[str, np.ndarray], P: dict[str, np.ndarray], ids: n
     hit = np.zeros(P["created"].size, dtype=bool)
     for lo in range(0, V["post"].size, chunk):
         sl = slice(lo, lo + chunk)
-        down = np.flatnonzero(V["vote_type"][sl] == 3) + lo
+        down = np.flatnonzero(V["vote_type"][sl] == VoteType.DOWN) + lo
         post = V["post"][down]
         keep = wanted[post]
         post, at = post[keep], V["created"][down[keep]]

@@ -24,6 +24,16 @@ class PostType(IntEnum):
     ANSWER = 2
 
 
+class VoteType(IntEnum):
+    """``VoteTypeId`` as in the Stack Exchange data dump."""
+
+    ACCEPT = 1
+    UP = 2
+    DOWN = 3
+    CLOSE = 6
+    REOPEN = 7
+
+
 class Harm(IntEnum):
     """Ground-truth label of content: what it really is, whatever the site decides."""
 
@@ -272,8 +282,8 @@ def comments_table(capacity: int) -> Table:
 
 
 def votes_table(capacity: int) -> Table:
-    """Votes (Stack Exchange ``Votes``): accept = 1, up = 2, down = 3, close = 6, reopen = 7 as in the
-    dump; ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
+    """Votes (Stack Exchange ``Votes``; ``vote_type`` a :class:`VoteType`, coded as in the dump);
+    ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
     return Table({
         "post": (np.int32, NONE), "voter": (np.int32, NONE), "created": (np.int32, 0),
         "vote_type": (np.int8, 0), "voter_rep": (np.int32, 0),

@@ -9,12 +9,10 @@ from numba import njit
 
 from sim import retention
 from sim.reputation import apply_reputation
-from sim.store import NONE, PostType, first_occurrence
+from sim.store import NONE, PostType, State, VoteType, first_occurrence
 
 if TYPE_CHECKING:
     from agents.model import Site
-
-ACCEPT, UP, DOWN, CLOSE, REOPEN = 1, 2, 3, 6, 7  # VoteTypeId as in the Stack Exchange data dump
 
 
 def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, up: np.ndarray,
@@ -39,7 +37,7 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     if pol.free_votes_for_new_users:
         free = ~privileged & up & (rep >= 1)
     keep = (privileged | free) & users.can_act(voters, site.clock.minute)
-    keep &= (posts.owner[posts_] != voters) & (posts.state[posts_] < 2)
+    keep &= (posts.owner[posts_] != voters) & (posts.state[posts_] < State.HIDDEN)
     keep &= first_occurrence(voters * (1 << 32) + posts_)
     idx = np.flatnonzero(keep)
     if idx.size == 0:
@@ -55,7 +53,7 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     if voters.size == 0:
         return np.zeros(0, dtype=np.int64)
     times = np.maximum(times, posts.created[posts_] + 1)
-    ids = site.votes.append(voters.size, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
+    ids = site.votes.append(voters.size, post=posts_, voter=voters, created=times, vote_type=np.where(up, VoteType.UP, VoteType.DOWN),
                             fraud=fraud, voter_rep=rep)
     down = ~up
     if down.any():
@@ -112,7 +110,7 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
         return
     votes.reversed[vote_ids] = True
     p = votes.post[vote_ids].astype(np.int64)
-    up = votes.vote_type[vote_ids] == UP
+    up = votes.vote_type[vote_ids] == VoteType.UP
     with site.traffic.reweighing(p):
         np.add.at(posts.score, p, np.where(up, -1, 1).astype(np.int32))
     is_q = posts.kind[p] == PostType.QUESTION
@@ -124,7 +122,7 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
 def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.ndarray) -> None:
     """Askers accept an answer to their own question: +15 to the answerer, +2 to the asker."""
     posts, users, rules = site.posts, site.users, site.settings.rules
-    ok = (posts.parent[answers] == questions) & (posts.accepted[questions] == NONE) & (posts.state[answers] < 2)
+    ok = (posts.parent[answers] == questions) & (posts.accepted[questions] == NONE) & (posts.state[answers] < State.HIDDEN)
     ok &= users.can_act(posts.owner[questions].astype(np.int64), site.clock.minute)
     questions, answers, times = questions[ok], answers[ok], times[ok]
     if questions.size == 0:
@@ -133,7 +131,7 @@ def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.nda
     posts.accepted[questions] = answers
     answerer = posts.owner[answers].astype(np.int64)
     asker = posts.owner[questions].astype(np.int64)
-    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=ACCEPT)
+    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=VoteType.ACCEPT)
     self_accept = answerer == asker
     who = np.concatenate([answerer[~self_accept], asker[~self_accept]])
     delta = np.concatenate([np.full((~self_accept).sum(), rules.rep_accept),
