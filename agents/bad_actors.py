@@ -30,7 +30,6 @@ class BadActor(mesa.Agent):
         kind: Account kind they register as.
         rate: Current actions per day (adapts).
         account: The account in use (``NONE`` while between accounts).
-        accounts_used: Every account this actor has registered.
         comeback_at: Minute a new account will be registered after a ban (``NONE`` if not evading).
     """
 
@@ -45,12 +44,9 @@ class BadActor(mesa.Agent):
         self.index = index
         self.draws = model.streams[f"{self.family}:{index}"]
         self.rate = cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
-        self.accounts_used: list[int] = []
         self.account = NONE
         self.comeback_at = NONE
-        self.retired = False
         self.evading = False
-        self.sanctions = 0
         self.session_tick = int(self.draws.integers(0, max(1, MINUTES_PER_DAY // model.clock.tick_minutes)))
         self.wake = model.clock.minute  # the model steps the actor only from this minute on
         self.new_account()
@@ -61,7 +57,6 @@ class BadActor(mesa.Agent):
                                   ask_rate=0.0, answer_rate=0.0, comment_rate=0.0, vote_rate=0.0, flag_rate=0.0)[0])
         site.users.reputation[acct] = self.start_rep
         site.actor_of[acct] = self
-        self.accounts_used.append(acct)
         self.account = acct
         self.comeback_at = NONE
         self.next_action = site.clock.minute + self._gap()  # a fresh start on the new account
@@ -69,8 +64,6 @@ class BadActor(mesa.Agent):
 
     def can_act(self) -> bool:
         site = self.site
-        if self.retired:
-            return False
         if self.account == NONE:
             if self.comeback_at != NONE and site.clock.minute >= self.comeback_at:
                 self.new_account()
@@ -97,9 +90,7 @@ class BadActor(mesa.Agent):
 
     def _set_wake(self) -> None:
         clock = self.site.clock
-        if self.retired:
-            self.wake = float("inf")
-        elif self.daily_session:
+        if self.daily_session:
             session = clock.day * MINUTES_PER_DAY + self.session_tick * clock.tick_minutes
             self.wake = session if session >= clock.tick_end else session + MINUTES_PER_DAY
             if self.account == NONE and self.comeback_at != NONE:
@@ -143,7 +134,6 @@ class BadActor(mesa.Agent):
 
     def on_sanction(self, action: Action) -> None:
         """A defence bit: slow down; after a ban, perhaps come back on a new account."""
-        self.sanctions += 1
         self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
         site = self.site
         # A sanction can reach an account the actor already gave up (a flag on its old content
@@ -212,7 +202,6 @@ class Harasser(BadActor):
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
         self.victim = NONE
-        self.victims: list[int] = []
 
     def pick_victim(self) -> None:
         site = self.site
@@ -224,7 +213,6 @@ class Harasser(BadActor):
         owners = owners[site.users.kind[owners] == Kind.MEMBER]
         if owners.size:
             self.victim = int(owners[self.draws.integers(owners.size)])
-            self.victims.append(self.victim)
 
     def act(self, n: int) -> None:
         site = self.site
@@ -341,10 +329,10 @@ class VotingRing(BadActor):
             self._cast[sock] = self._cast.get(sock, 0) + 1
 
     def on_sanction(self, action: Action) -> None:
+        """Reversed votes: the socks vote less per day. A sanction on one sock does not stop the
+        ring (it acts while any sock can, :meth:`can_act`)."""
         if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
             self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
-            return
-        self.sanctions += 1
 
 
 class SerialDownvoter(BadActor):

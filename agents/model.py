@@ -221,7 +221,6 @@ class Site(mesa.Model):
 
     def maybe_appeal(self, action_id: int, user: int) -> None:
         if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
-            self.counters["appeals"] += 1
             self.staff.open_case("appeal", action=action_id, user=user)
 
     def escalate(self, kind: str, user: int, **cause: int) -> None:

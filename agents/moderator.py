@@ -46,7 +46,6 @@ class Moderator(mesa.Agent):
         self.start_hour = float(self.draws.integers(0, HOURS_PER_DAY))
         self.resigned = False
         self.minutes_today = 0.0
-        self.decisions_today = 0
         self.overload_days = 0
         self._budget = 0.0
 
@@ -71,7 +70,6 @@ class Moderator(mesa.Agent):
             cost = float(self.draws.exponential(cfg.minutes_per_decision))
             self._budget -= cost
             self.minutes_today += cost
-            self.decisions_today += 1
             spent += cost
             at = clock.minute + min(int(spent), clock.tick_minutes - 1)
             self.decide(*nxt, max(at, nxt[2]))
@@ -138,7 +136,6 @@ class Moderator(mesa.Agent):
     def new_day(self) -> None:
         """Start the day's tallies afresh (after the daily recorder has read them)."""
         self.minutes_today = 0.0
-        self.decisions_today = 0
 
     def end_day(self, overloaded: bool) -> bool:
         """Daily bookkeeping; returns True if the moderator resigns today (burnout)."""

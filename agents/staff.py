@@ -32,7 +32,6 @@ class Staff(mesa.Agent):
         self.cases: deque[dict] = deque()
         self.draws = model.streams["staff"]
         self._budget = 0.0
-        self.handled = 0
 
     def open_case(self, kind: str, **details: int) -> None:
         self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
@@ -52,8 +51,6 @@ class Staff(mesa.Agent):
 
     def handle(self, case: dict) -> None:
         site = self.site
-        self.handled += 1
-        site.counters["staff_cases"] += 1
         kind, user = case["kind"], int(case["user"])
         if kind == "threat":
             sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)

@@ -40,7 +40,6 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     start = posts.close_vote_start[questions]
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
-    site.counters["close_votes"] += questions.size
     done, done_at = threshold_crossings(questions, times, posts.close_votes, pol.close_vote_threshold)
     # some close votes come from moderators, whose vote is binding
     mods = site.settings.moderation.moderators

@@ -126,8 +126,6 @@ class CivilityClassifier(Detector):
         bad = tone >= Tone.UNWELCOMING
         nudged = np.where(bad, rng.random(tone.size) < self.recall, rng.random(tone.size) < self._fp_rate())
         withdraw = nudged & (rng.random(tone.size) < site.policy.civility_nudge_withdraw)
-        site.counters["nudged"] += int(nudged.sum())
-        site.counters["nudged_fine_withdrawn"] += int((withdraw & ~bad).sum())
         return tone, ~withdraw
 
     def _fp_rate(self) -> float:

@@ -39,7 +39,6 @@ class ReviewQueue:
         self._queued = np.zeros(4096, dtype=bool)  # by post id
         self.leave_open = np.zeros(4096, dtype=np.int16)
         self.reviewers = 0
-        self.reviews_today = 0
         self.reviews_total = 0
         self._credit = 0.0
 
@@ -112,7 +111,6 @@ class ReviewQueue:
         times = self._times[self._head:stop].copy()
         self._head = stop
         self._queued[items] = False
-        self.reviews_today += items.size
         self.reviews_total += items.size
         return items, times
 
@@ -146,7 +144,6 @@ class ReviewQueues:
             rep = self.site.users.reputation[self.site.active_members()]
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
-            q.reviews_today = 0
 
     def step(self) -> None:
         site = self.site
