@@ -133,6 +133,28 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class TraitsConfig:
+    """Shapes of the members' trait distributions (:mod:`sim.population`): assumed, hand-calibrated
+    together with the population's rates (``conf/population/default.yaml``)."""
+
+    role_mix_concentration: float = num(0.6, FACTOR_POS)
+    skill_concentration: float = num(4.0, FACTOR_POS)
+    expert_skill_boost: float = num(0.25, PROB)
+    expert_ask_factor: float = num(0.3, FACTOR)
+    expert_answer_factor: float = num(6.0, FACTOR)
+    vote_rate_from_curation: float = num(0.5, PROB)
+    topic_zipf: float = num(1.6, _rng(1.0 + 1e-6, 100.0))
+    member_quality_sd: float = num(0.1, PROB)
+    quality_floor: float = num(0.02, PROB)
+    quality_ceiling: float = num(0.98, PROB)
+    civility_spread: float = num(0.7, _rng(0.0, 10.0))
+    active_odds_base: float = num(0.5, PROB)
+    active_odds_per_activity: float = num(0.1, FACTOR)
+    dormant_active_days: float = num(15.0, DAYS)
+    warm_start_skill_offset: float = num(0.5, FACTOR)
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """How ordinary users behave: heavy-tailed activity, skill, civility, retention."""
 
@@ -203,6 +225,7 @@ class PopulationConfig:
     rep_warm_start_days: float = num(1000.0, DAYS)
     warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
     warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))
+    traits: TraitsConfig = field(default_factory=TraitsConfig)
 
 
 @dataclass(frozen=True)
