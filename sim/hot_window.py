@@ -17,9 +17,10 @@ QUESTION, LIVE, HIDDEN = int(PostType.QUESTION), int(State.LIVE), int(State.HIDD
 
 
 @njit(cache=True)
-def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality, answers, recency, crowding):
+def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality, answers, recency, crowding,
+                quality_base):
     """Live, public questions of the window and the running sum of their pull on answerers:
-    ``(0.3 + quality) * recency[minutes since publication] * crowding[answers so far]``."""
+    ``(quality_base + quality) * recency[minutes since publication] * crowding[answers so far]``."""
     n = hi - lo
     ids = np.empty(n, dtype=np.int64)
     cum = np.empty(n)
@@ -31,7 +32,7 @@ def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality
             continue
         public = max(created[j], published_at[j])  # published_at is NONE or later than creation
         age = min(max(now - public, 0), last_age)
-        total += (0.3 + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
+        total += (quality_base + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
         ids[k] = j
         cum[k] = total
         k += 1
