@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import posting, voting
+from sim import posting, retention, voting
 from sim.clock import MINUTES_PER_DAY
 from sim.config import BadActorConfig
 from sim.population import Kind
@@ -30,7 +30,6 @@ class BadActor(mesa.Agent):
         kind: Account kind they register as.
         rate: Current actions per day (adapts).
         account: The account in use (``NONE`` while between accounts).
-        accounts_used: Every account this actor has registered.
         comeback_at: Minute a new account will be registered after a ban (``NONE`` if not evading).
     """
 
@@ -45,13 +44,10 @@ class BadActor(mesa.Agent):
         self.index = index
         self.draws = model.streams[f"{self.family}:{index}"]
         self.rate = cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
-        self.accounts_used: list[int] = []
         self.account = NONE
         self.comeback_at = NONE
-        self.retired = False
         self.evading = False
-        self.sanctions = 0
-        self.session_tick = int(self.draws.integers(0, max(1, 1440 // model.clock.tick_minutes)))
+        self.session_tick = int(self.draws.integers(0, max(1, MINUTES_PER_DAY // model.clock.tick_minutes)))
         self.wake = model.clock.minute  # the model steps the actor only from this minute on
         self.new_account()
 
@@ -61,7 +57,6 @@ class BadActor(mesa.Agent):
                                   ask_rate=0.0, answer_rate=0.0, comment_rate=0.0, vote_rate=0.0, flag_rate=0.0)[0])
         site.users.reputation[acct] = self.start_rep
         site.actor_of[acct] = self
-        self.accounts_used.append(acct)
         self.account = acct
         self.comeback_at = NONE
         self.next_action = site.clock.minute + self._gap()  # a fresh start on the new account
@@ -69,8 +64,6 @@ class BadActor(mesa.Agent):
 
     def can_act(self) -> bool:
         site = self.site
-        if self.retired:
-            return False
         if self.account == NONE:
             if self.comeback_at != NONE and site.clock.minute >= self.comeback_at:
                 self.new_account()
@@ -88,7 +81,7 @@ class BadActor(mesa.Agent):
 
     def _gap(self) -> float:
         """Minutes to the next action at the current rate (actions are a Poisson process)."""
-        return float(self.draws.exponential(1440.0 / self.rate)) if self.rate > 0 else float("inf")
+        return float(self.draws.exponential(MINUTES_PER_DAY / self.rate)) if self.rate > 0 else float("inf")
 
     def reschedule(self) -> None:
         """After a change of rate: the next action comes after a fresh gap (the process is memoryless)."""
@@ -97,11 +90,9 @@ class BadActor(mesa.Agent):
 
     def _set_wake(self) -> None:
         clock = self.site.clock
-        if self.retired:
-            self.wake = float("inf")
-        elif self.daily_session:
-            session = clock.day * 1440 + self.session_tick * clock.tick_minutes
-            self.wake = session if session >= clock.tick_end else session + 1440
+        if self.daily_session:
+            session = clock.day * MINUTES_PER_DAY + self.session_tick * clock.tick_minutes
+            self.wake = session if session >= clock.tick_end else session + MINUTES_PER_DAY
             if self.account == NONE and self.comeback_at != NONE:
                 self.wake = min(self.wake, max(self.comeback_at, clock.tick_end))
         elif self.account == NONE:
@@ -112,7 +103,7 @@ class BadActor(mesa.Agent):
     def actions_this_tick(self) -> int:
         clock = self.site.clock
         if self.daily_session:
-            if clock.minute % 1440 // clock.tick_minutes != self.session_tick:
+            if clock.minute % MINUTES_PER_DAY // clock.tick_minutes != self.session_tick:
                 return 0
             return int(self.draws.poisson(self.rate))
         n = 0
@@ -122,7 +113,9 @@ class BadActor(mesa.Agent):
         return n
 
     def step(self) -> None:
-        """Act if due (the model calls this only once :attr:`wake` has come)."""
+        """Act if due: nothing happens before :attr:`wake` (the model steps every actor every tick)."""
+        if self.wake >= self.site.clock.tick_end:
+            return
         if self.can_act():
             n = self.actions_this_tick()
             if n:
@@ -139,9 +132,8 @@ class BadActor(mesa.Agent):
     #: A suspension longer than this is a ban: the operator gives the account up.
     BAN_SUSPENSION_DAYS = 20
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         """A defence bit: slow down; after a ban, perhaps come back on a new account."""
-        self.sanctions += 1
         self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
         site = self.site
         # A sanction can reach an account the actor already gave up (a flag on its old content
@@ -166,7 +158,7 @@ class BadActor(mesa.Agent):
             self.evading = False
             self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
             delay = self.cfg.replacement_days
-        self.comeback_at = self.site.clock.minute + int(delay * 1440 * self.draws.random() * 2) + 1
+        self.comeback_at = self.site.clock.minute + int(delay * MINUTES_PER_DAY * self.draws.random() * 2) + 1
         self._set_wake()
 
     def my_times(self, n: int) -> np.ndarray:
@@ -196,7 +188,7 @@ class Spammer(BadActor):
             qs = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
             posting.answer(site, np.full(n, self.account), qs, times, correct=np.zeros(n, dtype=bool), harm=Harm.SPAM)
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
         if self.draws.random() < 0.5:
             self.tactic = PostType.ANSWER if self.tactic == PostType.QUESTION else PostType.QUESTION
@@ -210,7 +202,6 @@ class Harasser(BadActor):
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
         self.victim = NONE
-        self.victims: list[int] = []
 
     def pick_victim(self) -> None:
         site = self.site
@@ -222,7 +213,6 @@ class Harasser(BadActor):
         owners = owners[site.users.kind[owners] == Kind.MEMBER]
         if owners.size:
             self.victim = int(owners[self.draws.integers(owners.size)])
-            self.victims.append(self.victim)
 
     def act(self, n: int) -> None:
         site = self.site
@@ -236,7 +226,7 @@ class Harasser(BadActor):
         posting.comment(site, np.full(n, self.account), np.full(n, post), self.my_times(n),
                         np.full(n, Tone.ABUSIVE, dtype=np.int8), Harm.HARASSMENT)
 
-    def on_sanction(self, action: Action | str) -> None:
+    def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
         if self.draws.random() < 0.5:
             self.victim = NONE
@@ -338,11 +328,11 @@ class VotingRing(BadActor):
         for sock in site.votes.voter[ids].tolist():
             self._cast[sock] = self._cast.get(sock, 0) + 1
 
-    def on_sanction(self, action: Action | str) -> None:
-        if action == "reversed":
+    def on_sanction(self, action: Action) -> None:
+        """Reversed votes: the socks vote less per day. A sanction on one sock does not stop the
+        ring (it acts while any sock can, :meth:`can_act`)."""
+        if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
             self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
-            return
-        self.sanctions += 1
 
 
 class SerialDownvoter(BadActor):
@@ -370,7 +360,7 @@ class SerialDownvoter(BadActor):
             if owners.size == 0:
                 return
             self.target = int(owners[self.draws.integers(owners.size)])
-            site.on_abuse(np.array([self.target]), np.array([site.clock.minute]))
+            retention.abuse_received(site, np.array([self.target]), np.array([site.clock.minute]))
             self._target_posts = None
         lo = site.post_id_at_day(site.clock.day - 30)
         if self._target_posts is None:  # the target's posts of the last 30 days, then kept up to date
@@ -387,8 +377,8 @@ class SerialDownvoter(BadActor):
         ids = voting.vote(site, np.full(k, self.account), targets, self.my_times(k), np.zeros(k, dtype=bool), fraud=True)
         self._cast += ids.size
 
-    def on_sanction(self, action: Action | str) -> None:
-        if action == "reversed":
+    def on_sanction(self, action: Action) -> None:
+        if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
             self.per_day = max(1, self.per_day - 2)
             return
         super().on_sanction(action)

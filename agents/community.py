@@ -1,5 +1,11 @@
 """Ordinary users, acting together: one Mesa agent whose step is vectorised over the user arrays.
 
+This is a columnar agent set in the spirit of mesa-frames, not per-member agent objects: each
+member is a row of the user arrays (:class:`sim.population.Users`), and the community's step acts
+for all members due this tick with a handful of array operations. A million ``mesa.Agent``
+objects stepped one by one would be too slow by orders of magnitude; moderators, staff and bad
+actors, a few dozen, are individual Mesa agents.
+
 Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
 (see :mod:`sim.population`). Each tick the community takes the questions, answers, comments and
 votes its members' own Poisson clocks planned for this tick (:mod:`sim.arrivals`), picks what they
@@ -16,6 +22,7 @@ import numpy as np
 
 from sim import hot_window, posting, voting
 from sim.arrivals import Events, uniform
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
 
 if TYPE_CHECKING:
@@ -23,7 +30,8 @@ if TYPE_CHECKING:
 
 
 class Community(mesa.Agent):
-    """The site's ordinary members, as one vectorised actor.
+    """The site's ordinary members, as one vectorised actor: a columnar agent set (one row of the
+    user arrays per member, in the spirit of mesa-frames), not one Mesa agent per member.
 
     Attributes:
         site: The model.
@@ -33,10 +41,11 @@ class Community(mesa.Agent):
         super().__init__(model)
         self.site = model
         p = model.settings.population
-        # answer attraction: (1 + age / recency)^-1.5 by age in minutes, (1 + answers)^-1.5
-        hours = np.arange(int((p.hot_days + 2) * 1440)) / 60.0
-        self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-1.5)
-        self._crowding_table = (1.0 + np.arange(4096)) ** (-1.5)
+        # answer attraction: (1 + age / recency)^-power by age in minutes (over the hot window and
+        # a margin), (1 + answers so far)^-power (up to a table size no question reaches)
+        hours = np.arange(int((p.hot_days + 2) * MINUTES_PER_DAY)) / MINUTES_PER_HOUR
+        self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-p.answer_recency_power)
+        self._crowding_table = (1.0 + np.arange(4096)) ** (-p.answer_crowding_power)
 
     def step(self) -> None:
         site = self.site
@@ -60,11 +69,9 @@ class Community(mesa.Agent):
         """Newcomers who registered to ask post their first question when it falls due."""
         site = self.site
         users = site.users
-        due = site._first_questions  # sorted by due time
-        k = int(np.searchsorted(users.first_question_due[due], site.clock.tick_end, side="left"))
-        if k == 0:
+        ready = site.registrations.due_askers(site.clock.tick_end)
+        if ready.size == 0:
             return
-        ready, site._first_questions = due[:k], due[k:]
         times = np.maximum(users.first_question_due[ready], site.clock.minute)
         users.first_question_due[ready] = NONE
         keep = site.streams["first_question_filter"].random(ready.size) < site.policy.newcomer_ask_multiplier
@@ -85,7 +92,8 @@ class Community(mesa.Agent):
         posts, p = site.posts, site.settings.population
         pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
                                            posts.staged, posts.created, posts.published_at, posts.quality,
-                                           posts.answers, self._recency_table, self._crowding_table)
+                                           posts.answers, self._recency_table, self._crowding_table,
+                                           p.answer_pull_quality_base)
         if pool.size == 0:
             return
         u = uniform(events.keys, "answer_target")
@@ -114,7 +122,7 @@ class Community(mesa.Agent):
         if n == 0:
             return
         newcomer_target = posts.newcomer[targets]
-        low_quality = posts.quality[targets] < 0.4
+        low_quality = posts.quality[targets] < p.unwelcoming_low_quality_below
         own_post = posts.owner[targets] == commenters
         p_unwelcome = (p.unwelcoming_base * users.civility[commenters]
                        * np.where(newcomer_target, p.unwelcoming_newcomer_factor, 1.0)
@@ -158,13 +166,14 @@ class Community(mesa.Agent):
         if qs.size == 0:
             return
         rng = site.streams["accepts"]
-        chosen = qs[rng.random(qs.size) < p.accept_prob_per_day * site.clock.tick_days * 2.5]
+        chosen = qs[rng.random(qs.size) < p.accept_rate_per_day * site.clock.tick_days]
         if chosen.size == 0:
             return
         ans = hot_window.visible_answers_to(lo, hi, posts.parent, posts.state, chosen)
         if ans.size == 0:
             return
-        score = rng.random(ans.size) + 2.0 * posts.correct[ans] + 0.5 * (posts.harm[ans] == Harm.NONE)
+        score = (rng.random(ans.size) + p.accept_correct_weight * posts.correct[ans]
+                 + p.accept_harmless_weight * (posts.harm[ans] == Harm.NONE))
         order = np.lexsort((-score, posts.parent[ans]))
         ans = ans[order]
         parents = posts.parent[ans]

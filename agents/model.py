@@ -10,22 +10,26 @@ from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
+from mesa.agentset import AgentSet
 
+from agents import burnout
 from agents.bad_actors import FAMILIES, BadActor
 from agents.community import Community
 from agents.moderator import Moderator
 from agents.staff import Staff
-from sim import close_votes, removal, store
+from sim import close_votes, retention, store
 from sim.arrivals import Arrivals
-from sim.clock import MINUTES_PER_DAY, Clock
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
 from sim.config import Settings
 from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
 from sim.flag_queue import FlagQueue
 from sim.metrics import DailyRecorder
 from sim.policy import Policy
 from sim.population import Kind, Users, WeightedPool
+from sim.registrations import Registrations
 from sim.review_queues import ReviewQueues
-from sim.store import NONE, Cause, PostType, State, Tone
+from sim.roomba import Roomba
+from sim.store import NONE, Action, PostType, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -39,8 +43,10 @@ class Site(mesa.Model):
     """A Stack Overflow-like site.
 
     One :meth:`step` is one tick (an hour by default). Ordinary members act through the
-    vectorised :class:`~agents.community.Community`; moderators, staff and bad actors are
-    individual Mesa agents. Every random draw comes from a named stream of :attr:`streams`.
+    vectorised :class:`~agents.community.Community` (a columnar agent set over the user arrays);
+    moderators, staff and bad actors are individual Mesa agents, registered with the model and
+    found through its agent sets (:attr:`moderators`, :attr:`bad_actors`), stepped in the order
+    they joined. Every random draw comes from a named stream of :attr:`streams`.
 
     Attributes:
         settings: The validated configuration.
@@ -63,26 +69,53 @@ class Site(mesa.Model):
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
         population = self.users.registered  # the initial members' rates, for their clocks
-        # Reserve room for the whole run (up to 400 days) from the members' rates: reserved rows
-        # are untouched memory until used, and tables that never regrow never copy.
         users = self.users
         live = users.active[: users.n] & (users.kind[: users.n] == Kind.MEMBER)
-        days = min(settings.run.days, 400) * 1.3 + 2
+        self._reserve_content_store(population, live)
+        self._start_bookkeeping()
+        self._build_defences()
+        self._add_agents()
+        self.levers = list(levers)
+        self.arrivals = Arrivals(users, self.clock, settings.seed)
+        members = np.flatnonzero(live)
+        self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
+        self.registrations = Registrations(self)
+        self.members = members  # active members (pruned daily, extended by registrations)
+        self.roomba = Roomba(self)
+        self.recorder = DailyRecorder(self)
+        self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
+        self._rebuild_daily()
+
+    #: Tables are reserved for runs of up to this many days (longer runs grow them as needed) ...
+    RESERVE_MAX_DAYS = 400
+    #: ... with this margin over the initial members' expected activity, plus a few spare days.
+    RESERVE_MARGIN, RESERVE_SPARE_DAYS = 1.3, 2
+    #: Spare rows of every table (a small site's first days; the rates are expectations).
+    RESERVE_SPARE_ROWS = 4096
+
+    def _reserve_content_store(self, population: dict[str, np.ndarray], live: np.ndarray) -> None:
+        """The content store's tables, with room for the whole run from the initial members' rates:
+        reserved rows are untouched memory until used, and tables that never regrow never copy."""
+        settings, users, spare = self.settings, self.users, self.RESERVE_SPARE_ROWS
+        days = min(settings.run.days, self.RESERVE_MAX_DAYS) * self.RESERVE_MARGIN + self.RESERVE_SPARE_DAYS
 
         def per_day(rate: str) -> float:
             values = population[rate] if rate in population else getattr(users, rate)[: users.n]
             return float(values[live].sum())
 
         asks = per_day("ask_rate") + settings.site.registrations_per_day * settings.population.newcomer_asker_share
-        self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + 4096)
-        self.comments = store.comments_table(int(per_day("comment_rate") * days) + 4096)
-        self.votes = store.votes_table(int(per_day("vote_rate") * days * 1.1) + 4096)
-        self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + 4096)
-        self.actions = store.actions_table(4096)
-        self.detections = store.detections_table(4096)
+        self.posts = store.posts_table(int((asks + per_day("answer_rate")) * days) + spare)
+        self.comments = store.comments_table(int(per_day("comment_rate") * days) + spare)
+        self.votes = store.votes_table(int(per_day("vote_rate") * days * 1.1) + spare)  # (+ close votes)
+        self.flags_table = store.flags_table(int(self.posts._cap * 0.2) + spare)
+        self.actions = store.actions_table(spare)
+        self.detections = store.detections_table(spare)
         self.restorations = store.restorations_table(1024)
+
+    def _start_bookkeeping(self) -> None:
+        """The run's counters and the live lists the mechanics keep up to date."""
         self.counters: Counter[str] = Counter()
-        self.actor_of: dict[int, BadActor] = {}
+        self.actor_of: dict[int, BadActor] = {}  # account -> the bad actor operating it
         self.harm_posts_live = np.zeros(0, dtype=np.int64)
         self.flaggable_comments = np.zeros(0, dtype=np.int64)
         self._day_first_post: list[int] = []
@@ -90,52 +123,60 @@ class Site(mesa.Model):
         self._day_first_comment: list[int] = []
         self._new_posts: list[np.ndarray] = []
         self._new_comments: list[np.ndarray] = []
+        self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
         self.global_activity = 1.0
+
+    def _build_defences(self) -> None:
+        """Traffic, the flag and review queues, and the automated defenders."""
+        m = self.settings.moderation
         self.traffic = Traffic(self)
         self.flags = FlagQueue(self)
         self.review = ReviewQueues(self)
-        m = settings.moderation
         self.spam_detector = SpamDetector(self, m.spam_detector)
         self.ai_detector = AIAnswerDetector(self, m.ai_detector)
         self.civility = CivilityClassifier(self, m.civility_classifier)
         self.serial_voting = SerialVotingScript(self, m.serial_voting)
         self.question_ban = QuestionBan(self, m.question_ban)
+
+    def _add_agents(self) -> None:
+        """The Mesa agents: the community, staff, the elected moderators, each family's bad actors."""
         self.community = Community(self)
         self.staff = Staff(self)
-        self.moderators: list[Moderator] = []
-        self.add_moderators(m.moderators.count)
-        self.bad_actors: list[BadActor] = []
+        self._no_agents = AgentSet([], random=self.random)
+        self.add_moderators(self.settings.moderation.moderators.count)
         for family, cls in FAMILIES.items():
-            self.add_bad_actors(cls, getattr(settings.bad_actors, family).count)
-        self.levers = list(levers)
-        self.arrivals = Arrivals(users, self.clock, settings.seed)
-        members = np.flatnonzero(live)
-        self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
-        self._first_questions = np.zeros(0, dtype=np.int64)  # newcomers waiting to ask, by due time
-        self._newcomers_from = settings.site.registered_users  # the initial population are not newcomers
-        self._members = members  # active members (pruned daily, extended by registrations)
-        self._closed_log = np.zeros(0, dtype=np.int64)  # closed questions awaiting the roomba
-        self._closed_today: list[np.ndarray] = []
-        self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
-        self.recorder = DailyRecorder(self)
-        self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
-        self._rebuild_daily()
+            self.add_bad_actors(cls, getattr(self.settings.bad_actors, family).count)
 
     # -- population changes -------------------------------------------------------------------
+    @property
+    def moderators(self) -> AgentSet:
+        """Every moderator elected so far, in order of election (Mesa's agent set of the type;
+        those who resigned stay in it, out of service)."""
+        return self.agents_by_type.get(Moderator, self._no_agents)
+
+    def serving_moderators(self) -> AgentSet:
+        """The moderators who have not resigned."""
+        return self.moderators.select(lambda m: not m.resigned)
+
+    @property
+    def bad_actors(self) -> AgentSet:
+        """Every bad actor, all families, in order of arrival."""
+        return self.agents.select(agent_type=BadActor)
+
     def add_moderators(self, n: int) -> None:
         """Elect ``n`` more moderators, spread over the user timezones."""
         tzs = self.users.tz(slice(0, self.users.n))
         rng = self.streams["elections"]
         for _ in range(int(n)):
             tz = float(tzs[rng.integers(tzs.size)]) if tzs.size else 0.0
-            self.moderators.append(Moderator(self, len(self.moderators), tz))
+            Moderator(self, len(self.moderators), tz)  # (a Mesa agent registers with its model)
 
     def add_bad_actors(self, cls: type[BadActor], n: int, cfg=None) -> None:
         """Add ``n`` bad actors of a family (used at start and by influx levers)."""
         cfg = cfg or getattr(self.settings.bad_actors, cls.family)
-        start = sum(1 for a in self.bad_actors if a.family == cls.family)
+        start = len(self.agents_by_type.get(cls, ()))
         for i in range(int(n)):
-            self.bad_actors.append(cls(self, cfg, start + i))
+            cls(self, cfg, start + i)
 
     # -- indices into the time-ordered tables ---------------------------------------------------
     def post_id_at_day(self, day: int) -> int:
@@ -169,67 +210,17 @@ class Site(mesa.Model):
             self.flaggable_comments = np.concatenate([self.flaggable_comments, bad])
         self._new_comments.append(ids)
 
-    def on_first_post_hit(self, post_ids: np.ndarray, times: np.ndarray, closed: bool = False) -> None:
-        """A first post was closed, downvoted or met an unwelcoming comment: its author may leave."""
-        posts, users, pol, p = self.posts, self.users, self.policy, self.settings.population
-        owners = posts.owner[post_ids].astype(np.int64)
-        hit = (users.first_post[owners] == post_ids) & ~users.first_post_bad[owners]
-        hit &= (np.asarray(times) - posts.created[post_ids]) <= 7 * MINUTES_PER_DAY
-        if not hit.any():
-            return
-        owners, pids = owners[hit], np.asarray(post_ids)[hit]
-        users.first_post_bad[owners] = True
-        rng = self.streams["close_notices"]
-        churn_p = np.full(owners.size, p.closed_first_post_churn if closed else p.bad_first_post_churn)
-        if closed and pol.clear_close_notices:
-            churn_p *= pol.close_notice_churn_relief
-            fix = rng.random(owners.size) < pol.close_notice_fix_prob
-            fixed = pids[fix & ~posts.duplicate[pids]]
-            posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + 0.1)
-            posts.close_worthy[fixed] = False
-        self.add_churn_hazard(owners, -np.log1p(-np.minimum(churn_p, 1 - 1e-12)))
-
-    def on_abuse(self, victims: np.ndarray, times: np.ndarray) -> None:
-        """Abuse received: recorded for victimization; some victims leave."""
-        users = self.users
-        victims = np.asarray(victims, dtype=np.int64)
-        np.add.at(users.abuse_received, victims, 1)
-        # the latest abuse: a member abused at or after the window's start is a victim in the window
-        np.maximum.at(users.abused_at, victims, np.broadcast_to(np.asarray(times, dtype=np.int32), victims.shape))
-        self.add_churn_hazard(victims, -np.log1p(-min(self.settings.population.abuse_churn, 1 - 1e-12)))
-
-    def add_churn_hazard(self, ids: np.ndarray, amount: np.ndarray | float, unique: bool = False) -> None:
-        """Add to members' accumulated hazard of leaving; those past their threshold leave now.
-
-        A one-off bad experience with leave-probability p adds ``-log(1 - p)``."""
-        users = self.users
-        ids = np.asarray(ids, dtype=np.int64)
-        member = users.kind[ids] == Kind.MEMBER
-        ids = ids[member]
-        amount = np.broadcast_to(amount, member.shape)[member]
-        if unique:
-            users.churn_hazard[ids] += amount
-        else:
-            np.add.at(users.churn_hazard, ids, amount)
-        self._churn(ids[users.churn_hazard[ids] >= users.churn_threshold[ids]])
-
-    def _churn(self, ids: np.ndarray) -> None:
-        ids = ids[self.users.active[ids]]
-        self.users.active[ids] = False
-        self.users.refresh_block(ids)
-        self.users.churned_at[ids] = self.clock.minute
-
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.civility.gate(authors, tone)
 
-    def notify_actor(self, user: int, action) -> None:
+    def notify_actor(self, user: int, action: Action) -> None:
+        """Tell the bad actor operating ``user`` (if any) that a defence acted on the account."""
         actor = self.actor_of.get(int(user))
         if actor is not None:
             actor.on_sanction(action)
 
     def maybe_appeal(self, action_id: int, user: int) -> None:
         if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
-            self.counters["appeals"] += 1
             self.staff.open_case("appeal", action=action_id, user=user)
 
     def escalate(self, kind: str, user: int, **cause: int) -> None:
@@ -238,7 +229,7 @@ class Site(mesa.Model):
 
     def active_members(self) -> np.ndarray:
         """Members who are active now (destroyed accounts excluded)."""
-        members, users = self._members, self.users
+        members, users = self.members, self.users
         return members[users.active[members] & ~users.destroyed[members]]
 
     def platform_events(self) -> int:
@@ -265,40 +256,13 @@ class Site(mesa.Model):
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 
     def _start_day(self) -> None:
-        users, p, s = self.users, self.settings.population, self.settings.site
         day = self.clock.day
         while len(self._day_first_post) <= day:
             self._day_first_post.append(self.posts.n)
             self._day_first_vote.append(self.votes.n)
             self._day_first_comment.append(self.comments.n)
-        rng = self.streams["registrations"]
-        n_new = int(rng.poisson(s.registrations_per_day))
-        self.counters["registrations"] += n_new
-        if n_new:
-            new = users.add(rng, n_new, joined=self.clock.minute, newcomer=True)
-            registered = users.registered
-            self.arrivals.add(new, registered)
-            self._members = np.concatenate([self._members, new])
-            # most newcomers came to ask: their first question is due after an exponential wait
-            drive = registered["first_question_drive"]
-            askers = new[drive > 0]
-            wait = rng.exponential(MINUTES_PER_DAY / np.maximum(drive[drive > 0], 1e-9))
-            users.first_question_due[askers] = np.minimum(self.clock.minute + wait, 2**31 - 1).astype(np.int64)
-            self._first_questions = np.concatenate([self._first_questions, askers])
-        cutoff = self.clock.minute - int(p.newcomer_days * MINUTES_PER_DAY)
-        # accounts registered during the run are in order of registration: those past the newcomer
-        # period form a prefix of the ones still marked
-        start = self._newcomers_from
-        stop = start + int(np.searchsorted(users.joined[start:users.n], cutoff, side="right"))
-        users.newcomer[start:stop] = False
-        self._newcomers_from = stop
-        fq = self._first_questions
-        fq = fq[users.first_question_due[fq] > cutoff]
-        self._first_questions = fq[np.argsort(users.first_question_due[fq], kind="stable")]  # by due time
-        n = users.n
-        users.rep_today[:n] = 0
-        users.votes_today[:n] = 0
-        users.flags_today[:n] = 0
+        self.registrations.start_day()
+        self.users.start_day()
         self.arrivals.plan_day()
         self._rebuild_daily()
 
@@ -313,15 +277,11 @@ class Site(mesa.Model):
         self.global_activity = float(np.dot(act, self._tz_weights)) if act.size else 1.0
         self.traffic.step()
         self.community.step()
-        tick_end = clock.tick_end
-        for actor in self.bad_actors:
-            if actor.wake < tick_end:
-                actor.step()
+        self.bad_actors.do("step")
         self._scan_new_content()
         close_votes.dupe_hammer(self)
         self.review.step()
-        for mod in self.moderators:
-            mod.step()
+        self.moderators.do("step")
         self.staff.step()
         self.counters["backlog_tick_sum"] += self.flags.backlog
         self.counters["ticks"] += 1
@@ -343,22 +303,15 @@ class Site(mesa.Model):
     def _end_day(self) -> None:
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
-        if day % 7 == 6:
+        if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1:
             self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)
-        self._roomba()
-        self._daily_churn()
-        # moderators burn out when the queue stays above what they can handle
-        active = [m for m in self.moderators if not m.resigned]
-        capacity = sum(m.minutes_per_day for m in active) / max(self.settings.moderation.moderators.minutes_per_decision, 1e-9)
-        overloaded = self.flags.backlog > self.settings.moderation.moderators.burnout_load * max(capacity, 1.0)
-        for m in active:
-            if m.end_day(overloaded and not self.policy.moderators_on_strike):
-                self.counters["moderator_resignations"] += 1
+        self.roomba.run_daily()
+        retention.daily_churn(self)
+        burnout.end_day(self)
         self.recorder.record_day()
         self.removed_today = []
-        for m in self.moderators:
-            m.new_day()
+        self.moderators.do("new_day")
         self.traffic.reset_day()
         # drop removed items from the live lists
         hp = self.harm_posts_live
@@ -366,23 +319,6 @@ class Site(mesa.Model):
         fc = self.flaggable_comments
         young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
         self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
-
-    def _roomba(self) -> None:
-        """Auto-delete closed, unanswered, non-positive questions after the roomba period."""
-        posts = self.posts
-        log = np.concatenate([self._closed_log, *self._closed_today]) if self._closed_today else self._closed_log
-        self._closed_today = []
-        due = posts.closed_at[log] < self.clock.minute - self.settings.rules.roomba_days * MINUTES_PER_DAY
-        ids, self._closed_log = log[due], log[~due]
-        ids = ids[(posts.state[ids] == State.CLOSED) & (posts.score[ids] <= 0) & (posts.answers[ids] == 0)]
-        removal.remove_posts(self, ids, Cause.ROOMBA, self.clock.tick_end - 1, delete=True)
-
-    def _daily_churn(self) -> None:
-        users, p = self.users, self.settings.population
-        ids = self._members = self._members[users.active[self._members]]
-        hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
-                          p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
-        self.add_churn_hazard(ids, -np.log1p(-hazard), unique=True)
 
     def run(self, progress=None) -> None:
         """Run all ticks of ``run.days``; ``progress(done, total)`` is called once per day."""

@@ -9,7 +9,8 @@ import mesa
 import numpy as np
 
 from sim import removal, sanctions, voting
-from sim.store import NONE, Source, State
+from sim.clock import MINUTES_PER_HOUR
+from sim.store import NONE, Source, State, Target
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -31,7 +32,6 @@ class Staff(mesa.Agent):
         self.cases: deque[dict] = deque()
         self.draws = model.streams["staff"]
         self._budget = 0.0
-        self.handled = 0
 
     def open_case(self, kind: str, **details: int) -> None:
         self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
@@ -41,7 +41,7 @@ class Staff(mesa.Agent):
         hour = site.clock.local_hour(-5.0)
         if not (9 <= hour < 17) or self.minutes_per_day <= 0:
             return
-        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / 60.0
+        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / MINUTES_PER_HOUR
         cost = site.settings.moderation.staff.minutes_per_case
         while self.cases and self._budget >= cost:
             self._budget -= cost
@@ -51,17 +51,15 @@ class Staff(mesa.Agent):
 
     def handle(self, case: dict) -> None:
         site = self.site
-        self.handled += 1
-        site.counters["staff_cases"] += 1
         kind, user = case["kind"], int(case["user"])
         if kind == "threat":
-            sanctions.suspend(site, user, -1, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
+            sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
         elif kind == "voting_fraud":
             votes = site.votes
             mine = np.flatnonzero((votes.voter[: votes.n] == user) & votes.fraud[: votes.n] & ~votes.reversed[: votes.n])
             voting.reverse_votes(site, mine)
             if not site.users.destroyed[user]:
-                sanctions.suspend(site, user, -1, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
+                sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
                                   days=30.0)
         elif kind == "appeal":
             self.appeal(int(case["action"]))
@@ -76,9 +74,9 @@ class Staff(mesa.Agent):
         if not uphold:
             return
         site.counters["appeals_upheld"] += 1  # read per day by the daily recorder
-        sanctions.lift(site, action_id, -1)
+        sanctions.lift(site, action_id, NONE)
         flag = int(a.cause_flag[action_id])
-        if flag != NONE and site.flags_table.target[flag] == 1:
+        if flag != NONE and site.flags_table.target[flag] == Target.POST:
             post = int(site.flags_table.item[flag])
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
                 removal.restore_posts(site, np.array([post]), site.clock.minute)

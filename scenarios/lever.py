@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sim.clock import MINUTES_PER_DAY
 from sim.config import ConfigError
 
 if TYPE_CHECKING:
@@ -118,5 +119,5 @@ def build_levers(scenario) -> list[Lever]:
                 raise ConfigError(f"scenario.levers.{name}.{key}: unknown parameter (allowed: {allowed})")
         for key, param in cls.params.items():
             values[key] = param.check(f"scenario.levers.{name}.{key}", given.get(key, param.default))
-        out.append(cls(int(scenario.launch_day * 1440), values))
+        out.append(cls(int(scenario.launch_day * MINUTES_PER_DAY), values))
     return out

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from scenarios.lever import Lever, Param, lever
+from sim.clock import DAYS_PER_WEEK, HOURS_PER_DAY, MINUTES_PER_DAY
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -69,7 +70,7 @@ class StagingGround(Lever):
 
     name = "staging_ground"
     summary = "First questions wait for review by experienced users before going public."
-    params = {"max_wait_hours": Param(float, 24.0, 0.1, 24 * 30), "improvement": Param(float, 0.25, 0, 1),
+    params = {"max_wait_hours": Param(float, 24.0, 0.1, HOURS_PER_DAY * 30), "improvement": Param(float, 0.25, 0, 1),
               "fix_share": Param(float, 0.7, 0, 1), "reviewer_rep": Param(int, 500, 1, 1_000_000)}
 
     def launch(self, site: Site) -> None:
@@ -144,7 +145,7 @@ class ModeratorStrike(Lever):
         site.policy.curators_on_strike = self.curators
 
     def follow_up(self, site: Site) -> None:
-        if site.policy.moderators_on_strike and site.clock.minute >= self.launch_minute + self.weeks * 7 * 1440:
+        if site.policy.moderators_on_strike and site.clock.minute >= self.launch_minute + self.weeks * DAYS_PER_WEEK * MINUTES_PER_DAY:
             site.policy.moderators_on_strike = False
             site.policy.curators_on_strike = False
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from sim.clock import MINUTES_PER_DAY, Clock
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
 
 ACTIVITIES = ("ask", "answer", "comment", "vote")
 
@@ -272,7 +272,7 @@ class Arrivals:
     def plan_day(self) -> None:
         """Plan every live member's actions from now to the next day start."""
         clock = self.clock
-        if clock.day % 7 == 0:
+        if clock.day % DAYS_PER_WEEK == 0:
             self._drop_departed()  # weekly: until then a departed member's actions are simply dropped
         nb = self.tz_values.size
         self.totals["vote"] = np.bincount(self.bucket, weights=self.rate["vote"], minlength=nb)

@@ -6,7 +6,12 @@ import math
 
 import numpy as np
 
-MINUTES_PER_DAY = 1440
+MINUTES_PER_HOUR = 60
+HOURS_PER_DAY = 24
+MINUTES_PER_DAY = HOURS_PER_DAY * MINUTES_PER_HOUR
+DAYS_PER_WEEK = 7
+#: Local days 0-4 of each week are workdays (day 0 of the run is a Monday), 5 and 6 the weekend.
+WORKDAYS_PER_WEEK = 5
 
 
 class Clock:
@@ -61,8 +66,8 @@ class Clock:
 
     def local_hour(self, tz: np.ndarray | float) -> np.ndarray | float:
         """Local hour of day (0-24, fractional) at the middle of the tick for UTC offset ``tz``."""
-        mid = (self.minute + self.tick_minutes / 2) / 60.0
-        return (mid + tz) % 24.0
+        mid = (self.minute + self.tick_minutes / 2) / MINUTES_PER_HOUR
+        return (mid + tz) % HOURS_PER_DAY
 
     def activity(self, tz: np.ndarray | float) -> np.ndarray | float:
         """Relative activity (mean about 1) at hour offset ``tz`` in the current tick: a daily cycle
@@ -71,11 +76,12 @@ class Clock:
 
     def activity_at(self, minute: int, tz: np.ndarray | float) -> np.ndarray | float:
         """Relative activity at hour offset ``tz`` in the tick starting at ``minute``."""
-        hour = ((minute + self.tick_minutes / 2) / 60.0 + tz) % 24.0
-        daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - 15.0) / 24.0)
-        local_day = ((minute / 60.0 + tz) // 24.0) % 7
-        weekend = np.where(local_day >= 5, self.weekend_factor, 1.0)
-        return daily * weekend * (7.0 / (5.0 + 2.0 * self.weekend_factor))
+        hour = ((minute + self.tick_minutes / 2) / MINUTES_PER_HOUR + tz) % HOURS_PER_DAY
+        daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - 15.0) / HOURS_PER_DAY)
+        local_day = ((minute / MINUTES_PER_HOUR + tz) // HOURS_PER_DAY) % DAYS_PER_WEEK
+        weekend = np.where(local_day >= WORKDAYS_PER_WEEK, self.weekend_factor, 1.0)
+        weekend_days = DAYS_PER_WEEK - WORKDAYS_PER_WEEK
+        return daily * weekend * (DAYS_PER_WEEK / (WORKDAYS_PER_WEEK + weekend_days * self.weekend_factor))
 
     def jitter(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """``n`` event timestamps spread uniformly over the current tick."""

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import hot_window
-from sim.store import NONE, Closer, CloseReason, PostType, State, threshold_crossings, unique_ids
+from sim import hot_window, retention
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
+from sim.store import NONE, Closer, CloseReason, PostType, State, VoteType, threshold_crossings, unique_ids
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -34,12 +35,11 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     if questions.size == 0:
         return questions
     times = np.maximum(times, posts.created[questions] + 1)
-    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=6,
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.CLOSE,
                       voter_rep=users.reputation[voters])
     start = posts.close_vote_start[questions]
     posts.close_vote_start[questions] = np.where(start == NONE, times, start)
     np.add.at(posts.close_votes, questions, 1)
-    site.counters["close_votes"] += questions.size
     done, done_at = threshold_crossings(questions, times, posts.close_votes, pol.close_vote_threshold)
     # some close votes come from moderators, whose vote is binding
     mods = site.settings.moderation.moderators
@@ -69,12 +69,12 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
                       rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
     with site.traffic.reweighing(questions):
         posts.state[questions] = State.CLOSED
-    site._closed_today.append(questions)
+    site.roomba.note_closed(questions)
     site.counters["closures"] += questions.size
     posts.closed_at[questions] = np.maximum(time, posts.created[questions] + 1)
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)
-    site.on_first_post_hit(questions, posts.closed_at[questions], closed=True)
+    retention.first_post_hit(site, questions, posts.closed_at[questions], closed=True)
 
 
 def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> None:
@@ -88,7 +88,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     if questions.size == 0:
         return
     times = np.maximum(times, posts.closed_at[questions] + 1)
-    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=7,
+    site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.REOPEN,
                       voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
@@ -106,7 +106,7 @@ def age_votes(site: Site) -> None:
     sl = slice(lo, posts.n)
     start = posts.close_vote_start[sl]
     expired = (start != NONE) & (posts.state[sl] == State.LIVE) & (
-        site.clock.minute - start > site.settings.rules.close_vote_aging_days * 1440)
+        site.clock.minute - start > site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY)
     idx = np.flatnonzero(expired) + lo
     posts.close_votes[idx] = 0
     posts.close_vote_start[idx] = NONE
@@ -118,7 +118,7 @@ def dupe_hammer(site: Site) -> None:
     idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged)
     if idx.size == 0 or site.policy.curators_on_strike:
         return
-    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * 60) * site.clock.tick_minutes
+    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * MINUTES_PER_HOUR) * site.clock.tick_minutes
     rng = site.streams["dupe_hammer"]
     hit = idx[rng.random(idx.size) < rate]
     close(site, hit, site.clock.jitter(rng, hit.size), Closer.DUPE_HAMMER)

@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.clock import DAYS_PER_WEEK, HOURS_PER_DAY, MINUTES_PER_DAY
+
 
 class ConfigError(ValueError):
     """A bad configuration value; its message is one line: key, value, what is allowed."""
@@ -33,11 +35,11 @@ OPEN_UNIT = _rng(POSITIVE_MIN, 1.0 - POSITIVE_MIN)  # a mean of a Beta distribut
 MAX_DAYS = 36_500.0  # a hundred years: durations, ages, bans, warm-up, launch day
 DAYS = _rng(0.0, MAX_DAYS)
 DAYS_POS = _rng(POSITIVE_MIN, MAX_DAYS)
-MAX_HOURS = 24 * MAX_DAYS
+MAX_HOURS = HOURS_PER_DAY * MAX_DAYS
 HOURS_POS = _rng(POSITIVE_MIN, MAX_HOURS)
-MINUTES = _rng(0.0, 1440 * MAX_DAYS)  # delays in minutes
-MINUTES_OF_A_DAY = _rng(0.0, 1440.0)  # time a person gives per day
-MINUTES_PER_TASK = _rng(POSITIVE_MIN, 1440.0)
+MINUTES = _rng(0.0, MINUTES_PER_DAY * MAX_DAYS)  # delays in minutes
+MINUTES_OF_A_DAY = _rng(0.0, float(MINUTES_PER_DAY))  # time a person gives per day
+MINUTES_PER_TASK = _rng(POSITIVE_MIN, float(MINUTES_PER_DAY))
 MAX_RATE = 100.0  # actions per member per active day (SO's calibrated rates are ~0.01)
 RATE = _rng(0.0, MAX_RATE)
 MAX_FACTOR = 1000.0  # multipliers and exponents
@@ -131,6 +133,28 @@ class RulesConfig:
 
 
 @dataclass(frozen=True)
+class TraitsConfig:
+    """Shapes of the members' trait distributions (:mod:`sim.population`): assumed, hand-calibrated
+    together with the population's rates (``conf/population/default.yaml``)."""
+
+    role_mix_concentration: float = num(0.6, FACTOR_POS)
+    skill_concentration: float = num(4.0, FACTOR_POS)
+    expert_skill_boost: float = num(0.25, PROB)
+    expert_ask_factor: float = num(0.3, FACTOR)
+    expert_answer_factor: float = num(6.0, FACTOR)
+    vote_rate_from_curation: float = num(0.5, PROB)
+    topic_zipf: float = num(1.6, _rng(1.0 + 1e-6, 100.0))
+    member_quality_sd: float = num(0.1, PROB)
+    quality_floor: float = num(0.02, PROB)
+    quality_ceiling: float = num(0.98, PROB)
+    civility_spread: float = num(0.7, _rng(0.0, 10.0))
+    active_odds_base: float = num(0.5, PROB)
+    active_odds_per_activity: float = num(0.1, FACTOR)
+    dormant_active_days: float = num(15.0, DAYS)
+    warm_start_skill_offset: float = num(0.5, FACTOR)
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """How ordinary users behave: heavy-tailed activity, skill, civility, retention."""
 
@@ -166,10 +190,16 @@ class PopulationConfig:
     upvote_wrong_ai_answer: float = num(0.5, PROB)
     upvote_harmful: float = num(0.03, PROB)
     answer_delay_min: float = num(20.0, MINUTES)
+    answer_recency_power: float = num(1.5, FACTOR)
+    answer_crowding_power: float = num(1.5, FACTOR)
+    answer_pull_quality_base: float = num(0.3, FACTOR)
+    unwelcoming_low_quality_below: float = num(0.4, PROB)
+    accept_correct_weight: float = num(2.0, FACTOR)
+    accept_harmless_weight: float = num(0.5, FACTOR)
     accept_wrong_answer_prob: float = num(0.3, PROB)
     low_quality_flag_cutoff: float = num(0.2, PROB)
     low_quality_threshold: float = num(0.25, PROB)
-    accept_prob_per_day: float = num(0.6, PROB)
+    accept_rate_per_day: float = num(1.5, RATE)
     diurnal_amplitude: float = num(0.6, PROB)
     weekend_factor: float = num(0.7, FACTOR_POS)
     churn_hazard_per_day: float = num(0.005, PROB)
@@ -201,6 +231,7 @@ class PopulationConfig:
     rep_warm_start_days: float = num(1000.0, DAYS)
     warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
     warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))
+    traits: TraitsConfig = field(default_factory=TraitsConfig)
 
 
 @dataclass(frozen=True)
@@ -209,14 +240,14 @@ class ModeratorConfig:
 
     count: int = num(3, _rng(0, 10_000))
     minutes_per_day: float = num(90.0, MINUTES_OF_A_DAY)
-    online_hours: int = num(4, _rng(1, 24))
+    online_hours: int = num(4, _rng(1, HOURS_PER_DAY))
     minutes_per_decision: float = num(1.0, MINUTES_PER_TASK)
     error_rate: float = num(0.03, PROB)
     error_multiplier_non_native: float = num(1.5, FACTOR)
     escalation_prob: float = num(0.5, PROB)
     wrongful_suspension_prob: float = num(0.3, PROB)
     burnout_load: float = num(2.0, FACTOR_POS)
-    burnout_weeks: float = num(4.0, _rng(POSITIVE_MIN, MAX_DAYS / 7))
+    burnout_weeks: float = num(4.0, _rng(POSITIVE_MIN, MAX_DAYS / DAYS_PER_WEEK))
     resignation_prob_per_week: float = num(0.1, PROB)
     binding_close_share: float = num(0.03, PROB)
     handles_close_flags_share: float = num(0.04, PROB)
@@ -312,7 +343,7 @@ class RunConfig:
 
     days: float = num(30.0, _rng(MIN_RUN_DAYS, MAX_DAYS))
     warmup_days: float = num(0.0, DAYS)
-    tick_minutes: int = num(60, _rng(1, 1440))
+    tick_minutes: int = num(60, _rng(1, MINUTES_PER_DAY))
     progress: bool = True
     event_tables: bool = False
 

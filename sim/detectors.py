@@ -18,7 +18,8 @@ import numpy as np
 
 from sim import removal, sanctions, voting
 from sim.config import DetectorConfig
-from sim.store import NONE, Action, Cause, FlagKind, Harm, PostType, Source, State, Target, Tone
+from sim.population import Kind
+from sim.store import NONE, Action, Cause, FlagKind, Harm, PostType, Source, State, Target, Tone, VoteType
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -125,8 +126,6 @@ class CivilityClassifier(Detector):
         bad = tone >= Tone.UNWELCOMING
         nudged = np.where(bad, rng.random(tone.size) < self.recall, rng.random(tone.size) < self._fp_rate())
         withdraw = nudged & (rng.random(tone.size) < site.policy.civility_nudge_withdraw)
-        site.counters["nudged"] += int(nudged.sum())
-        site.counters["nudged_fine_withdrawn"] += int((withdraw & ~bad).sum())
         return tone, ~withdraw
 
     def _fp_rate(self) -> float:
@@ -163,7 +162,7 @@ class SerialVotingScript(Detector):
         votes = site.votes
         ids = np.arange(first_vote, votes.n)
         vt = votes.vote_type[ids]
-        ids = ids[((vt == voting.UP) | (vt == voting.DOWN)) & ~votes.reversed[ids]]
+        ids = ids[((vt == VoteType.UP) | (vt == VoteType.DOWN)) & ~votes.reversed[ids]]
         if ids.size == 0:
             return
         pair = votes.voter[ids].astype(np.int64) * (1 << 32) + site.posts.owner[votes.post[ids]]
@@ -187,7 +186,7 @@ class SerialVotingScript(Detector):
             site.actions.append(1, created=now, actor=NONE, source=int(Source.SERIAL_VOTING), action=int(Action.REVERSE_VOTES),
                                 user=voter, target=int(Target.USER), item=NONE, cause_detection=did,
                                 wrongful=not truth, group=int(site.users.region[voter]))
-            site.notify_actor(voter, "reversed")
+            site.notify_actor(voter, Action.REVERSE_VOTES)
             if truth:
                 site.escalate("voting_fraud", user=voter, cause_detection=did)
 
@@ -218,6 +217,6 @@ class QuestionBan(Detector):
         ban &= ~users.question_banned[uniq]
         now = site.clock.tick_end - 1
         for user in uniq[ban].tolist():
-            truth = bool(users.kind[user] != 0 or users.quality[user] < 0.4)
+            truth = bool(users.kind[user] != Kind.MEMBER or users.quality[user] < 0.4)
             det = self.record(Target.USER, np.array([user]), np.array([user]), np.array([truth]), np.array([now]))
             sanctions.question_ban(site, user, int(det[0]), wrongful=not truth)

@@ -14,12 +14,12 @@ from sim.store import (
     Cause,
     FlagKind,
     FlagStatus,
-    PostType,
     Source,
     State,
     Target,
     Tone,
     first_occurrence,
+    low_quality,
     threshold_crossings,
     unique_ids,
 )
@@ -64,8 +64,8 @@ class FlagQueue:
             return site.comments.tone[items] >= Tone.UNWELCOMING
         posts = site.posts
         harm = posts.harm[items]
-        cutoff = site.settings.population.low_quality_threshold
-        low = (posts.quality[items] < cutoff) & (~posts.correct[items] | (posts.kind[items] == PostType.QUESTION))
+        low = low_quality(posts.quality[items], posts.correct[items], posts.kind[items],
+                          site.settings.population.low_quality_threshold)
         kinds = np.asarray(kinds)
         harmful = harm > 0
         return np.where(_IS_LOW_QUALITY[kinds], low | harmful,
@@ -132,12 +132,12 @@ class FlagQueue:
         for fid, item in zip(ids.tolist(), items.tolist(), strict=True):
             self.pending.setdefault((int(target), item), []).append(fid)
         if target == Target.POST:
-            self._post_effects(items, kinds, source, times, ids)
+            self._post_effects(items, kinds, source, times)
         else:
-            self._comment_effects(items, kinds, source, times, ids)
+            self._comment_effects(items, kinds, source, times)
         return ids
 
-    def _post_effects(self, items, kinds, source, times, ids) -> None:
+    def _post_effects(self, items, kinds, source, times) -> None:
         site, posts, pol = self.site, self.site.posts, self.site.policy
         red = _IS_RED[kinds]
         if red.any():
@@ -165,7 +165,7 @@ class FlagQueue:
         for item, kind, t in zip(items[to_mods].tolist(), kinds[to_mods].tolist(), times[to_mods].tolist(), strict=True):
             self._enqueue(Target.POST, item, PRIORITY[FlagKind(kind)], t)
 
-    def _comment_effects(self, items, kinds, source, times, ids) -> None:
+    def _comment_effects(self, items, kinds, source, times) -> None:
         site, comments = self.site, self.site.comments
         np.add.at(comments.flags, items, 1)
         gone, gone_at = threshold_crossings(items, times, comments.flags, site.settings.rules.comment_flags_to_delete)
@@ -181,7 +181,6 @@ class FlagQueue:
         if key in self.queued_at:
             return
         self.queued_at[key] = time
-        self.site.counters["mod_flags"] += 1
         heapq.heappush(self._heap, (priority, time, int(target), int(item)))
 
     # -- the moderator queue -----------------------------------------------------------------

@@ -10,13 +10,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-QUESTION, LIVE, HIDDEN, NONE = 1, 0, 2, -1
+from sim.store import NONE, PostType, State
+
+#: codes as plain integers for the compiled loops
+QUESTION, LIVE, HIDDEN = int(PostType.QUESTION), int(State.LIVE), int(State.HIDDEN)
 
 
 @njit(cache=True)
-def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality, answers, recency, crowding):
+def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality, answers, recency, crowding,
+                quality_base):
     """Live, public questions of the window and the running sum of their pull on answerers:
-    ``(0.3 + quality) * recency[minutes since publication] * crowding[answers so far]``."""
+    ``(quality_base + quality) * recency[minutes since publication] * crowding[answers so far]``."""
     n = hi - lo
     ids = np.empty(n, dtype=np.int64)
     cum = np.empty(n)
@@ -28,7 +32,7 @@ def answer_pool(lo, hi, now, kind, state, staged, created, published_at, quality
             continue
         public = max(created[j], published_at[j])  # published_at is NONE or later than creation
         age = min(max(now - public, 0), last_age)
-        total += (0.3 + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
+        total += (quality_base + quality[j]) * recency[age] * crowding[min(answers[j], last_answers)]
         ids[k] = j
         cum[k] = total
         k += 1

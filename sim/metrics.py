@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.metric_registry import GROUPED, HIGHER_IS_BETTER, REGISTRY, TENURE_GROUPS, WORST_TO_BEST
 from sim.population import Kind
 from sim.store import (
@@ -29,6 +29,8 @@ from sim.store import (
     Source,
     Target,
     Tone,
+    VoteType,
+    low_quality,
     unique_ids,
 )
 
@@ -42,7 +44,7 @@ DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "vi
          "unfriendly_comments", "appeals_upheld", "moderator_resignations", "ban_evasions", "fraud_reputation")
 HARM_KINDS = ("spam", "abusive", "harassment", "wrong_ai")
 
-WEEK = 7 * MINUTES_PER_DAY
+WEEK = DAYS_PER_WEEK * MINUTES_PER_DAY
 RETURN_PERIOD = 30 * MINUTES_PER_DAY
 #: Harmful items posted later than this before the window's end are too young to call never removed.
 NEVER_REMOVED_MIN_AGE = MINUTES_PER_DAY
@@ -129,7 +131,7 @@ class RunRecord:
             region_names=list(users.region_names), series=site.recorder.series(),
             low_quality_threshold=site.settings.population.low_quality_threshold,
             newcomer_minutes=int(site.settings.population.newcomer_days * MINUTES_PER_DAY),
-            moderators_serving=sum(1 for m in site.moderators if not m.resigned))
+            moderators_serving=len(site.serving_moderators()))
 
 
 def window_of(site: Site) -> Window:
@@ -204,18 +206,18 @@ class DailyRecorder:
         row = {
             "day": day, "questions_per_day": int((kind == PostType.QUESTION).sum()),
             "answers": int((kind == PostType.ANSWER).sum()), "comments": comments.n - c0,
-            "upvotes": int((vt == 2).sum()), "downvotes": int((vt == 3).sum()), "views": views,
+            "upvotes": int((vt == VoteType.UP).sum()), "downvotes": int((vt == VoteType.DOWN).sum()), "views": views,
             "harm_exposure": harm_views, "prevalence": _share(harm_views, views),
             "time_to_removal_min_p50": _q(ttr, 0.5), "flags_per_day": site.flags_table.n - f0,
             # mean over the day's ticks of the items waiting for a moderator
             "flag_queue_backlog": self._delta("backlog_tick_sum") / max(self._delta("ticks"), 1),
             "wrongful_actions": int(a.wrongful[a0:a.n].sum()) + self._wrongful_removals(gone, day_lo, day_hi),
             "closures": self._delta("closures"), "spam_posts": int((posts.harm[p0:posts.n] == Harm.SPAM).sum()),
-            "active_moderators": sum(1 for m in site.moderators if not m.resigned),
-            "mod_minutes": sum(m.minutes_today for m in site.moderators),
+            "active_moderators": len(site.serving_moderators()),
+            "mod_minutes": site.moderators.agg("minutes_today", sum),
             "mod_decisions": self._delta("mod_decisions"), "escalations": self._delta("escalations"),
             "registrations": self._delta("registrations"),
-            "active_users": int(site.users.active[site._members].sum()),
+            "active_users": int(site.users.active[site.members].sum()),
             "unfriendly_comments": int((comments.tone[c0:comments.n] >= Tone.UNWELCOMING).sum()),
             "appeals_upheld": self._delta("appeals_upheld"),
             "moderator_resignations": self._delta("moderator_resignations"),
@@ -254,7 +256,7 @@ def good_faith_posts(P: dict[str, np.ndarray], user_kind: np.ndarray, low_qualit
     """Ground truth for posts ``ids``: harms nobody, is no AI answer, is not low-quality junk, and
     was written by an ordinary member."""
     owners = P["owner"][ids]
-    junk = (P["quality"][ids] < low_quality_threshold) & (~P["correct"][ids] | (P["kind"][ids] == PostType.QUESTION))
+    junk = low_quality(P["quality"][ids], P["correct"][ids], P["kind"][ids], low_quality_threshold)
     return (P["harm"][ids] == Harm.NONE) & ~junk & ~P["ai"][ids] & (user_kind[owners] == Kind.MEMBER)
 
 
@@ -430,8 +432,10 @@ def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
 
 
 #: durations (minutes) at which :func:`removal_survival` reads the survival curve: 10 min to 2 weeks
-SURVIVAL_GRID_MIN = (0, 10, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 7 * 1440, 14 * 1440)
-WEEK_DAYS = 7
+SURVIVAL_GRID_MIN = (0, 10, 30, MINUTES_PER_HOUR, 2 * MINUTES_PER_HOUR, 4 * MINUTES_PER_HOUR, 8 * MINUTES_PER_HOUR,
+                     12 * MINUTES_PER_HOUR, MINUTES_PER_DAY, 2 * MINUTES_PER_DAY, 3 * MINUTES_PER_DAY,
+                     7 * MINUTES_PER_DAY, 14 * MINUTES_PER_DAY)
+WEEK_DAYS = DAYS_PER_WEEK
 
 
 def km_survival(durations: np.ndarray, observed: np.ndarray, at: tuple[float, ...]) -> list[float]:
@@ -584,7 +588,7 @@ def _downvoted_within(V: dict[str, np.ndarray], P: dict[str, np.ndarray], ids: n
     hit = np.zeros(P["created"].size, dtype=bool)
     for lo in range(0, V["post"].size, chunk):
         sl = slice(lo, lo + chunk)
-        down = np.flatnonzero(V["vote_type"][sl] == 3) + lo
+        down = np.flatnonzero(V["vote_type"][sl] == VoteType.DOWN) + lo
         post = V["post"][down]
         keep = wanted[post]
         post, at = post[keep], V["created"][down[keep]]

@@ -11,6 +11,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim.clock import MINUTES_PER_DAY
 from sim.config import Settings
 from sim.store import NONE, Table
 
@@ -73,19 +74,24 @@ class Users(Table):
         super().__init__(self._COLUMNS, int(settings.site.registered_users * 1.3) + 64)
         self._populate(rng)
 
+    #: A member's activity is split between asking, answering and curating (voting, flagging).
+    ROLES = 3
+
     def _draw_traits(self, rng: np.random.Generator, n: int, newcomer: bool) -> dict[str, np.ndarray]:
-        p, scale = self.settings.population, self.settings.site.activity_scale
+        p, t, scale = self.settings.population, self.settings.population.traits, self.settings.site.activity_scale
         u = rng.random(n)
         activity = np.minimum((1.0 - u) ** (-1.0 / p.activity_tail), p.activity_max)
-        mix = rng.dirichlet((0.6, 0.6, 0.6), size=n) * 3.0
+        # each role's share, times the number of roles: 1 on average for every role
+        mix = rng.dirichlet((t.role_mix_concentration,) * self.ROLES, size=n) * self.ROLES
         expert = rng.random(n) < p.expert_share
-        skill = np.clip(rng.beta(4 * p.skill_mean, 4 * (1 - p.skill_mean), n) + 0.25 * expert, 0, 1)
+        k = t.skill_concentration  # Beta with mean skill_mean
+        skill = np.clip(rng.beta(k * p.skill_mean, k * (1 - p.skill_mean), n) + t.expert_skill_boost * expert, 0, 1)
         region = rng.choice(len(self._region_share), size=n, p=self._region_share)
         topics = self.settings.site.topics
-        topic = np.minimum(rng.zipf(1.6, n) - 1, topics - 1)
-        quality = np.clip(rng.normal(p.question_quality_mean, 0.1, n) - (p.newcomer_quality_penalty if newcomer else 0),
-                          0.02, 0.98)
-        ask = p.ask_rate * scale * activity * mix[:, 0] * np.where(expert, 0.3, 1.0)
+        topic = np.minimum(rng.zipf(t.topic_zipf, n) - 1, topics - 1)
+        quality = np.clip(rng.normal(p.question_quality_mean, t.member_quality_sd, n)
+                          - (p.newcomer_quality_penalty if newcomer else 0), t.quality_floor, t.quality_ceiling)
+        ask = p.ask_rate * scale * activity * mix[:, 0] * np.where(expert, t.expert_ask_factor, 1.0)
         drive = np.zeros(n, dtype=np.float32)
         if newcomer:
             # most newcomers register to ask one question; the drive ends with their first question
@@ -96,11 +102,13 @@ class Users(Table):
             "churn_threshold": rng.exponential(1.0, n),
             "first_question_drive": drive,
             "activity": activity, "skill": skill, "region": region, "topic": topic, "quality": quality,
-            "civility": rng.lognormal(0.0, 0.7, n),
+            "civility": rng.lognormal(0.0, t.civility_spread, n),
             "ask_rate": ask,
-            "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, 6.0, 1.0) * skill,
+            "answer_rate": p.answer_rate * scale * activity * mix[:, 1] * np.where(expert, t.expert_answer_factor, 1.0)
+            * skill,
             "comment_rate": p.comment_rate * scale * activity,
-            "vote_rate": p.vote_rate * scale * activity * (0.5 + 0.5 * mix[:, 2]),
+            "vote_rate": p.vote_rate * scale * activity
+            * ((1.0 - t.vote_rate_from_curation) + t.vote_rate_from_curation * mix[:, 2]),
             "flag_rate": p.flag_rate * scale * activity * mix[:, 2],
         }
 
@@ -129,21 +137,26 @@ class Users(Table):
         self.n = stop
         return np.arange(start, stop)
 
+    #: Bound on an account's expected warm-start reputation (a numerical guard for the Poisson draw).
+    MAX_WARM_START_REP = 2e6
+
     def _populate(self, rng: np.random.Generator) -> None:
-        s, p = self.settings.site, self.settings.population
+        s, p, t = self.settings.site, self.settings.population, self.settings.population.traits
         ids = self.add(rng, s.registered_users, joined=0, newcomer=False)
-        self.active[ids] = rng.random(ids.size) < s.active_share * np.minimum(1.0, 0.5 + 0.1 * self.activity[ids])
+        # the more active an account, the likelier it is still active
+        odds = np.minimum(1.0, t.active_odds_base + t.active_odds_per_activity * self.activity[ids])
+        self.active[ids] = rng.random(ids.size) < s.active_share * odds
         self.refresh_block(ids)
         # Warm start: accounts that predate the run carry the reputation their history earned.
         tenure = rng.random(ids.size) * p.rep_warm_start_days
-        self.joined[ids] = -(tenure * 1440).astype(np.int32)
+        self.joined[ids] = -(tenure * MINUTES_PER_DAY).astype(np.int32)
         # dormant accounts were active only for a while before they left
-        active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(15.0, ids.size)))
+        active_days = np.where(self.active[ids], tenure, np.minimum(tenure, rng.exponential(t.dormant_active_days, ids.size)))
         self.questions[ids] = rng.poisson(self.registered["ask_rate"] * active_days)
         self.answers[ids] = rng.poisson(self.registered["answer_rate"] * active_days)
-        earned = (p.warm_start_rep_per_answer * self.answers[ids] * (0.5 + self.skill[ids])
+        earned = (p.warm_start_rep_per_answer * self.answers[ids] * (t.warm_start_skill_offset + self.skill[ids])
                   + p.warm_start_rep_per_question * self.questions[ids])
-        self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, 2e6)).astype(np.int32)
+        self.reputation[ids] = 1 + rng.poisson(np.minimum(earned, self.MAX_WARM_START_REP)).astype(np.int32)
 
     # -- views -------------------------------------------------------------------------------
     def col(self, name: str) -> np.ndarray:
@@ -170,12 +183,19 @@ class Users(Table):
 
     def is_newcomer(self, ids: np.ndarray, now: int) -> np.ndarray:
         """Newcomer group: joined less than ``newcomer_days`` ago."""
-        return (now - self.joined[ids]) < self.settings.population.newcomer_days * 1440
+        return (now - self.joined[ids]) < self.settings.population.newcomer_days * MINUTES_PER_DAY
+
+    def start_day(self) -> None:
+        """A new day: the daily allowances start afresh (vote reputation toward the cap, votes, flags)."""
+        n = self.n
+        self.rep_today[:n] = 0
+        self.votes_today[:n] = 0
+        self.flags_today[:n] = 0
 
     def touch(self, ids: np.ndarray, now: np.ndarray | int) -> None:
         """Record activity: marks a newcomer as returned once they act a day after their first post."""
         fp = self.first_post_at[ids]
-        back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= 1440)
+        back = (fp >= 0) & (self.returned_at[ids] < 0) & (now - fp >= MINUTES_PER_DAY)
         if back.any():
             self.returned_at[ids[back]] = np.broadcast_to(now, ids.shape)[back]
 

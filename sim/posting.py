@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.store import NONE, Harm, PostType, Tone, first_occurrence
+from sim import retention
+from sim.store import NONE, Harm, PostType, State, Tone, first_occurrence
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -89,7 +90,7 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
     questions = np.asarray(questions, dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
     keep = users.can_act(owners, site.clock.minute) & (posts.owner[questions] != owners)
-    keep &= posts.state[questions] == 0
+    keep &= posts.state[questions] == State.LIVE
     owners, questions, times = owners[keep], questions[keep], times[keep]
     n = owners.size
     if n == 0:
@@ -137,7 +138,7 @@ def comment(site: Site, authors: np.ndarray, posts_: np.ndarray, times: np.ndarr
     own = (posts.owner[posts_] == authors) | (
         (posts.kind[posts_] == PostType.ANSWER) & (posts.owner[np.maximum(posts.parent[posts_], 0)] == authors))
     privileged = users.reputation[authors] >= pol.priv_comment_everywhere
-    keep = users.can_act(authors, site.clock.minute) & (own | privileged) & (posts.state[posts_] != 3)
+    keep = users.can_act(authors, site.clock.minute) & (own | privileged) & (posts.state[posts_] != State.DELETED)
     authors, posts_, times, tone, harm = authors[keep], posts_[keep], times[keep], tone[keep], harm[keep]
     n = authors.size
     if n == 0:
@@ -150,10 +151,10 @@ def comment(site: Site, authors: np.ndarray, posts_: np.ndarray, times: np.ndarr
         p_ids, t = posts_[unwelcome], times[unwelcome]
         cur = posts.unwelcome_at[p_ids]
         posts.unwelcome_at[p_ids] = np.where(cur == NONE, t, np.minimum(cur, t))
-        site.on_first_post_hit(p_ids, t)
+        retention.first_post_hit(site, p_ids, t)
     abusive = harm > 0
     if abusive.any():
-        site.on_abuse(target[abusive], times[abusive])
+        retention.abuse_received(site, target[abusive], times[abusive])
     users.touch(authors, times)
     site.on_comments_created(ids)
     return ids

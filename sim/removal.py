@@ -53,8 +53,7 @@ def remove_posts(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray | 
         if became.size:
             rules = site.settings.rules
             apply_reputation(site.users, posts.owner[became].astype(np.int64),
-                             np.full(became.size, -rules.rep_spam_deletion_penalty), False,
-                             rules.rep_daily_cap, rules.rep_floor)
+                             np.full(became.size, -rules.rep_spam_deletion_penalty), rules.rep_floor)
     if not delete:
         newly_hidden = change & (posts.hidden_at[ids] == NONE)
         posts.hidden_at[ids[newly_hidden]] = times[newly_hidden]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import close_votes, removal
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Cause, FlagKind, Harm, PostType, State, Target
 
 if TYPE_CHECKING:
@@ -38,7 +39,6 @@ class ReviewQueue:
         self._queued = np.zeros(4096, dtype=bool)  # by post id
         self.leave_open = np.zeros(4096, dtype=np.int16)
         self.reviewers = 0
-        self.reviews_today = 0
         self.reviews_total = 0
         self._credit = 0.0
 
@@ -111,7 +111,6 @@ class ReviewQueue:
         times = self._times[self._head:stop].copy()
         self._head = stop
         self._queued[items] = False
-        self.reviews_today += items.size
         self.reviews_total += items.size
         return items, times
 
@@ -145,7 +144,6 @@ class ReviewQueues:
             rep = self.site.users.reputation[self.site.active_members()]
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
-            q.reviews_today = 0
 
     def step(self) -> None:
         site = self.site
@@ -192,7 +190,7 @@ class ReviewQueues:
         decide_close = np.where(posts.close_worthy[qs], rng.random(qs.size) < acc, rng.random(qs.size) > acc) & live
         voters = site.closer_pool.draw(rng, qs.size)
         close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
-        aging = site.settings.rules.close_vote_aging_days * 1440
+        aging = site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
         leave_limit = site.policy.close_vote_threshold
         queue._fit_posts(int(qs.max()))
         np.add.at(queue.leave_open, qs[~decide_close], 1)
@@ -210,7 +208,7 @@ class ReviewQueues:
         ps, _ = self.staging.take(self.staging.capacity())
         # questions whose wait ran out go public unreviewed
         if self.staging.backlog:
-            overdue = now - self.staging.times > pol.staging_hours * 60
+            overdue = now - self.staging.times > pol.staging_hours * MINUTES_PER_HOUR
             if overdue.any():
                 late, _ = self.staging.drop_where(overdue)
                 self._publish(late, now)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim import removal
+from sim.clock import MINUTES_PER_DAY
 from sim.store import NONE, Action, Cause, Source, State, Target
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def suspend(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     aid = _record(site, action, user, actor, source, cause_flag, cause_detection, d, wrongful)
     users.suspensions[user] = min(level + 1, 127)
     if d > 0:
-        users.suspended_until[user] = max(int(users.suspended_until[user]), site.clock.minute + int(d * 1440))
+        users.suspended_until[user] = max(int(users.suspended_until[user]), site.clock.minute + int(d * MINUTES_PER_DAY))
         users.refresh_block(user)
     if wrongful:
         users.wrongly_sanctioned[user] = True

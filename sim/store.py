@@ -13,14 +13,25 @@ import numpy as np
 
 NONE = -1
 
-#: Moderators act under the ids ``MODERATOR_ID_BASE - index`` (``handler`` of the flags they settle);
-#: other negative handlers are a removal's cause (the community or a detector) or ``NONE``.
+#: Moderators' decisions carry the codes ``MODERATOR_ID_BASE - index`` (``handler`` of the flags they
+#: settle, ``actor`` of their actions; ``index`` is the order of election); other negative handlers
+#: are a removal's cause (the community or a detector) or ``NONE``.
 MODERATOR_ID_BASE = -1000
 
 
 class PostType(IntEnum):
     QUESTION = 1
     ANSWER = 2
+
+
+class VoteType(IntEnum):
+    """``VoteTypeId`` as in the Stack Exchange data dump."""
+
+    ACCEPT = 1
+    UP = 2
+    DOWN = 3
+    CLOSE = 6
+    REOPEN = 7
 
 
 class Harm(IntEnum):
@@ -125,6 +136,13 @@ class Action(IntEnum):
     LIFT = 9
     REVERSE_VOTES = 10
     QUESTION_BAN = 11
+
+
+def low_quality(quality: np.ndarray, correct: np.ndarray, kind: np.ndarray, threshold: float) -> np.ndarray:
+    """Ground truth of junk (the one low-quality test): a question, or a wrong answer, whose hidden
+    quality is below ``threshold`` (``population.low_quality_threshold``). Arguments are the posts'
+    columns, aligned."""
+    return (quality < threshold) & (~correct | (kind == PostType.QUESTION))
 
 
 def unique_ids(ids: np.ndarray) -> np.ndarray:
@@ -264,8 +282,8 @@ def comments_table(capacity: int) -> Table:
 
 
 def votes_table(capacity: int) -> Table:
-    """Votes (Stack Exchange ``Votes``): accept = 1, up = 2, down = 3, close = 6, reopen = 7 as in the
-    dump; ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
+    """Votes (Stack Exchange ``Votes``; ``vote_type`` a :class:`VoteType`, coded as in the dump);
+    ``voter_rep`` is the voter's reputation when voting (privilege audits)."""
     return Table({
         "post": (np.int32, NONE), "voter": (np.int32, NONE), "created": (np.int32, 0),
         "vote_type": (np.int8, 0), "voter_rep": (np.int32, 0),

@@ -14,11 +14,14 @@ import numpy as np
 from numba import njit
 
 from sim import close_votes
-from sim.clock import MINUTES_PER_DAY
+from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, FlagKind, Harm, PostType, State, Target, Tone, unique_ids
 
 if TYPE_CHECKING:
     from agents.model import Site
+
+#: codes as plain integers for the compiled kernels
+_QUESTION, _LIVE, _CLOSED, _HIDDEN = int(PostType.QUESTION), int(State.LIVE), int(State.CLOSED), int(State.HIDDEN)
 
 HARM_NAMES = {Harm.SPAM: "spam", Harm.ABUSIVE: "abusive", Harm.HARASSMENT: "harassment", Harm.WRONG_AI: "wrong_ai"}
 
@@ -150,19 +153,19 @@ def hot_window_pass(lo, hi, now, hours, activity, created, published_at, score, 
         views[i] = v
         total += v
         cum[i] = total
-        is_q = kind[j] == 1
+        is_q = kind[j] == _QUESTION
         if harm[j] > 0:
             harmful[nh] = i
             nh += 1
             continue
-        if st < 2 and quality[j] < low_quality_cutoff and (is_q or not correct[j]):
+        if st < _HIDDEN and quality[j] < low_quality_cutoff and (is_q or not correct[j]):
             lowq[nl] = i
             nl += 1
         if is_q:
-            if st == 0 and close_worthy[j]:
+            if st == _LIVE and close_worthy[j]:
                 close_worthy_live[nc] = i
                 nc += 1
-            elif st == 1:
+            elif st == _CLOSED:
                 closed[nd] = i
                 nd += 1
     return views, cum, harmful[:nh], lowq[:nl], close_worthy_live[:nc], closed[:nd]
@@ -200,10 +203,10 @@ class Traffic:
         self._cum = np.zeros(0)
         p = site.settings.population
         # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
-        age_h = np.arange(366 * MINUTES_PER_DAY) / 60.0
+        age_h = np.arange(366 * MINUTES_PER_DAY) / MINUTES_PER_HOUR
         self._decay = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
         self._score_boost = np.sqrt(1.0 + np.arange(10_000))
-        self._state_factor = np.zeros(8)
+        self._state_factor = np.zeros(max(State) + 1)
         self._state_factor[[State.LIVE, State.CLOSED, State.HIDDEN]] = [1.0, 0.5, p.hidden_view_share]
         self.older = OlderPostViews(int(np.ceil(site.settings.run.days * MINUTES_PER_DAY / site.clock.tick_minutes)))
 
@@ -278,7 +281,7 @@ class Traffic:
         """Accrue this tick's views and exposure, then the flags and votes viewers cast."""
         site = self.site
         posts, comments, p = site.posts, site.comments, site.settings.population
-        hours = site.clock.tick_minutes / 60.0
+        hours = site.clock.tick_minutes / MINUTES_PER_HOUR
         lo, hi = site.hot_start(), posts.n
         now = site.clock.tick_midpoint
         views, cum, bad, lowq, cw, closed = hot_window_pass(

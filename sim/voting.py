@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from sim import retention
 from sim.reputation import apply_reputation
-from sim.store import NONE, PostType, first_occurrence
+from sim.store import NONE, PostType, State, VoteType, first_occurrence
 
 if TYPE_CHECKING:
     from agents.model import Site
-
-ACCEPT, UP, DOWN, CLOSE, REOPEN = 1, 2, 3, 6, 7  # VoteTypeId as in the Stack Exchange data dump
 
 
 def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, up: np.ndarray,
@@ -38,7 +37,7 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     if pol.free_votes_for_new_users:
         free = ~privileged & up & (rep >= 1)
     keep = (privileged | free) & users.can_act(voters, site.clock.minute)
-    keep &= (posts.owner[posts_] != voters) & (posts.state[posts_] < 2)
+    keep &= (posts.owner[posts_] != voters) & (posts.state[posts_] < State.HIDDEN)
     keep &= first_occurrence(voters * (1 << 32) + posts_)
     idx = np.flatnonzero(keep)
     if idx.size == 0:
@@ -54,13 +53,21 @@ def vote(site: Site, voters: np.ndarray, posts_: np.ndarray, times: np.ndarray, 
     if voters.size == 0:
         return np.zeros(0, dtype=np.int64)
     times = np.maximum(times, posts.created[posts_] + 1)
-    ids = site.votes.append(voters.size, post=posts_, voter=voters, created=times, vote_type=np.where(up, UP, DOWN),
+    ids = site.votes.append(voters.size, post=posts_, voter=voters, created=times, vote_type=np.where(up, VoteType.UP, VoteType.DOWN),
                             fraud=fraud, voter_rep=rep)
     down = ~up
     if down.any():
-        site.on_first_post_hit(posts_[down], times[down])
+        retention.first_post_hit(site, posts_[down], times[down])
     users.touch(voters, times)
     return ids
+
+
+@njit(cache=True, inline="always")
+def capped_gain(gain, earned_today, cap):
+    """The daily reputation cap: the part of a vote's gain still allowed, given what the account
+    has earned from votes today (nothing once ``cap`` is reached). Kept beside the kernel that
+    uses it: numba's cache sees changes only in the file of the function it compiled."""
+    return min(gain, max(cap - earned_today, 0))
 
 
 @njit(cache=True)
@@ -82,9 +89,7 @@ def settle_votes(voters, posts_, up, free, is_q, owner, score, votes_today, repu
             score[p] += 1
             if free[i]:
                 continue
-            gain = gain_question if is_q[i] else gain_answer
-            room = max(cap - rep_today[author], 0)
-            got = min(gain, room)
+            got = capped_gain(gain_question if is_q[i] else gain_answer, rep_today[author], cap)
             rep_today[author] += got
             reputation[author] += got
             if fraud:
@@ -105,20 +110,19 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
         return
     votes.reversed[vote_ids] = True
     p = votes.post[vote_ids].astype(np.int64)
-    up = votes.vote_type[vote_ids] == UP
+    up = votes.vote_type[vote_ids] == VoteType.UP
     with site.traffic.reweighing(p):
         np.add.at(posts.score, p, np.where(up, -1, 1).astype(np.int32))
     is_q = posts.kind[p] == PostType.QUESTION
     gain = np.where(is_q, rules.rep_question_upvote, rules.rep_answer_upvote)
     delta = np.where(up, -gain, rules.rep_downvote_received)
-    apply_reputation(users, posts.owner[p].astype(np.int64), delta, False, rules.rep_daily_cap,
-                     rules.rep_floor)
+    apply_reputation(users, posts.owner[p].astype(np.int64), delta, rules.rep_floor)
 
 
 def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.ndarray) -> None:
     """Askers accept an answer to their own question: +15 to the answerer, +2 to the asker."""
     posts, users, rules = site.posts, site.users, site.settings.rules
-    ok = (posts.parent[answers] == questions) & (posts.accepted[questions] == NONE) & (posts.state[answers] < 2)
+    ok = (posts.parent[answers] == questions) & (posts.accepted[questions] == NONE) & (posts.state[answers] < State.HIDDEN)
     ok &= users.can_act(posts.owner[questions].astype(np.int64), site.clock.minute)
     questions, answers, times = questions[ok], answers[ok], times[ok]
     if questions.size == 0:
@@ -127,9 +131,9 @@ def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.nda
     posts.accepted[questions] = answers
     answerer = posts.owner[answers].astype(np.int64)
     asker = posts.owner[questions].astype(np.int64)
-    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=ACCEPT)
+    site.votes.append(questions.size, post=answers, voter=asker, created=times, vote_type=VoteType.ACCEPT)
     self_accept = answerer == asker
     who = np.concatenate([answerer[~self_accept], asker[~self_accept]])
     delta = np.concatenate([np.full((~self_accept).sum(), rules.rep_accept),
                             np.full((~self_accept).sum(), rules.rep_accepter)])
-    apply_reputation(users, who, delta, False, rules.rep_daily_cap, rules.rep_floor)
+    apply_reputation(users, who, delta, rules.rep_floor)

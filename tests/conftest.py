@@ -20,6 +20,7 @@ def fake_comparison() -> dict:
         validate_guardrail,
     )
     from experiments.stats import paired_difference, seeds_to_decide
+    from sim.metrics import SURVIVAL_GRID_MIN
 
     rng = np.random.default_rng(20261125)
     seeds = list(range(8))
@@ -125,7 +126,7 @@ def fake_comparison() -> dict:
     mark_context({**metrics, **mod_workload})  # (rows are shared: the labels change in place)
 
     weeks = list(range(0, days, 7))
-    grid = [0, 10, 30, 60, 120, 240, 480, 720, 1440, 2880, 4320, 10080, 20160]
+    grid = list(SURVIVAL_GRID_MIN)  # (as the simulator reads the survival curve)
     base_curve = np.exp(-np.asarray(grid) / 150.0)
 
     def weekly(arm: str) -> list[list[float]]:

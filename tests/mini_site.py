@@ -11,7 +11,7 @@ from sim import store
 from sim.clock import MINUTES_PER_DAY
 from sim.metrics import DAILY, HARM_KINDS, RunRecord, Window
 from sim.population import Kind
-from sim.store import NONE, Cause, FlagStatus, PostType, Source, Target, Tone
+from sim.store import NONE, Cause, FlagStatus, PostType, Source, Target, Tone, VoteType
 
 DAY = MINUTES_PER_DAY
 REGIONS = ["americas", "europe"]
@@ -84,7 +84,7 @@ class MiniSite:
                                  restored_at=restored_at)
 
     def downvote(self, post: int, created: int) -> None:
-        self.votes.append(1, post=post, voter=0, created=created, vote_type=3)
+        self.votes.append(1, post=post, voter=0, created=created, vote_type=VoteType.DOWN)
 
     def daily(self, name: str, values: dict[int, float]) -> None:
         """Set day -> value in a daily series column."""

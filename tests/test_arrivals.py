@@ -6,6 +6,7 @@ import numpy as np
 
 from agents.model import Site
 from sim.arrivals import ACTIVITIES, _salt, next_actions
+from sim.clock import MINUTES_PER_DAY
 from tests.sites import small
 
 
@@ -37,7 +38,7 @@ def test_actions_arrive_at_the_members_rates():
     arrivals, clock = site.arrivals, site.clock
     planned = dict.fromkeys(ACTIVITIES, 0)
     for day in range(60):
-        clock.minute = day * 1440
+        clock.minute = day * MINUTES_PER_DAY
         arrivals.plan_day()
         for act in ACTIVITIES:
             planned[act] += arrivals._plan[act].users.size

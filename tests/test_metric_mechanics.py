@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.model import Site
-from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, State, Target
+from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, State, Target, VoteType
 from sim.traffic import view_rates
 from tests.sites import run_site, small
 
@@ -70,7 +70,7 @@ def test_a_community_closure_is_stamped_at_a_close_vote(busy):
     p, v = busy.posts.frame(), busy.votes.frame()
     closed = np.flatnonzero(p["closer"] == Closer.COMMUNITY)
     assert closed.size > 5
-    close_votes = v["vote_type"] == 6
+    close_votes = v["vote_type"] == VoteType.CLOSE
     for q in closed:
         assert p["closed_at"][q] in set(v["created"][close_votes & (v["post"] == q)].tolist()), q
 

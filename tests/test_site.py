@@ -11,8 +11,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from preflight.run import simulate, summary_dict
-from sim.store import NONE, PostType, State
-from sim.voting import ACCEPT, CLOSE, DOWN, REOPEN, UP
+from sim.clock import MINUTES_PER_DAY
+from sim.store import NONE, PostType, State, VoteType
 from tests.sites import run_site, small
 
 
@@ -53,16 +53,16 @@ def test_reputation_floor_and_daily_cap(site):
 def test_votes_respect_privileges_and_daily_limit(site):
     v = site.votes.frame()
     rules = site.settings.rules
-    assert (v["voter_rep"][v["vote_type"] == UP] >= rules.priv_upvote).all()
-    assert (v["voter_rep"][v["vote_type"] == DOWN] >= rules.priv_downvote).all()
-    close = np.isin(v["vote_type"], (CLOSE, REOPEN))
+    assert (v["voter_rep"][v["vote_type"] == VoteType.UP] >= rules.priv_upvote).all()
+    assert (v["voter_rep"][v["vote_type"] == VoteType.DOWN] >= rules.priv_downvote).all()
+    close = np.isin(v["vote_type"], (VoteType.CLOSE, VoteType.REOPEN))
     assert close.any()
     assert (v["voter_rep"][close] >= rules.priv_close_vote).all()
     # nobody votes on their own post
-    ud = np.isin(v["vote_type"], (UP, DOWN))
+    ud = np.isin(v["vote_type"], (VoteType.UP, VoteType.DOWN))
     assert (v["voter"][ud] != site.posts.column("owner")[v["post"][ud]]).all()
     # at most 40 up/down votes per voter per day
-    day = v["created"][ud] // 1440
+    day = v["created"][ud] // MINUTES_PER_DAY
     key = v["voter"][ud].astype(np.int64) * 100_000 + day
     _, counts = np.unique(key, return_counts=True)
     assert counts.max() <= rules.votes_per_day
@@ -89,9 +89,9 @@ def test_accepted_answer_belongs_to_question(site):
     assert (p["parent"][answers] == acc).all()
     assert (p["kind"][answers] == PostType.ANSWER).all()
     v = site.votes.frame()
-    assert ((v["vote_type"] == ACCEPT).sum()) == acc.size
+    assert ((v["vote_type"] == VoteType.ACCEPT).sum()) == acc.size
     # the accept (a vote, as in the data dump) comes after the answer it accepts
-    accept = v["vote_type"] == ACCEPT
+    accept = v["vote_type"] == VoteType.ACCEPT
     assert (v["created"][accept] >= p["created"][v["post"][accept]]).all()
 
 
