@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from preflight.compose import _fail, _one_line, compose
+from preflight.compose import _fail, compose
 
 USAGE = __doc__.split("\n\n")[1]
 
@@ -25,8 +25,18 @@ def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
     """Override lists that together use every value of every sweep once (each sweep value with the
     other sweeps at their first value), for up-front validation of a whole sweep."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
 
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    from sim.config import ConfigError
+
+    parser, parsed = OverridesParser.create(), []
+    for override in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([override]))
+        except OverrideParseException as err:
+            reason = str(err).splitlines()[0].replace("LexerNoViableAltException: ", "cannot read ")
+            raise ConfigError(f"{override}: not a valid override ({reason}; allowed: key=value, key=a,b,c to "
+                              f"sweep with -m, +key=value to add; quote values with spaces)") from None
     values = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
               else [o.input_line] for o in parsed]
     base = [v[0] for v in values]
@@ -100,11 +110,13 @@ def _check_sweep(args: list[str], command: str = "run") -> list:
     Returns:
         The settings of each variant checked.
     """
+    from sim.config import ConfigError
+
     overrides, config_dir = _split_args(args)
     try:
         variants = _sweep_variants(overrides)
-    except Exception as err:
-        _fail(_one_line(err))
+    except ConfigError as err:  # an override Hydra's grammar cannot parse
+        _fail(str(err))
     checked = []
     for variant in variants:
         _, settings = compose(_compose_overrides(variant, config_dir))

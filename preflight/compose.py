@@ -1,10 +1,36 @@
 """Composing the configuration: Hydra's compose over ``conf/``, the what-if files checked as data, the
 typed settings validated, and the cross-checks that need the levers (names and parameters).
 
-Bad input raises ``SystemExit(2)`` with one line naming the key, the value and what is allowed.
+Bad input raises ``SystemExit(2)`` with one line naming the key, the value and what is allowed. Only
+configuration errors (:func:`config_errors`) are reported that way: any other exception is a bug and
+propagates, so the command prints its traceback and exits 1.
 """
 
 from __future__ import annotations
+
+
+def config_errors() -> tuple[type[Exception], ...]:
+    """The exception classes that mean bad configuration input, not a bug.
+
+    Our own :class:`sim.config.ConfigError` (typed settings, levers, what-if files, output folders);
+    Hydra's errors about composing (an unknown key or group option, a missing config, a bad search
+    path) and parsing overrides; OmegaConf's (a bad interpolation, a value of the wrong type for a
+    structured node, a missing mandatory value); and YAML's, for a config file on a user's search
+    path that is not valid YAML.
+    """
+    from hydra.errors import (
+        ConfigCompositionException,
+        MissingConfigException,
+        OverrideParseException,
+        SearchPathException,
+    )
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
+
+    from sim.config import ConfigError
+
+    return (ConfigError, ConfigCompositionException, MissingConfigException, OverrideParseException,
+            SearchPathException, OmegaConfBaseException, YAMLError)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -54,16 +80,20 @@ def compose_with_files(overrides: list[str]):
         return cfg, validate(tree), files
     except ConfigError as err:
         _fail(str(err))
-    except Exception as err:  # Hydra's own errors: unknown key, bad group option, parse errors
+    except config_errors() as err:  # Hydra's own errors: unknown key, bad group option, parse errors
         _fail(_one_line(err))
     finally:
         GlobalHydra.instance().clear()
 
 
 def _one_line(err: Exception) -> str:
+    """A Hydra, OmegaConf or YAML error as one line naming the key (or file), the value and what is allowed."""
+    mark = getattr(err, "problem_mark", None)
+    if mark is not None:  # a YAML file on the search path that does not parse
+        return f"{mark.name}: not plain YAML data (line {mark.line + 1}: {getattr(err, 'problem', None) or 'unreadable'})"
     text = " ".join(str(err).split())
     text = text.replace("Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace.", "").strip()
-    if "Could not override" in text and "Key '" in text:
+    if "Could not override '" in text:
         key = text.split("Could not override '")[1].split("'")[0]
         return f"{key}: unknown key (check the spelling; use +{key}=... only for keys the config allows to add)"
     if "Could not find '" in text:
