@@ -284,10 +284,8 @@ def _bar_chart(result: dict) -> bytes:
     return buffer.getvalue()
 
 
-def sensitivity_main(argv: list[str]) -> None:
-    """``preflight sensitivity [overrides...] [--method sobol] [--trajectories N] ...``."""
-    from preflight.compose import compose
-
+def arg_parser() -> argparse.ArgumentParser:
+    """The options of ``preflight sensitivity`` (its help for people: ``preflight.cli_help``)."""
     parser = argparse.ArgumentParser(prog="preflight sensitivity",
                                      description="Morris (or Sobol) screening of behavioural assumptions.")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scenario=moderator_strike site=small")
@@ -299,9 +297,15 @@ def sensitivity_main(argv: list[str]) -> None:
                         help="an assumption and its range (repeatable; default: 7 behavioural rates ±50%%)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
     parser.add_argument("--out", default="", help="output directory (default outputs/sensitivity/<scenario>_<time>)")
-    args = parser.parse_intermixed_args(argv)
+    return parser
+
+
+def sensitivity_main(argv: list[str]) -> None:
+    """``preflight sensitivity [overrides...] [--method sobol] [--trajectories N] ...``."""
+    from preflight.compose import compose
     from preflight.outputs import check_writable, new_folder, prepare
 
+    args = arg_parser().parse_intermixed_args(argv)
     _, settings = compose(args.overrides)
     try:
         check_writable(args.out or Path("outputs") / "sensitivity", "--out")  # before hours of simulation

@@ -58,13 +58,29 @@ def compose(overrides: list[str]):
 
 def compose_with_files(overrides: list[str]):
     """:func:`compose`, also returning the checked what-if files (``{group: {option, path, yaml}}``)."""
+    try:
+        cfg, tree, files = compose_tree(overrides)
+        return cfg, validate(tree), files
+    except config_errors() as err:
+        _fail(error_line(err))
+
+
+def compose_tree(overrides: list[str]):
+    """Hydra's composition over ``conf/`` and the what-if file checks, before the typed settings.
+
+    Returns:
+        ``(cfg, tree, files)``: the composed config without Hydra's node, it as a resolved plain
+        tree, and the checked what-if files.
+
+    Raises:
+        One of :func:`config_errors` on bad input (:func:`error_line` words it).
+    """
     from hydra import compose as hydra_compose
     from hydra import initialize_config_module
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
 
     from preflight.whatif import check_override, selected_files
-    from sim.config import ConfigError
 
     GlobalHydra.instance().clear()
     try:
@@ -76,14 +92,16 @@ def compose_with_files(overrides: list[str]):
         files = selected_files(OmegaConf.to_container(runtime.choices), OmegaConf.to_container(runtime.config_sources))
         with open_dict(cfg):
             del cfg["hydra"]
-        tree = OmegaConf.to_container(cfg, resolve=True)
-        return cfg, validate(tree), files
-    except ConfigError as err:
-        _fail(str(err))
-    except config_errors() as err:  # Hydra's own errors: unknown key, bad group option, parse errors
-        _fail(_one_line(err))
+        return cfg, OmegaConf.to_container(cfg, resolve=True), files
     finally:
         GlobalHydra.instance().clear()
+
+
+def error_line(err: Exception) -> str:
+    """One of :func:`config_errors` as the one line the user sees."""
+    from sim.config import ConfigError
+
+    return str(err) if isinstance(err, ConfigError) else _one_line(err)
 
 
 def _one_line(err: Exception) -> str:
@@ -106,9 +124,6 @@ def _one_line(err: Exception) -> str:
             return f"{group}={name}: no such option (allowed: {', '.join(options)})"
         return text
     return text
-
-
-# Hydra's own command-line flags that take a value (``-cd DIR`` or ``--config-dir=DIR``)
 
 
 def validate(tree: dict):
