@@ -141,8 +141,12 @@ def _hydra_entry(task, args: list[str], command: str) -> None:
 
     import hydra
 
+    from preflight.progress import SWEEP_JOBS, sweep_size
+
     checked = _check_sweep(args, command)
     os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
+    if any(a in ("-m", "--multirun") for a in args):  # the jobs' "done" lines say "k of N"
+        os.environ[SWEEP_JOBS] = str(sweep_size(_split_args(args)[0]) or "")
     if not any(a.split("=", 1)[0] in _NO_JOB_FLAGS for a in args):
         args = [*args, *_output_folders(args, command, checked)]
     sys.argv = ["preflight", *args]
