@@ -1,5 +1,5 @@
 """Compare a run's steady-state metrics with the real Stack Overflow figures in
-``../shared/calibration/targets.yaml`` (value, accepted band, source).
+``conf/calibration/stackoverflow_2018.yaml`` (value, accepted band, source), shipped with the package.
 
 Usage: ``python -m experiments.calibration [overrides...]`` runs the full-scale preset (by default
 365 days after a 60-day warm-up) and prints each target with the simulated value and whether it
@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 
 import yaml
 
-DEFAULT_TARGETS = Path(__file__).resolve().parents[2] / "shared" / "calibration" / "targets.yaml"
+#: The targets of the full-scale preset, inside the ``conf`` package (found in a clone and an install).
+TARGETS = ("calibration", "stackoverflow_2018.yaml")
 
 
-def load_targets(path: Path = DEFAULT_TARGETS) -> dict[str, dict]:
-    """The calibration targets (name -> value, band, status, source)."""
-    return yaml.safe_load(Path(path).read_text())["targets"]
+def load_targets(path: str | Path | None = None) -> dict[str, dict]:
+    """The calibration targets (name -> value, band, status, source).
+
+    Args:
+        path: A targets file; default ``conf/calibration/stackoverflow_2018.yaml``.
+    """
+    text = Path(path).read_text() if path else resources.files("conf").joinpath(*TARGETS).read_text()
+    return yaml.safe_load(text)["targets"]
 
 
 def calibration_table(metrics: dict[str, float], targets: dict[str, dict]) -> list[dict]:

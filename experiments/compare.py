@@ -130,28 +130,49 @@ def check_settings(settings: Settings) -> None:
                          "with compare.until_decided=true")
 
 
-def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None) -> dict[str, list[dict]]:
+def run_pairs(settings: Settings, jobs: int | None = None, command: str | None = None,
+              progress=None) -> dict[str, list[dict]]:
     """Run baseline and scenario on every paired seed, in parallel (joblib, loky processes).
 
     Args:
         settings: The scenario's settings; ``replicates`` and ``seed`` choose the seeds.
         jobs: Parallel simulations; default ``compare.jobs`` or, when 0, every core.
         command: The command line recorded in each run's provenance.
+        progress: A bar (:func:`preflight.progress.bar`) advanced by one as each run finishes.
 
     Returns:
         ``{"baseline": [run, ...], "scenario": [run, ...]}`` in seed order, each run a dict
         with ``metrics``, ``fairness``, ``series`` (lists), ``summary`` and ``wall_time_s``.
     """
-    from joblib import Parallel, delayed
-
     arms = {"baseline": baseline_of(settings), "scenario": settings}
     tasks = [(arm, dataclasses.replace(arms[arm], seed=seed)) for arm in ARMS for seed in seeds_of(settings)]
     n_jobs = min(jobs or settings.compare.jobs or os.cpu_count() or 1, len(tasks))
-    results = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_one_run)(s, command) for _, s in tasks)
+    results = in_parallel(_one_run, [(s, command) for _, s in tasks], n_jobs, progress)
     out: dict[str, list[dict]] = {arm: [] for arm in ARMS}
     for (arm, _), result in zip(tasks, results):
         out[arm].append(result)
     return out
+
+
+def in_parallel(function, arguments: list[tuple], n_jobs: int, progress=None) -> list:
+    """``[function(*a) for a in arguments]`` in joblib's loky processes, in the order given.
+
+    The results arrive as they finish (each advances ``progress`` by one) and are put back in
+    order, so the outcome does not depend on which run finished first.
+    """
+    from joblib import Parallel, delayed
+
+    results: list = [None] * len(arguments)
+    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+    for index, result in parallel(delayed(_numbered)(i, function, a) for i, a in enumerate(arguments)):
+        results[index] = result
+        if progress is not None:
+            progress.update(1)
+    return results
+
+
+def _numbered(index: int, function, arguments: tuple) -> tuple[int, object]:
+    return index, function(*arguments)
 
 
 def _one_run(settings: Settings, command: str | None) -> dict:
@@ -198,32 +219,40 @@ def run_until_decided(settings: Settings, jobs: int | None = None, command: str 
         ``(settings, runs, comparison)``: the settings with the replicates actually run, the runs
         of :func:`run_pairs` and the comparison of the last look.
     """
+    from preflight.progress import bar
+
     check_settings(settings)
     guardrails_of(settings)  # fail before hours of simulation, not after
     cfg = settings.compare
     t0 = time.perf_counter()
+    label = f"{settings.scenario.name} vs baseline"
     if not cfg.until_decided:
-        runs = run_pairs(settings, jobs, command)
+        with bar(2 * settings.replicates, label, "run", settings.run.progress) as runs_done:
+            runs = run_pairs(settings, jobs, command, runs_done)
         return settings, runs, summarize_pairs(settings, runs, command, time.perf_counter() - t0, whatif)
     runs: dict[str, list[dict]] = {arm: [] for arm in ARMS}
     looks, done = [], 0
     plan = spending_levels(settings.replicates, cfg.batch_size, cfg.max_replicates, cfg.alpha)
-    for number, (n, alpha) in enumerate(plan, start=1):
-        batch = dataclasses.replace(settings, seed=settings.seed + done, replicates=n - done)
-        for arm, more in run_pairs(batch, jobs, command).items():
-            runs[arm].extend(more)
-        done = n
-        current = dataclasses.replace(settings, replicates=n)
-        comparison = summarize_pairs(current, runs, command, time.perf_counter() - t0, whatif,
-                                     confidence=1 - alpha)
-        undecided = [g["name"] for g in comparison["guardrails"] if g["verdict"] == INCONCLUSIVE]
-        looks.append({"look": number, "replicates": n, "alpha": alpha, "confidence": 1 - alpha,
-                      "verdict": comparison["verdict"], "undecided": undecided})
-        if settings.run.progress:
-            sys.stderr.write(f"preflight compare: look {number} at {n} paired seeds ({100 * (1 - alpha):.3g}% "
-                             f"intervals): {comparison['verdict']}, {len(undecided)} guardrail(s) undecided\n")
-        if not undecided:
-            break
+    with bar(2 * settings.replicates, label, "run", settings.run.progress) as runs_done:
+        for number, (n, alpha) in enumerate(plan, start=1):
+            runs_done.total = 2 * n  # the bar grows by a batch at each look
+            runs_done.refresh()
+            batch = dataclasses.replace(settings, seed=settings.seed + done, replicates=n - done)
+            for arm, more in run_pairs(batch, jobs, command, runs_done).items():
+                runs[arm].extend(more)
+            done = n
+            current = dataclasses.replace(settings, replicates=n)
+            comparison = summarize_pairs(current, runs, command, time.perf_counter() - t0, whatif,
+                                         confidence=1 - alpha)
+            undecided = [g["name"] for g in comparison["guardrails"] if g["verdict"] == INCONCLUSIVE]
+            looks.append({"look": number, "replicates": n, "alpha": alpha, "confidence": 1 - alpha,
+                          "verdict": comparison["verdict"], "undecided": undecided})
+            if settings.run.progress:
+                runs_done.write(f"preflight compare: look {number} at {n} paired seeds ({100 * (1 - alpha):.3g}% "
+                                f"intervals): {comparison['verdict']}, {len(undecided)} guardrail(s) undecided",
+                                file=sys.stderr)
+            if not undecided:
+                break
     comparison["sequential"] = {"until_decided": True, "max_replicates": cfg.max_replicates,
                                 "batch_size": cfg.batch_size, "alpha": cfg.alpha, "looks": looks,
                                 "stopped": "decided" if not looks[-1]["undecided"] else "budget spent"}
@@ -520,13 +549,9 @@ def sweep_verdict(sweep_dir: Path) -> str | None:
 
 
 def _in_sweep() -> bool:
-    try:
-        from hydra.core.hydra_config import HydraConfig
-        from hydra.types import RunMode
+    from preflight.progress import in_sweep
 
-        return HydraConfig.get().mode == RunMode.MULTIRUN
-    except ValueError:  # not running under Hydra
-        return False
+    return in_sweep()
 
 
 def scorecard_text(comparison: dict) -> str:

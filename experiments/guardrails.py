@@ -72,7 +72,7 @@ class Guardrail:
 
     Attributes:
         name: Label shown on the scorecard.
-        metric: Metric it constrains (a name from the metrics section of DESIGN.md).
+        metric: Metric it constrains (a name from sim/metric_registry.py, docs/metrics.md).
         kind: Which bound, one of ``BOUND_KINDS``.
         bound: The limit: a fraction for relative kinds (0.05 = 5%), metric units for
             absolute kinds, a ratio for ``max_group_ratio``.

@@ -27,14 +27,19 @@ MAX_LISTED = 20  # differing keys printed (all are counted)
 _NOT_COMPARED = ("provenance", "config.compare.out", "config.run.progress")  # where and how, not what
 
 
-def reproduce_main(argv: list[str]) -> None:
-    """``preflight reproduce DIR [--out NEW]``."""
+def arg_parser() -> argparse.ArgumentParser:
+    """The options of ``preflight reproduce`` (its help for people: ``preflight.cli_help``)."""
     parser = argparse.ArgumentParser(prog="preflight reproduce",
                                      description="Re-run a run or comparison from its provenance; exit 0 if "
                                                  "the results are identical, 1 if not.")
     parser.add_argument("dir", help="a run folder (summary.json) or a comparison folder (scorecard.json)")
     parser.add_argument("--out", default="", help="new folder (default outputs/reproduce/<DIR name>_<time>)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def reproduce_main(argv: list[str]) -> None:
+    """``preflight reproduce DIR [--out NEW]``."""
+    args = arg_parser().parse_args(argv)
     try:
         verdict = reproduce(Path(args.dir), args.out)
     except ReproduceError as err:

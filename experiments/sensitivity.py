@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.compare import baseline_of
+from experiments.compare import baseline_of, in_parallel
 from preflight.files import json_ready
 from sim.config import ConfigError, Settings, replace, seeds_of, to_tree
 from sim.metric_registry import DIRECTIONS
@@ -43,6 +43,11 @@ DEFAULT_ASSUMPTIONS = (
 )
 DEFAULT_SPREAD = 0.5  # default range: the calibrated value -50% .. +50%
 MORRIS_LEVELS = 4
+
+
+class SensitivityError(ValueError):
+    """Bad input to a sensitivity analysis (one line naming the option, the value and what is
+    allowed), or a metric the design leaves undefined."""
 
 
 def default_params(settings: Settings, names=DEFAULT_ASSUMPTIONS, spread: float = DEFAULT_SPREAD) -> dict:
@@ -92,7 +97,7 @@ def sensitivity(settings: Settings, params: dict | None = None, method: str = "m
         A JSON-ready dict: the design, per-point differences and the ranking of assumptions.
 
     Raises:
-        ValueError: One line on a bad method, metric, parameter name or range, or a scenario
+        SensitivityError: One line on a bad method, metric, parameter name or range, or a scenario
             without levers (its difference from baseline is zero everywhere).
     """
     params = dict(params or default_params(settings))
@@ -100,13 +105,18 @@ def sensitivity(settings: Settings, params: dict | None = None, method: str = "m
     problem = _check(settings, params, method, metric)
     design = _design(problem, method, trajectories, samples, seed)
     t0 = time.perf_counter()
+    runs = 2 * design.shape[0] * settings.replicates
+    if settings.run.progress:
+        sys.stderr.write(f"preflight sensitivity: {settings.scenario.name} vs baseline, {method} design over "
+                         f"{len(params)} assumptions: {design.shape[0]} points x {settings.replicates} paired seeds "
+                         f"= {runs} runs of {settings.run.days:g} days on site {settings.site.name}...\n")
     values = _evaluate(settings, list(params), design, jobs)
     base = np.array([[v[metric] for v in point["baseline"]] for point in values], dtype=float)
     scen = np.array([[v[metric] for v in point["scenario"]] for point in values], dtype=float)
     pairs = scen - base
     undefined = int(np.isnan(pairs).all(axis=1).sum())
     if undefined:
-        raise ValueError(f"metric {metric!r} is undefined (NaN) on every seed at {undefined} of {len(pairs)} "
+        raise SensitivityError(f"metric {metric!r} is undefined (NaN) on every seed at {undefined} of {len(pairs)} "
                          "design points; choose another metric or a longer run")
     diff = np.nanmean(pairs, axis=1)  # a seed where the metric is undefined in either arm is left out
     ranking = _analyze(problem, method, design, diff, seed)
@@ -133,35 +143,35 @@ def _lookup(tree: dict, dotted: str):
     node = tree
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
-            raise ValueError(f"parameter {dotted!r} is not a configuration key (e.g. population.ask_rate)")
+            raise SensitivityError(f"parameter {dotted!r} is not a configuration key (e.g. population.ask_rate)")
         node = node[part]
     if isinstance(node, bool) or not isinstance(node, int | float):
-        raise ValueError(f"parameter {dotted!r} is {node!r}, not a number")
+        raise SensitivityError(f"parameter {dotted!r} is {node!r}, not a number")
     return node
 
 
 def _check(settings: Settings, params: dict, method: str, metric: str) -> dict:
     """Validate the inputs up front; return the SALib problem."""
     if method not in METHODS:
-        raise ValueError(f"method={method!r} is not allowed; use one of {', '.join(METHODS)}")
+        raise SensitivityError(f"method={method!r} is not allowed; use one of {', '.join(METHODS)}")
     if metric not in DIRECTIONS:
-        raise ValueError(f"metric={metric!r} is unknown; e.g. harm_exposure, time_to_removal_min_p50")
+        raise SensitivityError(f"metric={metric!r} is unknown; e.g. harm_exposure, time_to_removal_min_p50")
     if not settings.scenario.levers:
-        raise ValueError(f"scenario {settings.scenario.name!r} has no levers, so it equals baseline everywhere; "
+        raise SensitivityError(f"scenario {settings.scenario.name!r} has no levers, so it equals baseline everywhere; "
                          "pick a what-if, e.g. scenario=moderator_strike")
     if not params:
-        raise ValueError("no parameters to vary")
+        raise SensitivityError("no parameters to vary")
     tree = to_tree(settings)
     for name, bounds in params.items():
         _lookup(tree, name)
         low, high = (float(b) for b in bounds)
         if not low < high:
-            raise ValueError(f"parameter {name!r}: range ({low:g}, {high:g}) must have low < high")
+            raise SensitivityError(f"parameter {name!r}: range ({low:g}, {high:g}) must have low < high")
         for value in (low, high):
             try:
                 replace(settings, **{name: _typed(tree, name, value)})
             except ConfigError as err:
-                raise ValueError(f"parameter range: {err}") from None
+                raise SensitivityError(f"parameter range: {err}") from None
     return {"num_vars": len(params), "names": list(params), "bounds": [list(map(float, b)) for b in params.values()]}
 
 
@@ -175,18 +185,18 @@ def _design(problem: dict, method: str, trajectories: int, samples: int, seed: i
         from SALib.sample import morris
 
         if trajectories < 2:
-            raise ValueError(f"trajectories={trajectories}: at least 2 are needed")
+            raise SensitivityError(f"trajectories={trajectories}: at least 2 are needed")
         return morris.sample(problem, trajectories, num_levels=MORRIS_LEVELS, seed=seed)
     from SALib.sample import sobol
 
     if samples < 2 or samples & (samples - 1):
-        raise ValueError(f"samples={samples}: Sobol needs a power of two (e.g. 32, 64, 128)")
+        raise SensitivityError(f"samples={samples}: Sobol needs a power of two (e.g. 32, 64, 128)")
     return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
 
 
 def _evaluate(settings: Settings, names: list[str], design: np.ndarray, jobs: int | None) -> list[dict]:
-    """Run both arms on every paired seed at every design point (in parallel)."""
-    from joblib import Parallel, delayed
+    """Run both arms on every paired seed at every design point (in parallel, with a progress bar)."""
+    from preflight.progress import bar
 
     tree = to_tree(settings)
     tasks = []
@@ -197,7 +207,8 @@ def _evaluate(settings: Settings, names: list[str], design: np.ndarray, jobs: in
             for s in seeds_of(settings):
                 tasks.append((i, arm, replace(arm_settings, seed=s, **{"run.progress": False})))
     n_jobs = min(jobs or settings.compare.jobs or os.cpu_count() or 1, len(tasks))
-    metrics = Parallel(n_jobs=n_jobs, backend="loky")(delayed(_metrics_of)(s) for _, _, s in tasks)
+    with bar(len(tasks), f"{settings.scenario.name} sensitivity", "run", settings.run.progress) as runs_done:
+        metrics = in_parallel(_metrics_of, [(s,) for _, _, s in tasks], n_jobs, runs_done)
     out = [{"baseline": [], "scenario": []} for _ in range(len(design))]
     for (i, arm, _), m in zip(tasks, metrics):
         out[i][arm].append(m)
@@ -284,10 +295,8 @@ def _bar_chart(result: dict) -> bytes:
     return buffer.getvalue()
 
 
-def sensitivity_main(argv: list[str]) -> None:
-    """``preflight sensitivity [overrides...] [--method sobol] [--trajectories N] ...``."""
-    from preflight.compose import compose
-
+def arg_parser() -> argparse.ArgumentParser:
+    """The options of ``preflight sensitivity`` (its help for people: ``preflight.cli_help``)."""
     parser = argparse.ArgumentParser(prog="preflight sensitivity",
                                      description="Morris (or Sobol) screening of behavioural assumptions.")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. scenario=moderator_strike site=small")
@@ -299,9 +308,15 @@ def sensitivity_main(argv: list[str]) -> None:
                         help="an assumption and its range (repeatable; default: 7 behavioural rates ±50%%)")
     parser.add_argument("--jobs", type=int, default=None, help="parallel simulations (default: all cores)")
     parser.add_argument("--out", default="", help="output directory (default outputs/sensitivity/<scenario>_<time>)")
-    args = parser.parse_intermixed_args(argv)
+    return parser
+
+
+def sensitivity_main(argv: list[str]) -> None:
+    """``preflight sensitivity [overrides...] [--method sobol] [--trajectories N] ...``."""
+    from preflight.compose import compose
     from preflight.outputs import check_writable, new_folder, prepare
 
+    args = arg_parser().parse_intermixed_args(argv)
     _, settings = compose(args.overrides)
     try:
         check_writable(args.out or Path("outputs") / "sensitivity", "--out")  # before hours of simulation
@@ -310,7 +325,7 @@ def sensitivity_main(argv: list[str]) -> None:
                              samples=args.samples, metric=args.metric, jobs=args.jobs)
         out = (prepare(args.out, "--out") if args.out else
                new_folder(Path("outputs") / "sensitivity", settings.scenario.name, "--out"))
-    except ValueError as err:
+    except (SensitivityError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
         sys.stderr.write(f"preflight: error: {err}\n")
         raise SystemExit(2) from None
     written = write_sensitivity(result, out)
@@ -324,7 +339,7 @@ def _parse_param(text: str) -> tuple[str, tuple[float, float]]:
         low, high = bounds.split(":")
         return name.strip(), (float(low), float(high))
     except ValueError:
-        raise ValueError(f"--param {text!r}: write KEY=LOW:HIGH, e.g. population.ask_rate=0.005:0.01") from None
+        raise SensitivityError(f"--param {text!r}: write KEY=LOW:HIGH, e.g. population.ask_rate=0.005:0.01") from None
 
 
 def ranking_text(result: dict) -> str:

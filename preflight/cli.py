@@ -1,14 +1,10 @@
-"""The ``preflight`` command line.
+"""The ``preflight`` command line: ``preflight COMMAND [ARGUMENTS]``.
 
-``preflight run [overrides]``         one simulation, run directory written, summary printed
-``preflight compare scenario=NAME``   baseline vs scenario on paired seeds, report written
-``preflight scenarios``               the named what-ifs
-``preflight collect DIR``             gather a sweep's summaries into Parquet + DuckDB
-``preflight sensitivity``             Morris (or Sobol) screening of behavioural assumptions
-``preflight reproduce DIR``           re-run a run or comparison from its provenance; identical?
-
-``run`` and ``compare`` take Hydra overrides and ``-m`` for sweeps. Bad input exits with code 2
-and one line naming the key, the value and what is allowed.
+The commands and their help, for people, are in :mod:`preflight.cli_help` (``preflight --help``,
+``preflight COMMAND --help``); the lever and what-if listings in :mod:`preflight.cli_lists`. ``run``
+and ``compare`` are Hydra apps (overrides, ``-m`` sweeps, ``--cfg job``, ``--hydra-help``), checked
+here before Hydra starts. Bad input exits with code 2 and one line naming the key, the value and
+what is allowed, before anything is written; any other error is a bug and exits 1 with its traceback.
 """
 
 from __future__ import annotations
@@ -16,17 +12,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from preflight.compose import _fail, _one_line, compose
-
-USAGE = __doc__.split("\n\n")[1]
+from preflight.compose import _fail, compose
 
 
 def _sweep_variants(overrides: list[str], limit: int = 200) -> list[list[str]]:
     """Override lists that together use every value of every sweep once (each sweep value with the
     other sweeps at their first value), for up-front validation of a whole sweep."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
 
-    parsed = OverridesParser.create().parse_overrides(overrides)
+    from sim.config import ConfigError
+
+    parser, parsed = OverridesParser.create(), []
+    for override in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([override]))
+        except OverrideParseException as err:
+            reason = str(err).splitlines()[0].replace("LexerNoViableAltException: ", "cannot read ")
+            raise ConfigError(f"{override}: not a valid override ({reason}; allowed: key=value, key=a,b,c to "
+                              f"sweep with -m, +key=value to add; quote values with spaces)") from None
     values = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
               else [o.input_line] for o in parsed]
     base = [v[0] for v in values]
@@ -100,11 +104,13 @@ def _check_sweep(args: list[str], command: str = "run") -> list:
     Returns:
         The settings of each variant checked.
     """
+    from sim.config import ConfigError
+
     overrides, config_dir = _split_args(args)
     try:
         variants = _sweep_variants(overrides)
-    except Exception as err:
-        _fail(_one_line(err))
+    except ConfigError as err:  # an override Hydra's grammar cannot parse
+        _fail(str(err))
     checked = []
     for variant in variants:
         _, settings = compose(_compose_overrides(variant, config_dir))
@@ -135,8 +141,12 @@ def _hydra_entry(task, args: list[str], command: str) -> None:
 
     import hydra
 
+    from preflight.progress import SWEEP_JOBS, sweep_size
+
     checked = _check_sweep(args, command)
     os.environ["PREFLIGHT_COMMAND"] = " ".join(["preflight", command, *args])
+    if any(a in ("-m", "--multirun") for a in args):  # the jobs' "done" lines say "k of N"
+        os.environ[SWEEP_JOBS] = str(sweep_size(_split_args(args)[0]) or "")
     if not any(a.split("=", 1)[0] in _NO_JOB_FLAGS for a in args):
         args = [*args, *_output_folders(args, command, checked)]
     sys.argv = ["preflight", *args]
@@ -332,47 +342,73 @@ def summary_text(metrics: dict[str, float], events: int, wall: float, settings) 
     return "\n".join(lines)
 
 
-def list_scenarios() -> None:
-    """Print every named what-if with its description and levers."""
-    import importlib.resources as res
+def list_scenarios(args: list[str]) -> None:
+    """``preflight scenarios``: every what-if listed and checked; exit 2 if any is invalid.
 
-    import yaml
+    Args:
+        args: ``--config-dir DIR``, ``hydra.searchpath=[...]`` and any override the checks compose with.
+    """
+    from preflight.cli_lists import whatifs, whatifs_text
 
-    from preflight.whatif import check_text
-    from scenarios import build_levers
-    from sim.config import ConfigError, ScenarioConfig
+    overrides, config_dir = _split_args(args)
+    found = whatifs(_compose_overrides(overrides, config_dir))
+    print(whatifs_text(found))
+    invalid = [w for w in found if w.errors]
+    if invalid:
+        errors = sum(len(w.errors) for w in invalid)
+        _fail(f"{len(invalid)} of {len(found)} what-ifs are invalid ({errors} errors, listed above): "
+              f"{', '.join(w.option for w in invalid)}")
+    print(f"{len(found)} what-ifs, all valid")
 
-    folder = res.files("conf") / "scenario"
-    names = sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
-    for name in names:
-        text = (folder / f"{name}.yaml").read_text()
-        try:
-            check_text("scenario", f"conf/scenario/{name}.yaml", text)
-        except ConfigError as err:
-            print(f"{name:<26} INVALID: {err}")
-            continue
-        data = yaml.safe_load(text) or {}
-        levers = ", ".join(data.get("levers") or {}) or "none"
-        print(f"{name:<26} {data.get('description', '').strip()}")
-        print(f"{'':<26} levers: {levers}; launch day {data.get('launch_day', 0)}")
-        try:
-            build_levers(ScenarioConfig(levers=data.get("levers") or {}, launch_day=float(data.get("launch_day", 0))))
-        except ConfigError as err:
-            print(f"{'':<26} INVALID: {err}")
+
+def list_levers(args: list[str]) -> None:
+    """``preflight levers [NAME ...] [--markdown]``: the lever registry, for people."""
+    from preflight.cli_lists import levers_markdown, levers_text
+    from sim.config import ConfigError
+
+    names = [a for a in args if not a.startswith("-")]
+    unknown = [a for a in args if a.startswith("-") and a != "--markdown"]
+    if unknown:
+        _fail(f"levers {unknown[0]}: unknown option (allowed: NAME ..., --markdown, --help)")
+    if "--markdown" in args:
+        if names:
+            _fail("levers --markdown: prints every lever (allowed: no names with --markdown)")
+        print(levers_markdown())
+        return
+    try:
+        print(levers_text(names))
+    except ConfigError as err:
+        _fail(str(err))
+
+
+_COMMANDS = ("run", "compare", "scenarios", "levers", "collect", "sensitivity", "reproduce")
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``preflight COMMAND [ARGUMENTS]`` (``preflight --help`` lists the commands)."""
+    from preflight.cli_help import help_text
+
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
-        print("usage:\n" + USAGE)
+        topic = args[1] if args[:1] == ["help"] and len(args) > 1 else None
+        if topic is not None and topic not in _COMMANDS:
+            _fail(f"help {topic}: unknown command (allowed: {', '.join(_COMMANDS)})")
+        print(help_text(topic))
         return
     command, rest = args[0], args[1:]
+    if command not in _COMMANDS:
+        _fail(f"unknown command {command!r} (allowed: {', '.join(_COMMANDS)}; preflight --help says what each does)")
+    if "-h" in rest or "--help" in rest:  # Hydra's own help stays behind --hydra-help
+        print(help_text(command))
+        return
     if command == "run":
         _hydra_entry(run_job, rest, "run")
     elif command == "compare":
         _hydra_entry(compare_job, rest, "compare")
     elif command == "scenarios":
-        list_scenarios()
+        list_scenarios(rest)
+    elif command == "levers":
+        list_levers(rest)
     elif command == "collect":
         from experiments.collect import collect_main
         collect_main(rest)
@@ -382,8 +418,6 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "reproduce":
         from experiments.reproduce import reproduce_main
         reproduce_main(rest)
-    else:
-        _fail(f"unknown command {command!r} (allowed: run, compare, scenarios, collect, sensitivity, reproduce)")
 
 
 def entry() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +12,7 @@ import numpy as np
 import yaml
 
 from preflight.files import atomic_parquet, atomic_write, json_ready
+from preflight.progress import bar, day_counter
 from preflight.provenance import provenance
 from preflight.tables import export_tables, write_event_tables
 from sim.clock import MINUTES_PER_DAY
@@ -58,22 +59,16 @@ def simulate(settings: Settings, progress: bool = False, keep_tables: bool | Non
 
     Args:
         settings: Validated settings.
-        progress: Print a progress line per simulated week to stderr.
+        progress: Show a progress bar over the simulated days on stderr (only on a terminal and
+            outside sweep jobs: :mod:`preflight.progress`).
         keep_tables: Keep the event tables (default: ``run.event_tables``).
     """
     t0 = time.perf_counter()
     site = build_site(settings)
-
-    def report(done: int, total: int) -> None:
-        day = done * settings.run.tick_minutes // MINUTES_PER_DAY
-        if day % 7 == 0 or done == total:
-            rate = done / max(time.perf_counter() - t0, 1e-9)
-            sys.stderr.write(f"\r  day {day:>5}/{settings.run.days:g}  ({rate:,.0f} ticks/s)")
-            sys.stderr.flush()
-
-    site.run(report if progress else None)
-    if progress:
-        sys.stderr.write("\n")
+    days = math.ceil(site.total_ticks * settings.run.tick_minutes / MINUTES_PER_DAY)
+    with bar(days, f"{settings.scenario.name} seed {settings.seed}", "day", progress) as days_done:
+        site.run(day_counter(days_done, settings.run.tick_minutes, MINUTES_PER_DAY))
+        days_done.update(days - days_done.n)  # a last part-day
     record, window = RunRecord.of(site), window_of(site)
     metrics, fairness = summarize(record, window)
     survival = removal_survival(record, window)

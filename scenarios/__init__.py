@@ -1,5 +1,5 @@
 """Policy and product-change levers, and their registry (see ``docs/scenarios.md``)."""
 
-from scenarios.lever import LEVERS, Lever, Param, build_levers, lever
+from scenarios.lever import LEVERS, Lever, Param, build_levers, lever, lever_errors
 
-__all__ = ["LEVERS", "Lever", "Param", "build_levers", "lever"]
+__all__ = ["LEVERS", "Lever", "Param", "build_levers", "lever", "lever_errors"]

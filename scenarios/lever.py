@@ -102,22 +102,39 @@ def build_levers(scenario) -> list[Lever]:
         scenario: The scenario config (``levers``: name -> parameters, ``launch_day``).
 
     Raises:
-        ConfigError: unknown lever, unknown parameter or a bad value.
+        ConfigError: unknown lever, unknown parameter or a bad value (the first one; every one:
+            :func:`lever_errors`).
     """
-    import scenarios.levers  # noqa: F401  (registers the built-in levers)
-
     out = []
     for name, given in scenario.levers.items():
-        cls = LEVERS.get(name)
-        if cls is None:
-            raise ConfigError(f"scenario.levers.{name}: unknown lever (allowed: {', '.join(sorted(LEVERS))})")
-        given = dict(given or {})
-        values = {}
-        for key in given:
-            if key not in cls.params:
-                allowed = ", ".join(sorted(cls.params)) or "none"
-                raise ConfigError(f"scenario.levers.{name}.{key}: unknown parameter (allowed: {allowed})")
-        for key, param in cls.params.items():
-            values[key] = param.check(f"scenario.levers.{name}.{key}", given.get(key, param.default))
+        cls, values, errors = _checked(name, given)
+        if errors:
+            raise errors[0]
         out.append(cls(int(scenario.launch_day * MINUTES_PER_DAY), values))
     return out
+
+
+def lever_errors(levers: dict) -> list[ConfigError]:
+    """Every problem of a scenario's ``levers`` (name -> parameters), in order, where
+    :func:`build_levers` stops at the first."""
+    return [err for name, given in levers.items() for err in _checked(name, given)[2]]
+
+
+def _checked(name: str, given) -> tuple[type[Lever] | None, dict[str, Any], list[ConfigError]]:
+    """``(lever class, checked values, errors)`` of one lever of a scenario."""
+    import scenarios.levers  # noqa: F401  (registers the built-in levers)
+
+    cls = LEVERS.get(name)
+    if cls is None:
+        return None, {}, [ConfigError(f"scenario.levers.{name}: unknown lever (allowed: {', '.join(sorted(LEVERS))})")]
+    given = dict(given or {})
+    allowed = ", ".join(sorted(cls.params)) or "none"
+    errors = [ConfigError(f"scenario.levers.{name}.{key}: unknown parameter (allowed: {allowed})")
+              for key in given if key not in cls.params]
+    values = {}
+    for key, param in cls.params.items():
+        try:
+            values[key] = param.check(f"scenario.levers.{name}.{key}", given.get(key, param.default))
+        except ConfigError as err:
+            errors.append(err)
+    return cls, values, errors

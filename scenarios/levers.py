@@ -30,7 +30,8 @@ class RedFlagThreshold(Lever):
 
     name = "red_flag_threshold"
     summary = "Spam/rude flags needed to hide and to delete a post."
-    params = {"hide": Param(int, 3, 1, 100), "delete": Param(int, 6, 1, 100)}
+    params = {"hide": Param(int, 3, 1, 100, "spam/rude flags that hide a post (capped at delete)"),
+              "delete": Param(int, 6, 1, 100, "spam/rude flags that delete a post (-100 rep to its author)")}
 
     def launch(self, site: Site) -> None:
         site.policy.red_flags_to_hide = min(self.hide, self.delete)
@@ -43,7 +44,8 @@ class SpamAutoflag(Lever):
 
     name = "spam_autoflag"
     summary = "Whether the spam detector runs and how many flags it casts."
-    params = {"enabled": Param(bool, True), "flags_cast": Param(int, 3, 0, 100)}
+    params = {"enabled": Param(bool, True, doc="whether the spam detector runs"),
+              "flags_cast": Param(int, 3, 0, 100, "automatic spam flags it casts on a detected post")}
 
     def launch(self, site: Site) -> None:
         site.policy.spam_detector = self.enabled
@@ -56,7 +58,8 @@ class NewcomerRateLimit(Lever):
 
     name = "newcomer_rate_limit"
     summary = "Minimum minutes between questions for low-reputation users."
-    params = {"interval_min": Param(int, 90, 0, 100_000), "below_rep": Param(int, 125, 1, 1_000_000)}
+    params = {"interval_min": Param(int, 90, 0, 100_000, "minutes a low-reputation user waits between questions"),
+              "below_rep": Param(int, 125, 1, 1_000_000, "reputation below which the limit applies")}
 
     def launch(self, site: Site) -> None:
         site.policy.newcomer_question_interval_min = self.interval_min
@@ -70,8 +73,10 @@ class StagingGround(Lever):
 
     name = "staging_ground"
     summary = "First questions wait for review by experienced users before going public."
-    params = {"max_wait_hours": Param(float, 24.0, 0.1, HOURS_PER_DAY * 30), "improvement": Param(float, 0.25, 0, 1),
-              "fix_share": Param(float, 0.7, 0, 1), "reviewer_rep": Param(int, 500, 1, 1_000_000)}
+    params = {"max_wait_hours": Param(float, 24.0, 0.1, HOURS_PER_DAY * 30, "hours a question waits before it goes public unreviewed"),
+              "improvement": Param(float, 0.25, 0, 1, "quality a fixed question gains (quality runs 0-1)"),
+              "fix_share": Param(float, 0.7, 0, 1, "share of unclear (close-worthy) questions reviewers help fix"),
+              "reviewer_rep": Param(int, 500, 1, 1_000_000, "reputation needed to review")}
 
     def launch(self, site: Site) -> None:
         pol = site.policy
@@ -91,8 +96,9 @@ class AIAnswerBan(Lever):
 
     name = "ai_answer_ban"
     summary = "Remove detected AI answers and suspend their authors."
-    params = {"precision": Param(float, 0.95, 0.01, 1.0), "recall": Param(float, 0.7, 0, 1),
-              "suspend_days": Param(float, 7.0, 0, 3650)}
+    params = {"precision": Param(float, 0.95, 0.01, 1.0, "share of the detector's hits that are AI answers"),
+              "recall": Param(float, 0.7, 0, 1, "share of AI answers the detector catches"),
+              "suspend_days": Param(float, 7.0, 0, 3650, "days a detected author is suspended")}
 
     def launch(self, site: Site) -> None:
         site.policy.ai_answer_ban = True
@@ -107,8 +113,9 @@ class AIAnswerInflux(Lever):
 
     name = "ai_answer_influx"
     summary = "Add AI-answer farmers at launch."
-    params = {"farmers": Param(int, 10, 0, 100_000), "answers_per_day": Param(float, 15.0, 0, 10_000),
-              "correctness": Param(float, 0.45, 0, 1)}
+    params = {"farmers": Param(int, 10, 0, 100_000, "AI-answer accounts added at launch"),
+              "answers_per_day": Param(float, 15.0, 0, 10_000, "answers each of them posts a day"),
+              "correctness": Param(float, 0.45, 0, 1, "share of their answers that are correct")}
 
     def launch(self, site: Site) -> None:
         from agents.bad_actors import AIFarmer
@@ -124,7 +131,8 @@ class AskersGoElsewhere(Lever):
 
     name = "askers_go_elsewhere"
     summary = "Reduce the question rate by a share of askers."
-    params = {"share": Param(float, 0.3, 0, 1), "newcomer_share": Param(float, 0.4, 0, 1)}
+    params = {"share": Param(float, 0.3, 0, 1, "share of members' questions no longer asked"),
+              "newcomer_share": Param(float, 0.4, 0, 1, "share of newcomers' first questions no longer asked")}
 
     def launch(self, site: Site) -> None:
         site.policy.ask_multiplier = 1.0 - self.share
@@ -138,7 +146,8 @@ class ModeratorStrike(Lever):
 
     name = "moderator_strike"
     summary = "Moderators (and curators) stop for N weeks."
-    params = {"weeks": Param(float, 6.0, 0, 520), "curators": Param(bool, True)}
+    params = {"weeks": Param(float, 6.0, 0, 520, "length of the strike"),
+              "curators": Param(bool, True, doc="whether reviewers and close voters strike too")}
 
     def launch(self, site: Site) -> None:
         site.policy.moderators_on_strike = True
@@ -157,8 +166,10 @@ class CommentCivility(Lever):
 
     name = "comment_civility"
     summary = "Code of conduct plus a classifier nudging authors of unfriendly comments."
-    params = {"code_of_conduct_effect": Param(float, 0.15, 0, 1), "nudge_withdraw": Param(float, 0.6, 0, 1),
-              "recall": Param(float, 0.6, 0, 1), "precision": Param(float, 0.7, 0.01, 1)}
+    params = {"code_of_conduct_effect": Param(float, 0.15, 0, 1, "share by which unwelcoming comments become rarer"),
+              "nudge_withdraw": Param(float, 0.6, 0, 1, "share of nudged authors who withdraw the comment"),
+              "recall": Param(float, 0.6, 0, 1, "share of unfriendly comments the classifier nudges"),
+              "precision": Param(float, 0.7, 0.01, 1, "share of nudged comments that are unfriendly")}
 
     def launch(self, site: Site) -> None:
         site.policy.civility_nudge = True
@@ -175,7 +186,8 @@ class ClearCloseNotices(Lever):
 
     name = "clear_close_notices"
     summary = "Closed newcomers are told clearly why and how to fix the question."
-    params = {"churn_relief": Param(float, 0.5, 0, 1), "fix_prob": Param(float, 0.3, 0, 1)}
+    params = {"churn_relief": Param(float, 0.5, 0, 1, "factor on a closed newcomer's extra chance to leave"),
+              "fix_prob": Param(float, 0.3, 0, 1, "chance a closed newcomer fixes the question")}
 
     def launch(self, site: Site) -> None:
         site.policy.clear_close_notices = True
@@ -201,7 +213,7 @@ class MoreModerators(Lever):
 
     name = "more_moderators"
     summary = "Elect additional moderators."
-    params = {"seats": Param(int, 5, 0, 10_000)}
+    params = {"seats": Param(int, 5, 0, 10_000, "moderators added at launch")}
 
     def launch(self, site: Site) -> None:
         site.add_moderators(self.seats)

@@ -51,7 +51,7 @@ def fake_run_pairs(effect: float, noise: float):
     """A stand-in for run_pairs: harm_exposure per seed, scenario = baseline * (1 + effect) + noise."""
     calls = []
 
-    def run_pairs(settings, jobs=None, command=None):
+    def run_pairs(settings, jobs=None, command=None, progress=None):
         seeds = compare_module.seeds_of(settings)
         calls.append(seeds)
         base, scen = [], []

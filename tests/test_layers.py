@@ -3,7 +3,8 @@
 From the bottom: the core ``sim`` (clock, store, streams, mechanics, metrics, the typed config and
 the data-only metric registry); the model and its agents, ``agents``; the levers, ``scenarios``,
 acting on the model through its extension points; the application layer ``preflight`` (compose,
-run, files, provenance) and the experiments on top of it; the command line ``preflight.cli`` last.
+run, files, provenance) and the experiments on top of it; the command line last (``preflight.cli``,
+with its help texts ``preflight.cli_help`` and listings ``preflight.cli_lists``).
 A module may import its own layer and the layers below, never one above. Imports inside ``if
 TYPE_CHECKING:`` are type hints only (a mechanic annotates the ``Site`` it is given) and are
 allowed.
@@ -24,7 +25,7 @@ LAYERS = (
     ("levers", ("scenarios",)),
     ("application", ("preflight",)),
     ("experiments", ("experiments",)),
-    ("command line", ("preflight.cli",)),
+    ("command line", ("preflight.cli", "preflight.cli_help", "preflight.cli_lists")),
 )
 PACKAGES = ("sim", "agents", "scenarios", "preflight", "experiments")
 
@@ -91,6 +92,8 @@ def test_no_module_imports_a_layer_above_its_own():
     ("preflight.run", "from experiments.compare import compare", True),
     ("sim.removal", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from agents.model import Site", False),
     ("preflight.cli", "from experiments.compare import run_comparison", False),
+    ("preflight.cli_lists", "from experiments.compare import guardrails_of", False),
+    ("preflight.run", "from preflight.cli_lists import whatifs", True),  # application -> command line
     ("experiments.compare", "from preflight.run import simulate\nimport numpy", False),
 ])
 def test_the_check_catches_a_back_edge(module, source, bad):

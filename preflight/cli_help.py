@@ -1,0 +1,289 @@
+"""The help of the ``preflight`` command line, written for people: what each command does, the
+common overrides, examples and exit codes, in plain text.
+
+The defaults quoted (site presets, run length, replicates, guardrail sets) are read from ``conf/``
+when the help is printed, so the help cannot drift from the configuration. Hydra's own help and
+its configuration dump stay available behind ``--hydra-help`` and ``--cfg job``.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+#: command -> one line, in the order ``preflight --help`` lists them
+COMMANDS = {
+    "run": "one simulation; prints the headline metrics, writes summary.json and the daily series",
+    "compare": "a what-if against baseline on paired seeds; scorecard, report, verdict as exit code",
+    "scenarios": "list every what-if and check it; exit 2 if any is invalid",
+    "levers": "every lever a what-if can use, with its parameters, types, ranges and defaults",
+    "collect": "every summary.json below a folder into results.parquet and results.duckdb",
+    "sensitivity": "which behavioural assumptions a comparison's result depends on (Morris or Sobol)",
+    "reproduce": "re-run a run or comparison from its provenance; IDENTICAL or DIFFERENT",
+}
+
+EXIT_CODES = """exit codes:
+  0  done (compare: PASS; reproduce: IDENTICAL)
+  1  compare: FAIL; reproduce: DIFFERENT; any command: an unexpected error (a bug), printed with
+     its traceback
+  2  bad input: one line naming the key, the value and what is allowed; nothing was written
+  3  compare: INCONCLUSIVE (the intervals cannot decide a guardrail yet; more seeds would)"""
+
+MAIN = """preflight: try a trust & safety change on a simulated Stack Overflow-like site before launch.
+
+usage: preflight COMMAND [ARGUMENTS]
+       preflight COMMAND --help     what COMMAND does, its options, examples and exit codes
+
+commands:
+{commands}
+
+examples:
+  preflight compare scenario=moderator_strike replicates=8   the six-week strike against baseline
+  preflight run seed=3 run.days=30                           one 30-day run of the small site
+  preflight run -m seed=0,1,2 hydra/launcher=joblib          a sweep, its jobs in parallel
+  preflight scenarios                                        the what-ifs, each one checked
+  preflight levers moderator_strike                          one lever and its parameters
+
+configuration: run and compare take Hydra overrides KEY=VALUE over the defaults in conf/, e.g.
+site=NAME (presets: {sites}) or scenario=NAME (a what-if). Every key is typed and
+range-checked before anything runs; preflight run --cfg job prints the composed configuration.
+
+{exit_codes}
+
+more: README.md; docs/scenarios.md (writing what-ifs), docs/experiments.md (comparisons, sweeps,
+sensitivity), docs/metrics.md (every metric), docs/statistics.md, docs/design.md (how it works)."""
+
+RUN = """preflight run: one simulation of the site, measured after its warm-up.
+
+usage: preflight run [OVERRIDE ...]
+       preflight run -m OVERRIDE ...    a sweep: one run per combination of comma-separated values
+
+Composes the configuration (by default site={site}, scenario=baseline, {days:g} days of which the
+first {warmup:g} are an unmeasured warm-up), checks every key, runs the simulation with a progress
+bar, prints the headline metrics by family and writes the run folder (default
+outputs/runs/<time>_<scenario>_seed<k>/):
+  summary.json        every metric by family, fairness by group, the resolved config, provenance
+  timeseries.parquet  one row per simulated day
+  config.yaml         the resolved configuration
+  tables/             with run.event_tables=true: Stack Exchange dump-style Parquet tables and a
+                      DuckDB database over them
+  cli.log             what the terminal showed
+A sweep (-m) writes one folder per job under outputs/multirun/<time>/ and, at the end, collects
+them into results.parquet and results.duckdb there (as preflight collect does).
+
+common overrides:
+  site=NAME                    the site preset: {sites}
+  scenario=NAME                a what-if (preflight scenarios lists them)
+  seed=K                       the run seed; the same seed gives the same result
+  run.days=D                   simulated days (default {days:g})
+  run.warmup_days=W            days before measurement starts (default {warmup:g})
+  run.event_tables=true        also write the event tables
+  run.progress=false           no progress bar (there is none anyway when stderr is not a terminal)
+  hydra.run.dir=DIR            the run folder (hydra.sweep.dir=DIR for a sweep)
+  --config-dir DIR             your own what-ifs, as DIR/scenario/NAME.yaml
+  -m ... hydra/launcher=joblib run the sweep's jobs in parallel (sequential otherwise)
+
+Hydra's own flags:
+  --cfg job                    print the composed configuration instead of running (--cfg all adds
+                               Hydra's settings)
+  --info                       Hydra's view of the config search path and defaults
+  --hydra-help                 Hydra's help (its flags and the configuration groups)
+
+examples:
+  preflight run
+  preflight run site=stackoverflow_2018 run.days=120 run.warmup_days=30
+  preflight run scenario=staging_ground seed=2 run.event_tables=true
+  preflight run -m seed=0,1,2,3 scenario=baseline,more_moderators hydra/launcher=joblib
+  preflight run --cfg job population.ask_rate=0.01
+
+exit codes:
+  0  the run (or every job of the sweep) finished
+  1  an unexpected error (a bug), printed with its traceback; in a sweep, a job that failed (its
+     traceback is in error.txt in its folder; the other jobs still run and are collected)
+  2  bad input: one line naming the key, the value and what is allowed; nothing was written"""
+
+COMPARE = """preflight compare: a what-if against baseline on the same seeds, with a verdict.
+
+usage: preflight compare scenario=NAME [OVERRIDE ...]
+       preflight compare -m scenario=A,B [OVERRIDE ...]    one comparison per what-if
+
+Runs baseline and the what-if on seeds seed .. seed+replicates-1 (default {replicates} pairs), in
+parallel, with a progress bar. Paired runs share their random numbers, so the two arms differ only
+where the what-if's levers act. Prints the scorecard (the hypothesis, each guardrail's estimate,
+interval and verdict, the largest harms and benefits) and writes the report folder (default
+outputs/compare/<scenario>_<time>/): report.html, report.md, scorecard.json, comparison.json and
+runs/<arm>_seed<k>/summary.json. A what-if without levers is refused (it would PASS unchanged).
+
+common overrides:
+  scenario=NAME                 the what-if (required; preflight scenarios lists them)
+  replicates=N                  paired seeds (default {replicates}; more seeds, narrower intervals)
+  site=NAME                     the site preset: {sites}
+  seed=K                        the first seed
+  run.days=D run.warmup_days=W  run length and warm-up in days (default {days:g} and {warmup:g})
+  guardrails=NAME               the site-wide guardrails ({guardrails}); a what-if adds its own
+  compare.until_decided=true    add seed pairs in batches until every guardrail is decided (at most
+                                compare.max_replicates pairs)
+  compare.ci_method=t|bootstrap the interval method (bootstrap needs replicates >= 30)
+  compare.jobs=N                parallel simulations (0: every core)
+  compare.out=DIR               the report folder
+  run.progress=false            no progress bar (there is none anyway when stderr is not a terminal)
+  --config-dir DIR              your own what-ifs, as DIR/scenario/NAME.yaml
+Hydra's --cfg job, --info and --hydra-help work as for preflight run.
+
+examples:
+  preflight compare scenario=moderator_strike replicates=8
+  preflight compare scenario=staging_ground compare.until_decided=true compare.jobs=2
+  preflight compare --config-dir my_whatifs scenario=my_policy site=stackoverflow_2018
+  preflight compare -m scenario=close_votes_3,close_votes_5 replicates=8
+
+exit codes: the verdict, for review pipelines
+  0  PASS: every guardrail held
+  1  FAIL: a guardrail was breached; or an unexpected error (a bug), printed with its traceback
+  2  bad input: one line naming the key, the value and what is allowed; nothing was written
+  3  INCONCLUSIVE: a guardrail is undecided; the scorecard says how many seeds would decide it
+  With -m: the worst verdict of the sweep."""
+
+SCENARIOS = """preflight scenarios: list every what-if and check it as preflight compare would.
+
+usage: preflight scenarios [--config-dir DIR] [hydra.searchpath=[file://DIR,...]]
+
+Lists the what-ifs of conf/scenario/ and of any search path you give (DIR/scenario/NAME.yaml), each
+with its description, levers and launch day. Every one is checked: the file is plain data, it
+composes, every key is typed and in range, its levers and their parameters exist and are allowed,
+its guardrails name known metrics. Every error of every what-if is listed, one line each, naming
+the key, the value and what is allowed.
+
+examples:
+  preflight scenarios
+  preflight scenarios --config-dir my_whatifs
+
+exit codes:
+  0  every what-if is valid
+  2  at least one is invalid (each error is listed); or bad arguments"""
+
+LEVERS = """preflight levers: every lever a what-if can use, read from the lever registry.
+
+usage: preflight levers [NAME ...] [--markdown]
+
+For each lever: its name, what it changes, the real policy it models, and each parameter with its
+type, default and allowed range. A what-if sets them under levers: in its YAML, e.g.
+  levers:
+    moderator_strike: {{weeks: 6, curators: true}}
+A parameter left out takes its default. --markdown prints the table of docs/scenarios.md.
+
+examples:
+  preflight levers
+  preflight levers staging_ground ai_answer_ban
+
+exit codes:
+  0  listed
+  2  an unknown lever name (the allowed names are listed)"""
+
+COLLECT = """preflight collect: every summary.json below a folder into one table.
+
+usage: preflight collect DIR
+
+Reads every run's summary.json below DIR (a sweep, or any folder of runs and comparisons) and
+writes DIR/results.parquet and DIR/results.duckdb (table runs: one row per run; columns run_dir,
+scenario, site, seed, every metric, and every configuration key that differs between the runs).
+A -m sweep does this by itself when it ends.
+
+examples:
+  preflight collect outputs/multirun/2026-12-01_10-00-00-123456-p4242
+  duckdb DIR/results.duckdb "SELECT scenario, avg(harm_exposure) FROM runs GROUP BY scenario"
+
+exit codes:
+  0  collected
+  1  an unexpected error (a bug), printed with its traceback
+  2  no runs below DIR, or not exactly one folder given"""
+
+SENSITIVITY = """preflight sensitivity: which behavioural assumptions a comparison's result depends on.
+
+usage: preflight sensitivity scenario=NAME [OVERRIDE ...] [OPTIONS]
+
+The population's behaviour (how often people ask, answer, flag, churn, how often moderators err)
+is calibrated, not known. For each point of a SALib design over those assumptions, runs baseline
+and the what-if on the same paired seeds (replicates=N) and records the mean difference of one
+metric; then ranks the assumptions by how much they move it (Morris mu_star and sigma, or Sobol S1
+and ST), with a progress bar over the runs. Writes sensitivity.json and sensitivity.png to the
+output folder (default outputs/sensitivity/<scenario>_<time>/). Runs: 2 x replicates x design
+points, with (assumptions + 1) x trajectories design points for Morris.
+
+options:
+  --method morris|sobol   the design (default morris: screening; sobol: variance shares)
+  --trajectories N        Morris trajectories (default 10)
+  --samples N             Sobol base samples, a power of two (default 64)
+  --metric NAME           the metric whose paired difference is analysed (default: the what-if's
+                          primary metric)
+  --param KEY=LOW:HIGH    an assumption and its range (repeatable; default: 7 behavioural rates,
+                          each its calibrated value -50% to +50%)
+  --jobs N                parallel simulations (default: every core)
+  --out DIR               the output folder
+Overrides (KEY=VALUE) are those of preflight compare: scenario, site, replicates, run.days, ...
+
+examples:
+  preflight sensitivity scenario=moderator_strike replicates=2 run.days=40
+  preflight sensitivity scenario=staging_ground --method sobol --samples 32 --jobs 2
+  preflight sensitivity scenario=more_moderators --param population.flag_prob_spam=0.01:0.1
+
+exit codes:
+  0  done
+  1  an unexpected error (a bug), printed with its traceback
+  2  bad input: one line naming the key or option, the value and what is allowed"""
+
+REPRODUCE = """preflight reproduce: re-run a run or comparison from its provenance; is it identical?
+
+usage: preflight reproduce DIR [--out NEW]
+
+DIR is a run folder (summary.json) or a comparison folder (scorecard.json or comparison.json).
+The recorded configuration and seeds run again into a new folder, and every result is compared
+exactly (a run's metrics, fairness, event count and daily series; everything in a comparison but
+its provenance). Prints IDENTICAL, or DIFFERENT with the differing keys, and warns when the code
+or the what-if file changed since the result was recorded.
+
+options:
+  --out NEW    the new folder (default outputs/reproduce/<DIR name>_<time>/)
+
+examples:
+  preflight reproduce outputs/runs/2026-12-01_10-00-00-123456-p4242_baseline_seed0
+  preflight reproduce outputs/compare/moderator_strike_2026-12-01_10-00-00-123456-p4242 \\
+      --out /tmp/again
+
+exit codes:
+  0  IDENTICAL
+  1  DIFFERENT; or an unexpected error (a bug), printed with its traceback
+  2  nothing to reproduce in DIR, or its recorded configuration is not valid today"""
+
+TEXTS = {"run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
+         "sensitivity": SENSITIVITY, "reproduce": REPRODUCE}
+
+
+def options(group: str) -> list[str]:
+    """The options of a config group shipped in ``conf/`` (file names without ``.yaml``)."""
+    folder = resources.files("conf") / group
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _defaults() -> dict:
+    """The defaults the help quotes, read from ``conf/``."""
+    import yaml
+
+    conf = resources.files("conf")
+    top = yaml.safe_load((conf / "config.yaml").read_text())
+    run = yaml.safe_load((conf / "run" / "default.yaml").read_text())
+    chosen = {k: v for item in top["defaults"] if isinstance(item, dict) for k, v in item.items()}
+    return {"site": chosen["site"], "sites": ", ".join(options("site")), "days": run["days"],
+            "warmup": run["warmup_days"], "replicates": top["replicates"],
+            "guardrails": ", ".join(options("guardrails"))}
+
+
+def help_text(command: str | None = None) -> str:
+    """The help of ``command`` (the overview for None).
+
+    Raises:
+        KeyError: an unknown command.
+    """
+    if command is None:
+        width = max(map(len, COMMANDS))
+        listed = "\n".join(f"  {name:<{width}}  {line}" for name, line in COMMANDS.items())
+        return MAIN.format(commands=listed, exit_codes=EXIT_CODES, sites=", ".join(options("site")))
+    return TEXTS[command].format(**_defaults())
