@@ -110,14 +110,7 @@ def sensitivity(settings: Settings, params: dict | None = None, method: str = "m
         sys.stderr.write(f"preflight sensitivity: {settings.scenario.name} vs baseline, {method} design over "
                          f"{len(params)} assumptions: {design.shape[0]} points x {settings.replicates} paired seeds "
                          f"= {runs} runs of {settings.run.days:g} days on site {settings.site.name}...\n")
-    values = _evaluate(settings, list(params), design, jobs)
-    base = np.array([[v[metric] for v in point["baseline"]] for point in values], dtype=float)
-    scen = np.array([[v[metric] for v in point["scenario"]] for point in values], dtype=float)
-    pairs = scen - base
-    undefined = int(np.isnan(pairs).all(axis=1).sum())
-    if undefined:
-        raise SensitivityError(f"metric {metric!r} is undefined (NaN) on every seed at {undefined} of {len(pairs)} "
-                         "design points; choose another metric or a longer run")
+    base, pairs = _paired(_evaluate(settings, list(params), design, jobs), metric)
     diff = np.nanmean(pairs, axis=1)  # a seed where the metric is undefined in either arm is left out
     ranking = _analyze(problem, method, design, diff, seed)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -137,6 +130,18 @@ def sensitivity(settings: Settings, params: dict | None = None, method: str = "m
         "wall_time_s": round(time.perf_counter() - t0, 2),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+
+
+def _paired(values: list[dict], metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline values and the paired differences (design point x seed) of ``metric``."""
+    base = np.array([[v[metric] for v in point["baseline"]] for point in values], dtype=float)
+    scen = np.array([[v[metric] for v in point["scenario"]] for point in values], dtype=float)
+    pairs = scen - base
+    undefined = int(np.isnan(pairs).all(axis=1).sum())
+    if undefined:
+        raise SensitivityError(f"metric {metric!r} is undefined (NaN) on every seed at {undefined} of {len(pairs)} "
+                               "design points; choose another metric or a longer run")
+    return base, pairs
 
 
 def _lookup(tree: dict, dotted: str):
