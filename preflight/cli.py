@@ -351,7 +351,9 @@ def list_scenarios(args: list[str]) -> None:
     from preflight.cli_lists import whatifs, whatifs_text
 
     overrides, config_dir = _split_args(args)
-    found = whatifs(_compose_overrides(overrides, config_dir))
+    overrides = _compose_overrides(overrides, config_dir)
+    compose(overrides)  # the arguments themselves first: a bad one is one error, not one per what-if
+    found = whatifs(overrides)
     print(whatifs_text(found))
     invalid = [w for w in found if w.errors]
     if invalid:
@@ -381,23 +383,21 @@ def list_levers(args: list[str]) -> None:
         _fail(str(err))
 
 
-_COMMANDS = ("run", "compare", "scenarios", "levers", "collect", "sensitivity", "reproduce")
-
-
 def main(argv: list[str] | None = None) -> None:
     """``preflight COMMAND [ARGUMENTS]`` (``preflight --help`` lists the commands)."""
-    from preflight.cli_help import help_text
+    from preflight.cli_help import COMMANDS, help_text
 
+    commands = tuple(COMMANDS)
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help", "help"):
         topic = args[1] if args[:1] == ["help"] and len(args) > 1 else None
-        if topic is not None and topic not in _COMMANDS:
-            _fail(f"help {topic}: unknown command (allowed: {', '.join(_COMMANDS)})")
+        if topic is not None and topic not in commands:
+            _fail(f"help {topic}: unknown command (allowed: {', '.join(commands)})")
         print(help_text(topic))
         return
     command, rest = args[0], args[1:]
-    if command not in _COMMANDS:
-        _fail(f"unknown command {command!r} (allowed: {', '.join(_COMMANDS)}; preflight --help says what each does)")
+    if command not in commands:
+        _fail(f"unknown command {command!r} (allowed: {', '.join(commands)}; preflight --help says what each does)")
     if "-h" in rest or "--help" in rest:  # Hydra's own help stays behind --hydra-help
         print(help_text(command))
         return

@@ -235,3 +235,8 @@ def test_scenarios_lists_every_error_of_every_what_if_and_exits_2(tmp_path, caps
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]  # nothing written
     code, text, _ = main_output(capsys, "scenarios", "--config-dir", str(tmp_path / "mine"), "run.days=200")
     assert "scenario.launch_day=100" not in text  # the checks compose with the overrides given
+
+
+def test_scenarios_with_a_bad_argument_is_one_error_not_one_per_what_if(capsys):
+    code, out, err = main_output(capsys, "scenarios", "run.days=-5")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "run.days=-5" in err
