@@ -298,28 +298,63 @@ class ModerationConfig:
 
 @dataclass(frozen=True)
 class BadActorConfig:
-    """One family of bad actors."""
+    """One family of bad actors (the keys every family has; :mod:`agents.bad_actors`)."""
 
     count: int = num(0, _rng(0, 100_000))
     rate_per_day: float = num(1.0, _rng(0.0, MAX_PER_DAY))
+    rate_spread: float = num(0.3, _rng(0.0, 10.0))
     evasion_prob: float = num(0.5, PROB)
     evasion_delay_days: float = num(2.0, DAYS)
-    adapt_slowdown: float = num(0.5, PROB)
+    adapt_slowdown: float = num(0.25, PROB)
+    ban_suspension_days: float = num(20.0, DAYS)
     accounts: int = num(1, _rng(1, 1000))
     correctness: float = num(0.4, PROB)
     replacement_days: float = num(7.0, DAYS)
+    start_rep: int = num(1, REP)
+
+
+@dataclass(frozen=True)
+class SpammerConfig(BadActorConfig):
+    """Spammers: the family's keys, and their tactic."""
+
+    question_share: float = num(0.6, PROB)
+    switch_prob: float = num(0.5, PROB)
+    post_quality: float = num(0.05, PROB)
+
+
+@dataclass(frozen=True)
+class HarasserConfig(BadActorConfig):
+    """Harassers: the family's keys, and how often a sanction makes them pick a new victim."""
+
+    switch_prob: float = num(0.5, PROB)
+
+
+@dataclass(frozen=True)
+class VotingRingConfig(BadActorConfig):
+    """Voting rings: the family's keys, the beneficiary's answers, the socks' back-off."""
+
+    beneficiary_answers_per_day: float = num(2.0, RATE)
+    reversal_backoff: int = num(1, _rng(0, MAX_PER_DAY))
+
+
+@dataclass(frozen=True)
+class SerialDownvoterConfig(BadActorConfig):
+    """Serial downvoters: the family's keys, their back-off and how far back they look."""
+
+    reversal_backoff: int = num(2, _rng(0, MAX_PER_DAY))
+    lookback_days: int = num(30, _rng(0, int(MAX_DAYS)))
 
 
 @dataclass(frozen=True)
 class BadActorsConfig:
     """The bad-actor population (DESIGN.md section 3)."""
 
-    spammers: BadActorConfig = field(default_factory=BadActorConfig)
-    harassers: BadActorConfig = field(default_factory=BadActorConfig)
-    trolls: BadActorConfig = field(default_factory=BadActorConfig)
-    voting_rings: BadActorConfig = field(default_factory=BadActorConfig)
+    spammers: SpammerConfig = field(default_factory=SpammerConfig)
+    harassers: HarasserConfig = field(default_factory=lambda: HarasserConfig(start_rep=60))
+    trolls: BadActorConfig = field(default_factory=lambda: BadActorConfig(start_rep=60))
+    voting_rings: VotingRingConfig = field(default_factory=lambda: VotingRingConfig(start_rep=20))
     ai_farmers: BadActorConfig = field(default_factory=BadActorConfig)
-    serial_downvoters: BadActorConfig = field(default_factory=BadActorConfig)
+    serial_downvoters: SerialDownvoterConfig = field(default_factory=lambda: SerialDownvoterConfig(start_rep=600))
 
 
 @dataclass(frozen=True)
