@@ -29,7 +29,7 @@ from sim.population import Kind, Users, WeightedPool
 from sim.registrations import Registrations
 from sim.review_queues import ReviewQueues
 from sim.roomba import Roomba
-from sim.store import NONE, Action, PostType, State, Tone
+from sim.store import NONE, Action, PostType, StaffCase, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -221,9 +221,9 @@ class Site(mesa.Model):
 
     def maybe_appeal(self, action_id: int, user: int) -> None:
         if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
-            self.staff.open_case("appeal", action=action_id, user=user)
+            self.staff.open_case(StaffCase.APPEAL, action=action_id, user=user)
 
-    def escalate(self, kind: str, user: int, **cause: int) -> None:
+    def escalate(self, kind: StaffCase, user: int, **cause: int) -> None:
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 

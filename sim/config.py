@@ -251,6 +251,8 @@ class ModeratorConfig:
     resignation_prob_per_week: float = num(0.1, PROB)
     binding_close_share: float = num(0.03, PROB)
     handles_close_flags_share: float = num(0.04, PROB)
+    minutes_spread: float = num(0.3, _rng(0.0, 10.0))
+    destroy_spammer_below_rep: int = num(200, REP)
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,11 @@ class StaffConfig:
     minutes_per_day: float = num(120.0, MINUTES_OF_A_DAY)
     minutes_per_case: float = num(20.0, MINUTES_PER_TASK)
     appeal_accuracy: float = num(0.9, PROB)
+    tz: float = num(-5.0, _rng(-12.0, 14.0))
+    start_hour: float = num(9.0, _rng(0.0, float(HOURS_PER_DAY)))
+    hours: float = num(8.0, _rng(POSITIVE_MIN, float(HOURS_PER_DAY)))
+    threat_suspension_days: float = num(365.0, DAYS)
+    fraud_suspension_days: float = num(30.0, DAYS)
 
 
 @dataclass(frozen=True)
@@ -293,6 +300,9 @@ class ModerationConfig:
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
     question_ban_min_questions: int = num(4, _rng(1, MAX_PER_DAY))
+    question_ban_lookback_days: int = num(60, _rng(0, int(MAX_DAYS)))
+    question_ban_deserved_quality: float = num(0.4, PROB)
+    civility_nudge_base_rate: float = num(0.03, OPEN_UNIT)
     suspension_ladder_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 30.0, 365.0], metadata=DAYS)
 
 
