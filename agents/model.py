@@ -65,7 +65,7 @@ class Site(mesa.Model):
         super().__init__(rng=self.streams["mesa"])
         self.settings = settings
         p = settings.population
-        self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
+        self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor, p.activity_peak_hour)
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
         population = self.users.registered  # the initial members' rates, for their clocks
@@ -241,16 +241,16 @@ class Site(mesa.Model):
 
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_daily(self) -> None:
-        users, rules, pol = self.users, self.settings.rules, self.policy
+        users, rules, pol, p = self.users, self.settings.rules, self.policy, self.settings.population
         ids = self.active_members()
         rep = users.reputation[ids]
         flag_rate, vote_rate = users.flag_rate[ids], users.vote_rate[ids]
         flaggers = rep >= rules.priv_flag
-        self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * 0.2)
+        self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * p.flagger_vote_weight)
         closers = rep >= pol.priv_close_vote
         self.closer_pool = WeightedPool(ids[closers], vote_rate[closers] + flag_rate[closers])
         reviewers = rep >= pol.priv_review
-        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + 0.01)
+        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + p.reviewer_base_weight)
         self.review.refresh_reviewers(rep)
         votes = self.arrivals.totals["vote"]
         self._tz_weights = votes / max(votes.sum(), 1e-12)
@@ -317,7 +317,7 @@ class Site(mesa.Model):
         hp = self.harm_posts_live
         self.harm_posts_live = hp[self.posts.state[hp] < State.DELETED]
         fc = self.flaggable_comments
-        young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
+        young = self.comments.created[fc] > self.clock.minute - self.settings.population.comment_flaggable_days * MINUTES_PER_DAY
         self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
 
     def run(self, progress=None) -> None:
