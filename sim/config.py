@@ -317,6 +317,7 @@ class ModerationConfig:
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
     first_posts_close_share: float = num(0.5, PROB)
+    destroy_removes_days: int = num(7, _rng(0, int(MAX_DAYS)))
     question_ban_min_questions: int = num(4, _rng(1, MAX_PER_DAY))
     question_ban_lookback_days: int = num(60, _rng(0, int(MAX_DAYS)))
     question_ban_deserved_quality: float = num(0.4, PROB)
