@@ -84,7 +84,7 @@ class Site(mesa.Model):
         self.roomba = Roomba(self)
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
-        self._rebuild_daily()
+        self._rebuild_pools()
 
     #: Tables are reserved for runs of up to this many days (longer runs grow them as needed) ...
     RESERVE_MAX_DAYS = 400
@@ -120,7 +120,6 @@ class Site(mesa.Model):
         self.flaggable_comments = np.zeros(0, dtype=np.int64)
         self._day_first_post: list[int] = []
         self._day_first_vote: list[int] = []
-        self._day_first_comment: list[int] = []
         self._new_posts: list[np.ndarray] = []
         self._new_comments: list[np.ndarray] = []
         self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
@@ -191,6 +190,8 @@ class Site(mesa.Model):
 
     # -- hooks the mechanics call -------------------------------------------------------------
     def on_posts_created(self, ids: np.ndarray) -> None:
+        """New posts: harmful ones join the live list, first posts go to review (first questions
+        to the staging ground while it runs), all await the detectors' scan."""
         posts = self.posts
         harmful = ids[posts.harm[ids] > 0]
         if harmful.size:
@@ -205,12 +206,14 @@ class Site(mesa.Model):
         self._new_posts.append(ids)
 
     def on_comments_created(self, ids: np.ndarray) -> None:
+        """New comments: unwelcoming ones can be flagged, all await the civility classifier's scan."""
         bad = ids[self.comments.tone[ids] >= Tone.UNWELCOMING]
         if bad.size:
             self.flaggable_comments = np.concatenate([self.flaggable_comments, bad])
         self._new_comments.append(ids)
 
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Comments about to be posted pass the civility nudge: ``(tone, keep)``."""
         return self.civility.gate(authors, tone)
 
     def notify_actor(self, user: int, action: Action) -> None:
@@ -220,10 +223,12 @@ class Site(mesa.Model):
             actor.on_sanction(action)
 
     def maybe_appeal(self, action_id: int, user: int) -> None:
+        """A member wrongly sanctioned may appeal to staff."""
         if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
             self.staff.open_case(StaffCase.APPEAL, action=action_id, user=user)
 
     def escalate(self, kind: StaffCase, user: int, **cause: int) -> None:
+        """Open a staff case about ``user`` (naming its cause: a flag or a detection)."""
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 
@@ -240,7 +245,9 @@ class Site(mesa.Model):
                    + sum(q.reviews_total for q in self.review.all))
 
     # -- the tick ------------------------------------------------------------------------------
-    def _rebuild_daily(self) -> None:
+    def _rebuild_pools(self) -> None:
+        """Daily: who may flag, vote to close and review today (by reputation), drawn by their rates;
+        the timezone groups' weights in the site-wide activity level."""
         users, rules, pol, p = self.users, self.settings.rules, self.policy, self.settings.population
         ids = self.active_members()
         rep = users.reputation[ids]
@@ -256,15 +263,16 @@ class Site(mesa.Model):
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 
     def _start_day(self) -> None:
+        """The day's lifecycle before its first tick: registrations, fresh allowances, the members'
+        planned actions, today's pools."""
         day = self.clock.day
         while len(self._day_first_post) <= day:
             self._day_first_post.append(self.posts.n)
             self._day_first_vote.append(self.votes.n)
-            self._day_first_comment.append(self.comments.n)
         self.registrations.start_day()
         self.users.start_day()
         self.arrivals.plan_day()
-        self._rebuild_daily()
+        self._rebuild_pools()
 
     def step(self) -> None:
         """Advance one tick."""
@@ -290,6 +298,7 @@ class Site(mesa.Model):
         clock.advance()
 
     def _scan_new_content(self) -> None:
+        """The automated defenders scan what was posted this tick."""
         if self._new_posts:
             ids = np.concatenate(self._new_posts)
             self._new_posts = []
@@ -301,6 +310,8 @@ class Site(mesa.Model):
             self.civility.scan(ids)
 
     def _end_day(self) -> None:
+        """The day's lifecycle after its last tick: nightly scripts, close-vote aging, the roomba,
+        churn, burnout, the day's metrics, then fresh daily tallies."""
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
         if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1:
@@ -313,7 +324,10 @@ class Site(mesa.Model):
         self.removed_today = []
         self.moderators.do("new_day")
         self.traffic.reset_day()
-        # drop removed items from the live lists
+        self._prune_live_lists()
+
+    def _prune_live_lists(self) -> None:
+        """Drop removed items from the live lists (and unwelcoming comments past their flaggable days)."""
         hp = self.harm_posts_live
         self.harm_posts_live = hp[self.posts.state[hp] < State.DELETED]
         fc = self.flaggable_comments
