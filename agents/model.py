@@ -142,6 +142,7 @@ class Site(mesa.Model):
         self.community = Community(self)
         self.staff = Staff(self)
         self._no_agents = AgentSet([], random=self.random)
+        self._bad_actors, self._bad_actors_of = self._no_agents, 0  # (agents are never removed)
         self.add_moderators(self.settings.moderation.moderators.count)
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(self.settings.bad_actors, family).count)
@@ -159,8 +160,12 @@ class Site(mesa.Model):
 
     @property
     def bad_actors(self) -> AgentSet:
-        """Every bad actor, all families, in order of arrival."""
-        return self.agents.select(agent_type=BadActor)
+        """Every bad actor, all families, in order of arrival (selected from the model's agents by
+        type, again whenever agents have joined since the last selection)."""
+        if self._bad_actors_of != len(self.agents):
+            self._bad_actors = self.agents.select(agent_type=BadActor)
+            self._bad_actors_of = len(self.agents)
+        return self._bad_actors
 
     def add_moderators(self, n: int) -> None:
         """Elect ``n`` more moderators, spread over the user timezones."""
