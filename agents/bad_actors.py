@@ -35,7 +35,6 @@ class BadActor(mesa.Agent):
 
     family = "bad"
     kind = Kind.SPAMMER
-    start_rep = 1
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model)
@@ -43,7 +42,7 @@ class BadActor(mesa.Agent):
         self.cfg = cfg
         self.index = index
         self.draws = model.streams[f"{self.family}:{index}"]
-        self.rate = cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
+        self.rate = cfg.rate_per_day * self.draws.lognormal(0.0, cfg.rate_spread)
         self.account = NONE
         self.comeback_at = NONE
         self.evading = False
@@ -55,7 +54,7 @@ class BadActor(mesa.Agent):
         site = self.site
         acct = int(site.users.add(self.draws, 1, joined=site.clock.minute, kind=self.kind, newcomer=True,
                                   ask_rate=0.0, answer_rate=0.0, comment_rate=0.0, vote_rate=0.0, flag_rate=0.0)[0])
-        site.users.reputation[acct] = self.start_rep
+        site.users.reputation[acct] = self.cfg.start_rep
         site.actor_of[acct] = self
         self.account = acct
         self.comeback_at = NONE
@@ -129,19 +128,17 @@ class BadActor(mesa.Agent):
     def act(self, n: int) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    #: A suspension longer than this is a ban: the operator gives the account up.
-    BAN_SUSPENSION_DAYS = 20
-
     def on_sanction(self, action: Action) -> None:
         """A defence bit: slow down; after a ban, perhaps come back on a new account."""
-        self.rate *= 1.0 - self.cfg.adapt_slowdown * 0.5
+        self.rate *= 1.0 - self.cfg.adapt_slowdown
         site = self.site
+        # A suspension longer than ban_suspension_days is a ban: the operator gives the account up.
         # A sanction can reach an account the actor already gave up (a flag on its old content
         # handled later); between accounts there is no suspension to read: ``users[NONE]`` would be
         # the last reserved row of the user table, never written.
         banned = action == Action.DESTROY or (
             action == Action.SUSPEND and self.account != NONE
-            and site.users.suspended_until[self.account] - site.clock.minute > self.BAN_SUSPENSION_DAYS * MINUTES_PER_DAY)
+            and site.users.suspended_until[self.account] - site.clock.minute > self.cfg.ban_suspension_days * MINUTES_PER_DAY)
         if banned:
             self.leave_account()
         self.reschedule()
@@ -156,8 +153,9 @@ class BadActor(mesa.Agent):
             delay = self.cfg.evasion_delay_days
         else:
             self.evading = False
-            self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, 0.3)
+            self.rate = self.cfg.rate_per_day * self.draws.lognormal(0.0, self.cfg.rate_spread)
             delay = self.cfg.replacement_days
+        # the delay is uniform on [0, 2 * delay days]: delay days on average
         self.comeback_at = self.site.clock.minute + int(delay * MINUTES_PER_DAY * self.draws.random() * 2) + 1
         self._set_wake()
 
@@ -173,14 +171,15 @@ class Spammer(BadActor):
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
-        self.tactic = PostType.QUESTION if self.draws.random() < 0.6 else PostType.ANSWER
+        self.tactic = PostType.QUESTION if self.draws.random() < cfg.question_share else PostType.ANSWER
 
     def act(self, n: int) -> None:
         site = self.site
         times = np.sort(self.my_times(n))
         if self.tactic == PostType.QUESTION:
             for t in times[:1].tolist():  # the new-user rate limit allows one question at a time
-                posting.ask(site, np.array([self.account]), np.array([t]), quality=np.array([0.05]), harm=Harm.SPAM)
+                posting.ask(site, np.array([self.account]), np.array([t]), quality=np.array([self.cfg.post_quality]),
+                            harm=Harm.SPAM)
         else:
             qs = site.traffic.sample_viewed(self.draws, n)
             if qs is None:
@@ -190,14 +189,14 @@ class Spammer(BadActor):
 
     def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
-        if self.draws.random() < 0.5:
+        if self.draws.random() < self.cfg.switch_prob:
             self.tactic = PostType.ANSWER if self.tactic == PostType.QUESTION else PostType.QUESTION
 
 
 class Harasser(BadActor):
     """Targeted harassment: abusive comments on one victim's posts; switches victim when sanctioned."""
 
-    family, kind, start_rep = "harassers", Kind.HARASSER, 60
+    family, kind = "harassers", Kind.HARASSER
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
         super().__init__(model, cfg, index)
@@ -228,14 +227,14 @@ class Harasser(BadActor):
 
     def on_sanction(self, action: Action) -> None:
         super().on_sanction(action)
-        if self.draws.random() < 0.5:
+        if self.draws.random() < self.cfg.switch_prob:
             self.victim = NONE
 
 
 class Troll(BadActor):
     """Untargeted abuse: abusive comments on whatever is popular."""
 
-    family, kind, start_rep = "trolls", Kind.TROLL, 60
+    family, kind = "trolls", Kind.TROLL
 
     def act(self, n: int) -> None:
         site = self.site
@@ -249,7 +248,7 @@ class Troll(BadActor):
 class AIFarmer(BadActor):
     """Plausible-looking machine-generated answers at high volume, often wrong."""
 
-    family, kind, start_rep = "ai_farmers", Kind.AI_FARMER, 1
+    family, kind = "ai_farmers", Kind.AI_FARMER
 
     def act(self, n: int) -> None:
         site = self.site
@@ -269,7 +268,7 @@ class AIFarmer(BadActor):
 class VotingRing(BadActor):
     """Sock puppets upvoting one beneficiary's posts, kept under the serial-voting threshold."""
 
-    family, kind, start_rep = "voting_rings", Kind.SOCK, 20
+    family, kind = "voting_rings", Kind.SOCK
     daily_session = True
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
@@ -304,7 +303,7 @@ class VotingRing(BadActor):
         if site.clock.day != self._today:
             self._today, self._cast = site.clock.day, {}
         # the beneficiary posts a couple of answers a day, the socks upvote them
-        k = int(self.draws.poisson(2.0))
+        k = int(self.draws.poisson(self.cfg.beneficiary_answers_per_day))
         qs = site.traffic.sample_viewed(self.draws, k) if k else None
         if qs is not None:
             q = np.where(site.posts.kind[qs] == PostType.QUESTION, qs, np.maximum(site.posts.parent[qs], 0))
@@ -332,13 +331,13 @@ class VotingRing(BadActor):
         """Reversed votes: the socks vote less per day. A sanction on one sock does not stop the
         ring (it acts while any sock can, :meth:`can_act`)."""
         if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
-            self.per_sock_per_day = max(1, self.per_sock_per_day - 1)
+            self.per_sock_per_day = max(1, self.per_sock_per_day - self.cfg.reversal_backoff)
 
 
 class SerialDownvoter(BadActor):
     """An established account downvoting one target's posts, kept under the reversal threshold."""
 
-    family, kind, start_rep = "serial_downvoters", Kind.DOWNVOTER, 600
+    family, kind = "serial_downvoters", Kind.DOWNVOTER
     daily_session = True
 
     def __init__(self, model: Site, cfg: BadActorConfig, index: int) -> None:
@@ -362,8 +361,8 @@ class SerialDownvoter(BadActor):
             self.target = int(owners[self.draws.integers(owners.size)])
             retention.abuse_received(site, np.array([self.target]), np.array([site.clock.minute]))
             self._target_posts = None
-        lo = site.post_id_at_day(site.clock.day - 30)
-        if self._target_posts is None:  # the target's posts of the last 30 days, then kept up to date
+        lo = site.post_id_at_day(site.clock.day - self.cfg.lookback_days)
+        if self._target_posts is None:  # the target's posts of the lookback period, then kept up to date
             self._target_posts = np.flatnonzero(site.posts.owner[lo:site.posts.n] == self.target) + lo
         else:
             new = np.flatnonzero(site.posts.owner[self._seen:site.posts.n] == self.target) + self._seen
@@ -379,7 +378,7 @@ class SerialDownvoter(BadActor):
 
     def on_sanction(self, action: Action) -> None:
         if action is Action.REVERSE_VOTES:  # the serial-voting script reversed its votes
-            self.per_day = max(1, self.per_day - 2)
+            self.per_day = max(1, self.per_day - self.cfg.reversal_backoff)
             return
         super().on_sanction(action)
 

@@ -29,7 +29,7 @@ from sim.population import Kind, Users, WeightedPool
 from sim.registrations import Registrations
 from sim.review_queues import ReviewQueues
 from sim.roomba import Roomba
-from sim.store import NONE, Action, PostType, State, Tone
+from sim.store import NONE, Action, PostType, StaffCase, State, Tone
 from sim.streams import Streams
 from sim.traffic import Traffic
 
@@ -65,7 +65,7 @@ class Site(mesa.Model):
         super().__init__(rng=self.streams["mesa"])
         self.settings = settings
         p = settings.population
-        self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor)
+        self.clock = Clock(settings.run.tick_minutes, p.diurnal_amplitude, p.weekend_factor, p.activity_peak_hour)
         self.policy = Policy.from_settings(settings)
         self.users = Users(settings, self.streams["population"])
         population = self.users.registered  # the initial members' rates, for their clocks
@@ -84,7 +84,7 @@ class Site(mesa.Model):
         self.roomba = Roomba(self)
         self.recorder = DailyRecorder(self)
         self.total_ticks = int(math.ceil(settings.run.days * MINUTES_PER_DAY / self.clock.tick_minutes))
-        self._rebuild_daily()
+        self._rebuild_pools()
 
     #: Tables are reserved for runs of up to this many days (longer runs grow them as needed) ...
     RESERVE_MAX_DAYS = 400
@@ -120,7 +120,6 @@ class Site(mesa.Model):
         self.flaggable_comments = np.zeros(0, dtype=np.int64)
         self._day_first_post: list[int] = []
         self._day_first_vote: list[int] = []
-        self._day_first_comment: list[int] = []
         self._new_posts: list[np.ndarray] = []
         self._new_comments: list[np.ndarray] = []
         self.removed_today: list[np.ndarray] = []  # posts hidden or deleted today (read by the recorder)
@@ -143,6 +142,7 @@ class Site(mesa.Model):
         self.community = Community(self)
         self.staff = Staff(self)
         self._no_agents = AgentSet([], random=self.random)
+        self._bad_actors, self._bad_actors_of = self._no_agents, 0  # (agents are never removed)
         self.add_moderators(self.settings.moderation.moderators.count)
         for family, cls in FAMILIES.items():
             self.add_bad_actors(cls, getattr(self.settings.bad_actors, family).count)
@@ -160,8 +160,12 @@ class Site(mesa.Model):
 
     @property
     def bad_actors(self) -> AgentSet:
-        """Every bad actor, all families, in order of arrival."""
-        return self.agents.select(agent_type=BadActor)
+        """Every bad actor, all families, in order of arrival (selected from the model's agents by
+        type, again whenever agents have joined since the last selection)."""
+        if self._bad_actors_of != len(self.agents):
+            self._bad_actors = self.agents.select(agent_type=BadActor)
+            self._bad_actors_of = len(self.agents)
+        return self._bad_actors
 
     def add_moderators(self, n: int) -> None:
         """Elect ``n`` more moderators, spread over the user timezones."""
@@ -191,6 +195,8 @@ class Site(mesa.Model):
 
     # -- hooks the mechanics call -------------------------------------------------------------
     def on_posts_created(self, ids: np.ndarray) -> None:
+        """New posts: harmful ones join the live list, first posts go to review (first questions
+        to the staging ground while it runs), all await the detectors' scan."""
         posts = self.posts
         harmful = ids[posts.harm[ids] > 0]
         if harmful.size:
@@ -205,12 +211,14 @@ class Site(mesa.Model):
         self._new_posts.append(ids)
 
     def on_comments_created(self, ids: np.ndarray) -> None:
+        """New comments: unwelcoming ones can be flagged, all await the civility classifier's scan."""
         bad = ids[self.comments.tone[ids] >= Tone.UNWELCOMING]
         if bad.size:
             self.flaggable_comments = np.concatenate([self.flaggable_comments, bad])
         self._new_comments.append(ids)
 
     def civility_gate(self, authors: np.ndarray, tone: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Comments about to be posted pass the civility nudge: ``(tone, keep)``."""
         return self.civility.gate(authors, tone)
 
     def notify_actor(self, user: int, action: Action) -> None:
@@ -220,10 +228,12 @@ class Site(mesa.Model):
             actor.on_sanction(action)
 
     def maybe_appeal(self, action_id: int, user: int) -> None:
+        """A member wrongly sanctioned may appeal to staff."""
         if self.users.kind[user] == Kind.MEMBER and self.streams["appeals"].random() < self.settings.population.appeal_prob:
-            self.staff.open_case("appeal", action=action_id, user=user)
+            self.staff.open_case(StaffCase.APPEAL, action=action_id, user=user)
 
-    def escalate(self, kind: str, user: int, **cause: int) -> None:
+    def escalate(self, kind: StaffCase, user: int, **cause: int) -> None:
+        """Open a staff case about ``user`` (naming its cause: a flag or a detection)."""
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 
@@ -240,31 +250,34 @@ class Site(mesa.Model):
                    + sum(q.reviews_total for q in self.review.all))
 
     # -- the tick ------------------------------------------------------------------------------
-    def _rebuild_daily(self) -> None:
-        users, rules, pol = self.users, self.settings.rules, self.policy
+    def _rebuild_pools(self) -> None:
+        """Daily: who may flag, vote to close and review today (by reputation), drawn by their rates;
+        the timezone groups' weights in the site-wide activity level."""
+        users, rules, pol, p = self.users, self.settings.rules, self.policy, self.settings.population
         ids = self.active_members()
         rep = users.reputation[ids]
         flag_rate, vote_rate = users.flag_rate[ids], users.vote_rate[ids]
         flaggers = rep >= rules.priv_flag
-        self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * 0.2)
+        self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * p.flagger_vote_weight)
         closers = rep >= pol.priv_close_vote
         self.closer_pool = WeightedPool(ids[closers], vote_rate[closers] + flag_rate[closers])
         reviewers = rep >= pol.priv_review
-        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + 0.01)
+        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + p.reviewer_base_weight)
         self.review.refresh_reviewers(rep)
         votes = self.arrivals.totals["vote"]
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 
     def _start_day(self) -> None:
+        """The day's lifecycle before its first tick: registrations, fresh allowances, the members'
+        planned actions, today's pools."""
         day = self.clock.day
         while len(self._day_first_post) <= day:
             self._day_first_post.append(self.posts.n)
             self._day_first_vote.append(self.votes.n)
-            self._day_first_comment.append(self.comments.n)
         self.registrations.start_day()
         self.users.start_day()
         self.arrivals.plan_day()
-        self._rebuild_daily()
+        self._rebuild_pools()
 
     def step(self) -> None:
         """Advance one tick."""
@@ -290,6 +303,7 @@ class Site(mesa.Model):
         clock.advance()
 
     def _scan_new_content(self) -> None:
+        """The automated defenders scan what was posted this tick."""
         if self._new_posts:
             ids = np.concatenate(self._new_posts)
             self._new_posts = []
@@ -301,6 +315,8 @@ class Site(mesa.Model):
             self.civility.scan(ids)
 
     def _end_day(self) -> None:
+        """The day's lifecycle after its last tick: nightly scripts, close-vote aging, the roomba,
+        churn, burnout, the day's metrics, then fresh daily tallies."""
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
         if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1:
@@ -313,11 +329,14 @@ class Site(mesa.Model):
         self.removed_today = []
         self.moderators.do("new_day")
         self.traffic.reset_day()
-        # drop removed items from the live lists
+        self._prune_live_lists()
+
+    def _prune_live_lists(self) -> None:
+        """Drop removed items from the live lists (and unwelcoming comments past their flaggable days)."""
         hp = self.harm_posts_live
         self.harm_posts_live = hp[self.posts.state[hp] < State.DELETED]
         fc = self.flaggable_comments
-        young = self.comments.created[fc] > self.clock.minute - 7 * MINUTES_PER_DAY
+        young = self.comments.created[fc] > self.clock.minute - self.settings.population.comment_flaggable_days * MINUTES_PER_DAY
         self.flaggable_comments = fc[(self.comments.removed_at[fc] == NONE) & (young | (self.comments.harm[fc] > 0))]
 
     def run(self, progress=None) -> None:

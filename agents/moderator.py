@@ -10,7 +10,7 @@ import numpy as np
 from sim import close_votes, removal, sanctions
 from sim.clock import DAYS_PER_WEEK, HOURS_PER_DAY, MINUTES_PER_HOUR
 from sim.population import Kind
-from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, Harm, Source, State, Target
+from sim.store import MODERATOR_ID_BASE, NONE, Cause, Closer, FlagKind, Harm, Source, StaffCase, State, Target
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -41,7 +41,7 @@ class Moderator(mesa.Agent):
         self.index = index
         self.handler = MODERATOR_ID_BASE - index
         self.draws = model.streams[f"moderator:{index}"]
-        self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, 0.3))
+        self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, cfg.minutes_spread))
         self.tz = tz
         self.start_hour = float(self.draws.integers(0, HOURS_PER_DAY))
         self.resigned = False
@@ -119,7 +119,7 @@ class Moderator(mesa.Agent):
                 sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag, wrongful=True)
             return
         if harm == Harm.SPAM:
-            if users.kind[author] == Kind.SPAMMER or users.reputation[author] < 200:
+            if users.kind[author] == Kind.SPAMMER or users.reputation[author] < cfg.destroy_spammer_below_rep:
                 sanctions.destroy(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
             else:
                 sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
@@ -127,7 +127,7 @@ class Moderator(mesa.Agent):
             if users.suspended_until[author] <= site.clock.minute:
                 sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag)
             if harm == Harm.HARASSMENT and self.draws.random() < site.settings.moderation.moderators.escalation_prob:
-                site.escalate("threat", user=author, cause_flag=cause_flag)
+                site.escalate(StaffCase.THREAT, user=author, cause_flag=cause_flag)
         elif harm == Harm.WRONG_AI and site.policy.ai_answer_ban:
             if users.suspended_until[author] <= site.clock.minute:
                 sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag,

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim import removal, sanctions, voting
 from sim.clock import MINUTES_PER_HOUR
-from sim.store import NONE, Source, State, Target
+from sim.store import NONE, Source, StaffCase, State, Target
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -20,7 +20,7 @@ class Staff(mesa.Agent):
     """The staff team as one agent with a shared case queue and finite minutes per day.
 
     Attributes:
-        cases: Open cases (``threat``, ``voting_fraud``, ``appeal``) in arrival order.
+        cases: Open cases (each a :class:`~sim.store.StaffCase` and its details) in arrival order.
         minutes_per_day: Team capacity.
     """
 
@@ -33,16 +33,17 @@ class Staff(mesa.Agent):
         self.draws = model.streams["staff"]
         self._budget = 0.0
 
-    def open_case(self, kind: str, **details: int) -> None:
+    def open_case(self, kind: StaffCase, **details: int) -> None:
         self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
 
     def step(self) -> None:
         site = self.site
-        hour = site.clock.local_hour(-5.0)
-        if not (9 <= hour < 17) or self.minutes_per_day <= 0:
+        cfg = site.settings.moderation.staff
+        hour = site.clock.local_hour(cfg.tz)
+        if not (cfg.start_hour <= hour < cfg.start_hour + cfg.hours) or self.minutes_per_day <= 0:
             return
-        self._budget += self.minutes_per_day / 8.0 * site.clock.tick_minutes / MINUTES_PER_HOUR
-        cost = site.settings.moderation.staff.minutes_per_case
+        self._budget += self.minutes_per_day / cfg.hours * site.clock.tick_minutes / MINUTES_PER_HOUR
+        cost = cfg.minutes_per_case
         while self.cases and self._budget >= cost:
             self._budget -= cost
             self.handle(self.cases.popleft())
@@ -51,17 +52,19 @@ class Staff(mesa.Agent):
 
     def handle(self, case: dict) -> None:
         site = self.site
+        cfg = site.settings.moderation.staff
         kind, user = case["kind"], int(case["user"])
-        if kind == "threat":
-            sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE), days=365.0)
-        elif kind == "voting_fraud":
+        if kind is StaffCase.THREAT:
+            sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_flag=case.get("cause_flag", NONE),
+                              days=cfg.threat_suspension_days)
+        elif kind is StaffCase.VOTING_FRAUD:
             votes = site.votes
             mine = np.flatnonzero((votes.voter[: votes.n] == user) & votes.fraud[: votes.n] & ~votes.reversed[: votes.n])
             voting.reverse_votes(site, mine)
             if not site.users.destroyed[user]:
                 sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
-                                  days=30.0)
-        elif kind == "appeal":
+                                  days=cfg.fraud_suspension_days)
+        elif kind is StaffCase.APPEAL:
             self.appeal(int(case["action"]))
 
     def appeal(self, action_id: int) -> None:

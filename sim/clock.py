@@ -22,13 +22,17 @@ class Clock:
     Attributes:
         tick_minutes: Length of one tick.
         minute: Start of the current tick.
+        amplitude: Depth of the daily activity cycle; peak_hour: its local peak.
+        weekend_factor: Activity on the local weekend relative to workdays.
     """
 
-    def __init__(self, tick_minutes: int, diurnal_amplitude: float, weekend_factor: float) -> None:
+    def __init__(self, tick_minutes: int, diurnal_amplitude: float, weekend_factor: float,
+                 peak_hour: float = 15.0) -> None:
         self.tick_minutes = int(tick_minutes)
         self.minute = 0
         self.amplitude = float(diurnal_amplitude)
         self.weekend_factor = float(weekend_factor)
+        self.peak_hour = float(peak_hour)
 
     @property
     def day(self) -> int:
@@ -71,13 +75,13 @@ class Clock:
 
     def activity(self, tz: np.ndarray | float) -> np.ndarray | float:
         """Relative activity (mean about 1) at hour offset ``tz`` in the current tick: a daily cycle
-        peaking mid-afternoon local time, damped on the local weekend."""
+        peaking at ``peak_hour`` local time (mid-afternoon), damped on the local weekend."""
         return self.activity_at(self.minute, tz)
 
     def activity_at(self, minute: int, tz: np.ndarray | float) -> np.ndarray | float:
         """Relative activity at hour offset ``tz`` in the tick starting at ``minute``."""
         hour = ((minute + self.tick_minutes / 2) / MINUTES_PER_HOUR + tz) % HOURS_PER_DAY
-        daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - 15.0) / HOURS_PER_DAY)
+        daily = 1.0 + self.amplitude * np.cos(2 * math.pi * (hour - self.peak_hour) / HOURS_PER_DAY)
         local_day = ((minute / MINUTES_PER_HOUR + tz) // HOURS_PER_DAY) % DAYS_PER_WEEK
         weekend = np.where(local_day >= WORKDAYS_PER_WEEK, self.weekend_factor, 1.0)
         weekend_days = DAYS_PER_WEEK - WORKDAYS_PER_WEEK

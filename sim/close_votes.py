@@ -13,8 +13,8 @@ from sim.store import NONE, Closer, CloseReason, PostType, State, VoteType, thre
 if TYPE_CHECKING:
     from agents.model import Site
 
+#: reasons for closing a question that is not a duplicate (their shares: population.close_reason_shares)
 OTHER_REASONS = np.array([CloseReason.NEEDS_DETAILS, CloseReason.OFF_TOPIC, CloseReason.OPINION])
-OTHER_WEIGHTS = np.array([0.6, 0.25, 0.15])
 
 
 def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -66,7 +66,7 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
     questions, time = questions[live], (time[live] if time.ndim else time)
     rng = site.streams["close_reasons"]
     reason = np.where(posts.duplicate[questions], CloseReason.DUPLICATE,
-                      rng.choice(OTHER_REASONS, size=questions.size, p=OTHER_WEIGHTS))
+                      rng.choice(OTHER_REASONS, size=questions.size, p=site.settings.population.close_reason_shares))
     with site.traffic.reweighing(questions):
         posts.state[questions] = State.CLOSED
     site.roomba.note_closed(questions)
@@ -118,7 +118,8 @@ def dupe_hammer(site: Site) -> None:
     idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged)
     if idx.size == 0 or site.policy.curators_on_strike:
         return
-    rate = -np.log1p(-site.settings.rules.dupe_hammer_prob) / (12 * MINUTES_PER_HOUR) * site.clock.tick_minutes
+    rules = site.settings.rules
+    rate = -np.log1p(-rules.dupe_hammer_prob) / (rules.dupe_hammer_hours * MINUTES_PER_HOUR) * site.clock.tick_minutes
     rng = site.streams["dupe_hammer"]
     hit = idx[rng.random(idx.size) < rate]
     close(site, hit, site.clock.jitter(rng, hit.size), Closer.DUPE_HAMMER)

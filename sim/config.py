@@ -116,6 +116,7 @@ class RulesConfig:
     close_vote_aging_days: float = num(14.0, DAYS_POS)
     reopen_vote_threshold: int = num(3, _rng(1, 50))
     dupe_hammer_prob: float = num(0.35, PROB)
+    dupe_hammer_hours: float = num(12.0, HOURS_POS)
     flag_allowance: int = num(10, PER_DAY)
     flag_allowance_bonus_per_10_helpful: int = num(1, COUNT)
     flag_allowance_max: int = num(100, PER_DAY)
@@ -176,6 +177,8 @@ class PopulationConfig:
     newcomer_quality_penalty: float = num(0.12, PROB)
     duplicate_base: float = num(0.03, PROB)
     duplicate_low_quality: float = num(0.04, PROB)
+    duplicate_low_quality_below: float = num(0.5, PROB)
+    close_reason_shares: list[float] = field(default_factory=lambda: [0.6, 0.25, 0.15], metadata=PROB)
     close_worthy_quality: float = num(0.24, PROB)
     skill_mean: float = num(0.6, OPEN_UNIT)
     topic_loyalty: float = num(0.8, PROB)
@@ -189,6 +192,10 @@ class PopulationConfig:
     upvote_wrong_answer: float = num(0.7, PROB)
     upvote_wrong_ai_answer: float = num(0.5, PROB)
     upvote_harmful: float = num(0.03, PROB)
+    off_topic_skill_factor: float = num(0.75, PROB)
+    answer_correct_base: float = num(0.6, PROB)
+    answer_correct_per_quality: float = num(0.4, PROB)
+    answer_quality_split: float = num(0.5, OPEN_UNIT)
     answer_delay_min: float = num(20.0, MINUTES)
     answer_recency_power: float = num(1.5, FACTOR)
     answer_crowding_power: float = num(1.5, FACTOR)
@@ -202,12 +209,15 @@ class PopulationConfig:
     accept_rate_per_day: float = num(1.5, RATE)
     diurnal_amplitude: float = num(0.6, PROB)
     weekend_factor: float = num(0.7, FACTOR_POS)
+    activity_peak_hour: float = num(15.0, _rng(0.0, float(HOURS_PER_DAY)))
     churn_hazard_per_day: float = num(0.005, PROB)
     newcomer_churn_hazard_per_day: float = num(0.05, PROB)
     churn_activity_protection: float = num(1.0, FACTOR)
     bad_first_post_churn: float = num(0.3, PROB)
     closed_first_post_churn: float = num(0.5, PROB)
     abuse_churn: float = num(0.25, PROB)
+    first_post_hit_days: float = num(7.0, DAYS)
+    close_notice_fix_margin: float = num(0.1, PROB)
     newcomer_days: float = num(30.0, DAYS_POS)
     views_per_hour_new_question: float = num(6.0, _rng(0.0, MAX_VIEWS_PER_HOUR))
     views_decay_hours: float = num(10.0, HOURS_POS)
@@ -215,12 +225,17 @@ class PopulationConfig:
     views_decay_power: float = num(1.3, FACTOR_POS)
     hot_days: float = num(3.0, DAYS_POS)
     hidden_view_share: float = num(0.25, PROB)
+    closed_view_share: float = num(0.5, PROB)
+    views_score_power: float = num(0.5, FACTOR)
     comment_view_share: float = num(0.3, PROB)
+    comment_flaggable_days: float = num(7.0, DAYS)
     flag_prob_spam: float = num(0.02, PROB)
     flag_prob_abusive: float = num(0.02, PROB)
     flag_prob_wrong_ai: float = num(0.003, PROB)
     flag_prob_low_quality: float = num(0.004, PROB)
     flag_prob_mistaken: float = num(0.00004, PROB)
+    mistaken_flag_kind_share: float = num(0.1, _rng(0.01, 1.0 / 3))
+    not_an_answer_share: float = num(0.5, PROB)
     close_flag_prob: float = num(0.12, PROB)
     close_vote_prob: float = num(0.0015, PROB)
     false_close_vote_prob: float = num(0.0002, PROB)
@@ -228,6 +243,8 @@ class PopulationConfig:
     comment_flag_prob_abusive: float = num(0.03, PROB)
     comment_flag_prob_unwelcoming: float = num(0.003, PROB)
     appeal_prob: float = num(0.3, PROB)
+    flagger_vote_weight: float = num(0.2, FACTOR)
+    reviewer_base_weight: float = num(0.01, RATE)
     rep_warm_start_days: float = num(1000.0, DAYS)
     warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
     warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))
@@ -251,6 +268,8 @@ class ModeratorConfig:
     resignation_prob_per_week: float = num(0.1, PROB)
     binding_close_share: float = num(0.03, PROB)
     handles_close_flags_share: float = num(0.04, PROB)
+    minutes_spread: float = num(0.3, _rng(0.0, 10.0))
+    destroy_spammer_below_rep: int = num(200, REP)
 
 
 @dataclass(frozen=True)
@@ -261,6 +280,11 @@ class StaffConfig:
     minutes_per_day: float = num(120.0, MINUTES_OF_A_DAY)
     minutes_per_case: float = num(20.0, MINUTES_PER_TASK)
     appeal_accuracy: float = num(0.9, PROB)
+    tz: float = num(-5.0, _rng(-12.0, 14.0))
+    start_hour: float = num(9.0, _rng(0.0, float(HOURS_PER_DAY)))
+    hours: float = num(8.0, _rng(POSITIVE_MIN, float(HOURS_PER_DAY)))
+    threat_suspension_days: float = num(365.0, DAYS)
+    fraud_suspension_days: float = num(30.0, DAYS)
 
 
 @dataclass(frozen=True)
@@ -292,34 +316,74 @@ class ModerationConfig:
         enabled=False, precision=0.95, recall=0.7, flags_cast=0))
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
+    first_posts_close_share: float = num(0.5, PROB)
+    destroy_removes_days: int = num(7, _rng(0, int(MAX_DAYS)))
     question_ban_min_questions: int = num(4, _rng(1, MAX_PER_DAY))
+    question_ban_lookback_days: int = num(60, _rng(0, int(MAX_DAYS)))
+    question_ban_deserved_quality: float = num(0.4, PROB)
+    civility_nudge_base_rate: float = num(0.03, OPEN_UNIT)
     suspension_ladder_days: list[float] = field(default_factory=lambda: [0.0, 7.0, 30.0, 365.0], metadata=DAYS)
 
 
 @dataclass(frozen=True)
 class BadActorConfig:
-    """One family of bad actors."""
+    """One family of bad actors (the keys every family has; :mod:`agents.bad_actors`)."""
 
     count: int = num(0, _rng(0, 100_000))
     rate_per_day: float = num(1.0, _rng(0.0, MAX_PER_DAY))
+    rate_spread: float = num(0.3, _rng(0.0, 10.0))
     evasion_prob: float = num(0.5, PROB)
     evasion_delay_days: float = num(2.0, DAYS)
-    adapt_slowdown: float = num(0.5, PROB)
+    adapt_slowdown: float = num(0.25, PROB)
+    ban_suspension_days: float = num(20.0, DAYS)
     accounts: int = num(1, _rng(1, 1000))
     correctness: float = num(0.4, PROB)
     replacement_days: float = num(7.0, DAYS)
+    start_rep: int = num(1, REP)
+
+
+@dataclass(frozen=True)
+class SpammerConfig(BadActorConfig):
+    """Spammers: the family's keys, and their tactic."""
+
+    question_share: float = num(0.6, PROB)
+    switch_prob: float = num(0.5, PROB)
+    post_quality: float = num(0.05, PROB)
+
+
+@dataclass(frozen=True)
+class HarasserConfig(BadActorConfig):
+    """Harassers: the family's keys, and how often a sanction makes them pick a new victim."""
+
+    switch_prob: float = num(0.5, PROB)
+
+
+@dataclass(frozen=True)
+class VotingRingConfig(BadActorConfig):
+    """Voting rings: the family's keys, the beneficiary's answers, the socks' back-off."""
+
+    beneficiary_answers_per_day: float = num(2.0, RATE)
+    reversal_backoff: int = num(1, _rng(0, MAX_PER_DAY))
+
+
+@dataclass(frozen=True)
+class SerialDownvoterConfig(BadActorConfig):
+    """Serial downvoters: the family's keys, their back-off and how far back they look."""
+
+    reversal_backoff: int = num(2, _rng(0, MAX_PER_DAY))
+    lookback_days: int = num(30, _rng(0, int(MAX_DAYS)))
 
 
 @dataclass(frozen=True)
 class BadActorsConfig:
     """The bad-actor population (DESIGN.md section 3)."""
 
-    spammers: BadActorConfig = field(default_factory=BadActorConfig)
-    harassers: BadActorConfig = field(default_factory=BadActorConfig)
-    trolls: BadActorConfig = field(default_factory=BadActorConfig)
-    voting_rings: BadActorConfig = field(default_factory=BadActorConfig)
+    spammers: SpammerConfig = field(default_factory=SpammerConfig)
+    harassers: HarasserConfig = field(default_factory=lambda: HarasserConfig(start_rep=60))
+    trolls: BadActorConfig = field(default_factory=lambda: BadActorConfig(start_rep=60))
+    voting_rings: VotingRingConfig = field(default_factory=lambda: VotingRingConfig(start_rep=20))
     ai_farmers: BadActorConfig = field(default_factory=BadActorConfig)
-    serial_downvoters: BadActorConfig = field(default_factory=BadActorConfig)
+    serial_downvoters: SerialDownvoterConfig = field(default_factory=lambda: SerialDownvoterConfig(start_rep=600))
 
 
 @dataclass(frozen=True)
@@ -548,6 +612,10 @@ def _cross_checks(s: Settings) -> None:
     if s.rules.red_flags_to_delete < s.rules.red_flags_to_hide:
         raise ConfigError(f"rules.red_flags_to_delete={s.rules.red_flags_to_delete}: must be >= "
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")
+    reasons = s.population.close_reason_shares
+    if len(reasons) != 3 or abs(sum(reasons) - 1.0) > 1e-6:
+        raise ConfigError(f"population.close_reason_shares={reasons}: three shares (needs details, off topic, "
+                          f"opinion-based) that sum to 1")
     if len(s.moderation.suspension_ladder_days) < 1:
         raise ConfigError("moderation.suspension_ladder_days=[]: at least one step is required")
     from sim.metric_registry import REGISTRY

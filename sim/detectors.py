@@ -19,7 +19,20 @@ import numpy as np
 from sim import removal, sanctions, voting
 from sim.config import DetectorConfig
 from sim.population import Kind
-from sim.store import NONE, Action, Cause, FlagKind, Harm, PostType, Source, State, Target, Tone, VoteType
+from sim.store import (
+    NONE,
+    Action,
+    Cause,
+    FlagKind,
+    Harm,
+    PostType,
+    Source,
+    StaffCase,
+    State,
+    Target,
+    Tone,
+    VoteType,
+)
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -129,7 +142,9 @@ class CivilityClassifier(Detector):
         return tone, ~withdraw
 
     def _fp_rate(self) -> float:
-        base = 0.03
+        """The nudge's false-positive rate that gives its precision at the assumed base rate of
+        unfriendly comments (the nudge acts before posting: no base rate is observed)."""
+        base = self.site.settings.moderation.civility_nudge_base_rate
         return min(1.0, self.recall * base * (1 - self.precision) / self.precision / (1 - base))
 
     def scan(self, ids: np.ndarray) -> None:
@@ -188,7 +203,7 @@ class SerialVotingScript(Detector):
                                 wrongful=not truth, group=int(site.users.region[voter]))
             site.notify_actor(voter, Action.REVERSE_VOTES)
             if truth:
-                site.escalate("voting_fraud", user=voter, cause_detection=did)
+                site.escalate(StaffCase.VOTING_FRAUD, user=voter, cause_detection=did)
 
 
 class QuestionBan(Detector):
@@ -203,7 +218,8 @@ class QuestionBan(Detector):
         if not self.cfg.enabled:
             return
         posts, users = site.posts, site.users
-        lo = site.post_id_at_day(site.clock.day - 60)
+        m = site.settings.moderation
+        lo = site.post_id_at_day(site.clock.day - m.question_ban_lookback_days)
         sl = slice(lo, posts.n)
         q = posts.kind[sl] == PostType.QUESTION
         owner = posts.owner[sl][q].astype(np.int64)
@@ -213,10 +229,11 @@ class QuestionBan(Detector):
         uniq, inv = np.unique(owner, return_inverse=True)
         n_q = np.bincount(inv)
         n_bad = np.bincount(inv, weights=bad)
-        ban = (n_q >= site.settings.moderation.question_ban_min_questions) & (n_bad / n_q >= self.cfg.threshold)
+        ban = (n_q >= m.question_ban_min_questions) & (n_bad / n_q >= self.cfg.threshold)
         ban &= ~users.question_banned[uniq]
         now = site.clock.tick_end - 1
         for user in uniq[ban].tolist():
-            truth = bool(users.kind[user] != Kind.MEMBER or users.quality[user] < 0.4)
+            # deserved: a bad actor's account, or a member whose questions are poor on average
+            truth = bool(users.kind[user] != Kind.MEMBER or users.quality[user] < m.question_ban_deserved_quality)
             det = self.record(Target.USER, np.array([user]), np.array([user]), np.array([truth]), np.array([now]))
             sanctions.question_ban(site, user, int(det[0]), wrongful=not truth)

@@ -60,7 +60,7 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
     p = site.settings.population
     if quality is None:
         quality = np.clip(users.quality[owners] + rng.normal(0, p.question_quality_sd, n), 0.0, 1.0)
-    dup_prob = p.duplicate_base + p.duplicate_low_quality * (quality < 0.5)
+    dup_prob = p.duplicate_base + p.duplicate_low_quality * (quality < p.duplicate_low_quality_below)
     duplicate = (rng.random(n) < dup_prob) & (harm == Harm.NONE)
     loyal = rng.random(n) < p.topic_loyalty
     topic = np.where(loyal, users.topic[owners], rng.integers(0, site.settings.site.topics, n))
@@ -96,14 +96,18 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     times = np.maximum(times, posts.created[questions] + 1)
-    rng = site.streams["answering"]
+    rng, p = site.streams["answering"], site.settings.population
     if correct is None:
+        # right more often: skilled, on the answerer's own topic, a clear question
         match = users.topic[owners] == posts.topic[questions]
-        p_correct = users.skill[owners] * np.where(match, 1.0, 0.75) * (0.6 + 0.4 * posts.quality[questions])
+        p_correct = (users.skill[owners] * np.where(match, 1.0, p.off_topic_skill_factor)
+                     * (p.answer_correct_base + p.answer_correct_per_quality * posts.quality[questions]))
         correct = rng.random(n) < p_correct
     else:
         correct = np.asarray(correct)[keep]
-    quality = np.where(correct, 0.5 + 0.5 * rng.random(n), 0.5 * rng.random(n))
+    # hidden quality: uniform above the split for correct answers, below it for wrong ones
+    split = p.answer_quality_split
+    quality = np.where(correct, split + (1.0 - split) * rng.random(n), split * rng.random(n))
     ids = posts.append(n, kind=PostType.ANSWER, parent=questions, owner=owners, owner_rep=users.reputation[owners],
                        created=times,
                        topic=posts.topic[questions], quality=quality, correct=correct, harm=harm, ai=ai,

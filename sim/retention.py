@@ -57,13 +57,13 @@ def _leave(site: Site, ids: np.ndarray) -> None:
 def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: bool = False) -> None:
     """A first post was closed, downvoted or met an unwelcoming comment: its author may leave.
 
-    Only the first such experience of a member's first post counts, and only within a week of
-    posting. With clear close notices (a lever) a closed
+    Only the first such experience of a member's first post counts, and only within
+    ``population.first_post_hit_days`` of posting. With clear close notices (a lever) a closed
     newcomer is less likely to leave and may fix the question."""
     posts, users, pol, p = site.posts, site.users, site.policy, site.settings.population
     owners = posts.owner[post_ids].astype(np.int64)
     hit = (users.first_post[owners] == post_ids) & ~users.first_post_bad[owners]
-    hit &= (np.asarray(times) - posts.created[post_ids]) <= 7 * MINUTES_PER_DAY
+    hit &= (np.asarray(times) - posts.created[post_ids]) <= p.first_post_hit_days * MINUTES_PER_DAY
     if not hit.any():
         return
     owners, pids = owners[hit], np.asarray(post_ids)[hit]
@@ -74,7 +74,7 @@ def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: 
         churn_p *= pol.close_notice_churn_relief
         fix = rng.random(owners.size) < pol.close_notice_fix_prob
         fixed = pids[fix & ~posts.duplicate[pids]]
-        posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + 0.1)
+        posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + p.close_notice_fix_margin)
         posts.close_worthy[fixed] = False
     add_churn_hazard(site, owners, one_off_hazard(churn_p))
 

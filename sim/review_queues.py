@@ -173,7 +173,8 @@ class ReviewQueues:
                 kinds = np.where(posts.harm[ps[spot]] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)
                 reviewers = site.reviewer_pool.draw(rng, int(spot.sum()))
                 site.flags.raise_user_flags(Target.POST, ps[spot], reviewers, kinds, np.full(int(spot.sum()), now))
-            cw = (posts.kind[ps] == PostType.QUESTION) & posts.close_worthy[ps] & (rng.random(ps.size) < acc * 0.5)
+            send = acc * site.settings.moderation.first_posts_close_share
+            cw = (posts.kind[ps] == PostType.QUESTION) & posts.close_worthy[ps] & (rng.random(ps.size) < send)
             self.close.add(ps[cw], now)
         self._staging_step(rng, acc, now)
 

@@ -39,7 +39,7 @@ def suspend(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     d = float(days if days is not None else ladder[min(level, len(ladder) - 1)])
     action = Action.SUSPEND if d > 0 else Action.WARN
     aid = _record(site, action, user, actor, source, cause_flag, cause_detection, d, wrongful)
-    users.suspensions[user] = min(level + 1, 127)
+    users.suspensions[user] = min(level + 1, np.iinfo(users.suspensions.dtype).max)
     if d > 0:
         users.suspended_until[user] = max(int(users.suspended_until[user]), site.clock.minute + int(d * MINUTES_PER_DAY))
         users.refresh_block(user)
@@ -58,7 +58,7 @@ def destroy(site: Site, user: int, actor: int, source: Source, cause_flag: int =
     users.destroyed[user] = True
     users.active[user] = False
     users.refresh_block(user)
-    lo = site.post_id_at_day(site.clock.day - 7)
+    lo = site.post_id_at_day(site.clock.day - site.settings.moderation.destroy_removes_days)
     mine = np.flatnonzero(posts.owner[lo:posts.n] == user) + lo
     older = site.harm_posts_live[posts.owner[site.harm_posts_live] == user]
     mine = np.union1d(mine, older)

@@ -124,6 +124,14 @@ class Source(IntEnum):
     MODERATOR = 6
 
 
+class StaffCase(IntEnum):
+    """Kinds of case the staff team works (escalations and appeals)."""
+
+    THREAT = 1
+    VOTING_FRAUD = 2
+    APPEAL = 3
+
+
 class Action(IntEnum):
     DELETE = 1
     DECLINE = 2

@@ -34,7 +34,8 @@ def _red_flag_prob(p) -> np.ndarray:
     return table
 
 
-# honest mistakes: 10% spam, 10% rude, 10% needs-moderator, the rest very low quality
+# honest mistakes: a share each (population.mistaken_flag_kind_share) of spam, rude and
+# needs-moderator flags, the rest very low quality
 _MISTAKEN_KIND = np.array([FlagKind.SPAM, FlagKind.RUDE, FlagKind.NEEDS_MODERATOR, FlagKind.VERY_LOW_QUALITY])
 
 
@@ -195,6 +196,10 @@ class Traffic:
         harm_views_today: Views of harmful content so far today, by harm name.
     """
 
+    #: Lookup tables: the view decay by age in minutes up to this many days (older posts stay at
+    #: the last value) and the score boost up to this score.
+    DECAY_TABLE_DAYS, SCORE_TABLE_SIZE = 366, 10_000
+
     def __init__(self, site: Site) -> None:
         self.site = site
         self.views_today = 0.0
@@ -203,11 +208,11 @@ class Traffic:
         self._cum = np.zeros(0)
         p = site.settings.population
         # lookup tables: views per hour by age in minutes (up to a year), boost by score, by state
-        age_h = np.arange(366 * MINUTES_PER_DAY) / MINUTES_PER_HOUR
+        age_h = np.arange(self.DECAY_TABLE_DAYS * MINUTES_PER_DAY) / MINUTES_PER_HOUR
         self._decay = p.views_per_hour_new_question * (1.0 + age_h / p.views_decay_hours) ** (-p.views_decay_power)
-        self._score_boost = np.sqrt(1.0 + np.arange(10_000))
+        self._score_boost = (1.0 + np.arange(self.SCORE_TABLE_SIZE)) ** p.views_score_power
         self._state_factor = np.zeros(max(State) + 1)
-        self._state_factor[[State.LIVE, State.CLOSED, State.HIDDEN]] = [1.0, 0.5, p.hidden_view_share]
+        self._state_factor[[State.LIVE, State.CLOSED, State.HIDDEN]] = [1.0, p.closed_view_share, p.hidden_view_share]
         self.older = OlderPostViews(int(np.ceil(site.settings.run.days * MINUTES_PER_DAY / site.clock.tick_minutes)))
 
     def _weights(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -325,48 +330,16 @@ class Traffic:
     def _viewer_actions(self, lo: int, views: np.ndarray, lowq: np.ndarray, cw: np.ndarray, closed: np.ndarray,
                         b_ids: np.ndarray, b_views: np.ndarray, b_harm: np.ndarray, cids: np.ndarray,
                         cviews: np.ndarray) -> None:
+        """What viewers do about this tick's posts and comments: flags (the post flags raised as one
+        batch) and, unless curators are on strike, close and reopen votes. Each step draws from the
+        streams in a fixed order."""
         site = self.site
-        posts, comments, p = site.posts, site.comments, site.settings.population
         rng = site.streams["viewer_flags"]
-        events = []
-        # red flags on spam and abuse (hidden posts keep a reduced audience that still flags)
-        if b_ids.size:
-            p_red = _red_flag_prob(p)[b_harm]
-            red = _draw(rng, b_ids, b_views * p_red)
-            events.append((red, np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)))
-            ai_wrong = _draw(rng, b_ids, b_views * (posts.state[b_ids] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
-                             * p.flag_prob_wrong_ai)
-            events.append((ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR)))
-        # low-quality answers (not an answer / very low quality) and very low quality questions
-        lq = _draw(rng, lowq + lo, views[lowq] * p.flag_prob_low_quality)
-        naa = (rng.random(lq.size) < 0.5) & (posts.kind[lq] == PostType.ANSWER)
-        events.append((lq, np.where(naa, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY)))
-        # honest mistakes on fine posts: thin a Poisson stream over everything viewed
-        mistaken = self._thinned(rng, p.flag_prob_mistaken)
-        mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
-        u = rng.random(mistaken.size)
-        mk = _MISTAKEN_KIND[np.minimum((u * 10).astype(np.int64), 3)]
-        events.append((mistaken, mk))
+        events = self._red_flags(rng, b_ids, b_views, b_harm)
+        events += self._low_quality_flags(rng, lo + lowq, views[lowq])
+        events.append(self._mistaken_flags(rng))
         if not site.policy.curators_on_strike:
-            cv_rng = site.streams["close_votes"]
-            cw_ids = cw + lo
-            cf = _draw(rng, cw_ids, views[cw] * p.close_flag_prob)
-            events.append((cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)))
-            # close votes: a thin stream on every live question, more on those that deserve closing
-            cv = _draw(cv_rng, cw_ids, views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
-            stray = self._thinned(cv_rng, p.false_close_vote_prob)
-            stray = stray[(posts.kind[stray] == PostType.QUESTION) & (posts.state[stray] == State.LIVE)
-                          & (posts.harm[stray] == Harm.NONE)]
-            cv = np.concatenate([cv, stray])
-            if cv.size:
-                voters = site.closer_pool.draw(cv_rng, cv.size)
-                close_votes.cast(site, cv, voters, site.clock.jitter(rng, cv.size))
-            c_ids = closed + lo
-            fixable = ~posts.close_worthy[c_ids] | (posts.quality[c_ids] >= p.close_worthy_quality)
-            rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)
-            if rv.size:
-                voters = site.closer_pool.draw(cv_rng, rv.size)
-                close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
+            events.append(self._close_and_reopen_votes(rng, lo, views, cw, closed))
         # all of this tick's post flags go through the flag mechanics as one batch
         items = np.concatenate([e[0] for e in events])
         if items.size:
@@ -374,11 +347,75 @@ class Traffic:
             flaggers = site.flagger_pool.draw(rng, items.size)
             site.flags.raise_user_flags(Target.POST, items, flaggers, kinds, site.clock.jitter(rng, items.size))
         if cids.size:
-            tone = comments.tone[cids]
-            live = comments.removed_at[cids] == NONE
-            p_c = np.where(tone == Tone.ABUSIVE, p.comment_flag_prob_abusive, p.comment_flag_prob_unwelcoming)
-            cf = _draw(rng, cids, cviews * live * p_c)
-            if cf.size:
-                ck = np.where(comments.harm[cf] > 0, FlagKind.COMMENT_HARASSMENT, FlagKind.COMMENT_UNFRIENDLY)
-                flaggers = site.flagger_pool.draw(rng, cf.size)
-                site.flags.raise_user_flags(Target.COMMENT, cf, flaggers, ck, site.clock.jitter(rng, cf.size))
+            self._comment_flags(rng, cids, cviews)
+
+    def _red_flags(self, rng: np.random.Generator, b_ids: np.ndarray, b_views: np.ndarray,
+                   b_harm: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Red flags on spam and abuse (hidden posts keep a reduced audience that still flags) and
+        needs-moderator flags on wrong AI answers: (posts, flag kinds) of each."""
+        posts, p = self.site.posts, self.site.settings.population
+        if not b_ids.size:
+            return []
+        p_red = _red_flag_prob(p)[b_harm]
+        red = _draw(rng, b_ids, b_views * p_red)
+        ai_wrong = _draw(rng, b_ids, b_views * (posts.state[b_ids] < State.HIDDEN) * (b_harm == Harm.WRONG_AI)
+                         * p.flag_prob_wrong_ai)
+        return [(red, np.where(posts.harm[red] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)),
+                (ai_wrong, np.full(ai_wrong.size, FlagKind.NEEDS_MODERATOR))]
+
+    def _low_quality_flags(self, rng: np.random.Generator, ids: np.ndarray,
+                           views: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Low-quality answers (not an answer / very low quality) and very low quality questions."""
+        posts, p = self.site.posts, self.site.settings.population
+        lq = _draw(rng, ids, views * p.flag_prob_low_quality)
+        naa = (rng.random(lq.size) < p.not_an_answer_share) & (posts.kind[lq] == PostType.ANSWER)
+        return [(lq, np.where(naa, FlagKind.NOT_AN_ANSWER, FlagKind.VERY_LOW_QUALITY))]
+
+    def _mistaken_flags(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Honest mistakes on fine posts: a thinned Poisson stream over everything viewed, a share
+        each as spam, rude and needs-moderator flags, the rest very low quality."""
+        posts, p = self.site.posts, self.site.settings.population
+        mistaken = self._thinned(rng, p.flag_prob_mistaken)
+        mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
+        u = rng.random(mistaken.size)
+        kind = np.minimum((u * (1.0 / p.mistaken_flag_kind_share)).astype(np.int64), _MISTAKEN_KIND.size - 1)
+        return mistaken, _MISTAKEN_KIND[kind]
+
+    def _close_and_reopen_votes(self, rng: np.random.Generator, lo: int, views: np.ndarray, cw: np.ndarray,
+                                closed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Close flags on close-worthy live questions (returned, for the flag batch), and the close
+        and reopen votes viewers with the privilege cast now."""
+        site = self.site
+        posts, p = site.posts, site.settings.population
+        cv_rng = site.streams["close_votes"]
+        cw_ids = cw + lo
+        cf = _draw(rng, cw_ids, views[cw] * p.close_flag_prob)
+        # close votes: a thin stream on every live question, more on those that deserve closing
+        cv = _draw(cv_rng, cw_ids, views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
+        stray = self._thinned(cv_rng, p.false_close_vote_prob)
+        stray = stray[(posts.kind[stray] == PostType.QUESTION) & (posts.state[stray] == State.LIVE)
+                      & (posts.harm[stray] == Harm.NONE)]
+        cv = np.concatenate([cv, stray])
+        if cv.size:
+            voters = site.closer_pool.draw(cv_rng, cv.size)
+            close_votes.cast(site, cv, voters, site.clock.jitter(rng, cv.size))
+        c_ids = closed + lo
+        fixable = ~posts.close_worthy[c_ids] | (posts.quality[c_ids] >= p.close_worthy_quality)
+        rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)
+        if rv.size:
+            voters = site.closer_pool.draw(cv_rng, rv.size)
+            close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
+        return cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)
+
+    def _comment_flags(self, rng: np.random.Generator, cids: np.ndarray, cviews: np.ndarray) -> None:
+        """Flags on abusive and unwelcoming comments, in proportion to their views."""
+        site = self.site
+        comments, p = site.comments, site.settings.population
+        tone = comments.tone[cids]
+        live = comments.removed_at[cids] == NONE
+        p_c = np.where(tone == Tone.ABUSIVE, p.comment_flag_prob_abusive, p.comment_flag_prob_unwelcoming)
+        cf = _draw(rng, cids, cviews * live * p_c)
+        if cf.size:
+            ck = np.where(comments.harm[cf] > 0, FlagKind.COMMENT_HARASSMENT, FlagKind.COMMENT_UNFRIENDLY)
+            flaggers = site.flagger_pool.draw(rng, cf.size)
+            site.flags.raise_user_flags(Target.COMMENT, cf, flaggers, ck, site.clock.jitter(rng, cf.size))

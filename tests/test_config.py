@@ -66,6 +66,10 @@ def test_validate_rejects_unknown_keys_types_and_ranges():
         tree = to_tree(Settings())
         tree["population"]["regions"]["americas"]["share"] = 0.9
         validate(tree)
+    for shares in ([0.5, 0.25, 0.15], [0.6, 0.4]):
+        with pytest.raises(ConfigError, match=r"population.close_reason_shares=.*sum to 1"):
+            replace(Settings(), **{"population.close_reason_shares": shares})
+    assert replace(Settings(), **{"population.close_reason_shares": [0.5, 0.3, 0.2]})
 
 
 def test_good_run_writes_run_directory(tmp_path):
