@@ -237,13 +237,19 @@ def seeds_to_decide(
         return None
     alpha = 1 - confidence
     spread = half * math.sqrt(n) / _t_quantile(1 - alpha / 2, n - 1)
+    return _smallest_clearing(spread, abs(delta), alpha, power)
+
+
+def _smallest_clearing(spread: float, gap: float, alpha: float, power: float) -> int:
+    """Smallest ``m`` (at most :data:`SEEDS_CAP`) with
+    ``(t(1 - alpha/2, m - 1) + t(power, m - 1)) * spread / sqrt(m) <= gap``."""
     z = float(special.ndtri(1 - alpha / 2) + special.ndtri(power))
 
     def clears(m: int) -> bool:
         q = _t_quantile(1 - alpha / 2, m - 1) + _t_quantile(power, m - 1)
-        return q * spread / math.sqrt(m) <= abs(delta)
+        return q * spread / math.sqrt(m) <= gap
 
-    m = max(2, math.ceil((z * spread / abs(delta)) ** 2))  # normal approximation: a lower bound
+    m = max(2, math.ceil((z * spread / gap) ** 2))  # normal approximation: a lower bound
     if m >= SEEDS_CAP:
         return SEEDS_CAP
     hi = m

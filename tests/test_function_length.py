@@ -17,7 +17,6 @@ PACKAGES = ("sim", "agents", "scenarios", "preflight", "experiments")
 MAX_LINES = 60
 #: "path::function" -> why it is longer for now
 ALLOWED = {
-    "experiments/stats.py::seeds_to_decide": "being split on another branch",
 }
 COMPILERS = {"njit", "jit"}
 
