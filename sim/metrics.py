@@ -139,6 +139,21 @@ def window_of(site: Site) -> Window:
     return Window(int(site.settings.run.warmup_days * MINUTES_PER_DAY), int(site.clock.minute))
 
 
+def _record_and_window(source: Site | RunRecord, window: Window | None) -> tuple[RunRecord, Window]:
+    """What a summary reads: a hand-built record with its window, or a finished site's."""
+    if isinstance(source, RunRecord):
+        if window is None:
+            raise ValueError("a hand-built RunRecord needs its Window")
+        return source, window
+    return RunRecord.of(source), window or window_of(source)
+
+
+def _removal_durations(h: dict[str, np.ndarray], end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Time from posting to removal of harmful items ``h``, censored at ``end``, and whether removed."""
+    removed = (h["removed_at"] != NONE) & (h["removed_at"] < end)
+    return np.where(removed, h["removed_at"], end) - h["created"], removed
+
+
 def _q(values: np.ndarray, q: float) -> float:
     return float(np.quantile(values, q)) if values.size else float("nan")
 
@@ -153,14 +168,12 @@ def km_quantiles(durations: np.ndarray, observed: np.ndarray, qs: tuple[float, .
     ``durations`` are times to the event where ``observed``, else times to censoring. The
     q-quantile is the first time the estimated share that had the event reaches q (NaN if it
     never does, or there are no items)."""
-    from scipy import stats  # (imported here: scipy.stats costs start-up time and memory)
 
     durations = np.asarray(durations, dtype=np.float64)
     observed = np.asarray(observed, dtype=bool)
     if durations.size == 0 or not observed.any():
         return [float("nan")] * len(qs)
-    data = stats.CensoredData(uncensored=durations[observed], right=durations[~observed])
-    sf = stats.ecdf(data).sf
+    sf = _km(durations, observed)
     times, surv = sf.quantiles, sf.probabilities
     out = []
     for q in qs:
@@ -350,12 +363,7 @@ def summarize(source: Site | RunRecord, window: Window | None = None) -> tuple[d
         ``(metrics, fairness)``: metric name -> value, and for each grouped metric its per-group
         rates, counts and worst-to-best ratio.
     """
-    if isinstance(source, RunRecord):
-        rec = source
-        if window is None:
-            raise ValueError("a hand-built RunRecord needs its Window")
-    else:
-        rec, window = RunRecord.of(source), window or window_of(source)
+    rec, window = _record_and_window(source, window)
     out = Summary(rec)
     for family in (_harm_exposure, _prevalence, _time_to_removal, _proactive, _wrongful, _victimization,
                    _newcomers, _mod_workload, _community_health):
@@ -422,8 +430,7 @@ def _earliest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _time_to_removal(rec: RunRecord, w: Window, out: Summary) -> None:
     h = out.harmful_items(w)
-    removed = (h["removed_at"] != NONE) & (h["removed_at"] < w.end)
-    duration = np.where(removed, h["removed_at"], w.end) - h["created"]
+    duration, removed = _removal_durations(h, w.end)
     p50, p90 = km_quantiles(duration, removed, (0.5, 0.9))
     out["time_to_removal_min_p50"] = p50
     out["time_to_removal_min_p90"] = p90
@@ -441,16 +448,20 @@ WEEK_DAYS = DAYS_PER_WEEK
 def km_survival(durations: np.ndarray, observed: np.ndarray, at: tuple[float, ...]) -> list[float]:
     """Kaplan-Meier share of items without the event at each time in ``at`` (right-censored data,
     scipy's ``ecdf``); NaN for every time when there are no items."""
-    from scipy import stats
-
     durations = np.asarray(durations, dtype=np.float64)
     observed = np.asarray(observed, dtype=bool)
     if durations.size == 0:
         return [float("nan")] * len(at)
     if not observed.any():
         return [1.0] * len(at)
-    data = stats.CensoredData(uncensored=durations[observed], right=durations[~observed])
-    return [float(x) for x in stats.ecdf(data).sf.evaluate(np.asarray(at, dtype=np.float64))]
+    return [float(x) for x in _km(durations, observed).evaluate(np.asarray(at, dtype=np.float64))]
+
+
+def _km(durations: np.ndarray, observed: np.ndarray):
+    """scipy's Kaplan-Meier survival function of right-censored durations (at least one observed)."""
+    from scipy import stats  # (imported here: scipy.stats costs start-up time and memory)
+
+    return stats.ecdf(stats.CensoredData(uncensored=durations[observed], right=durations[~observed])).sf
 
 
 def removal_survival(source: Site | RunRecord, window: Window | None = None) -> dict[str, list[float]]:
@@ -464,15 +475,9 @@ def removal_survival(source: Site | RunRecord, window: Window | None = None) -> 
         ``grid_min`` and ``surviving``: the share of the window's harmful items still up that many
         minutes after posting (the survival curve behind ``time_to_removal_min_p50``).
     """
-    if isinstance(source, RunRecord):
-        rec = source
-        if window is None:
-            raise ValueError("a hand-built RunRecord needs its Window")
-    else:
-        rec, window = RunRecord.of(source), window or window_of(source)
+    rec, window = _record_and_window(source, window)
     h = _harmful_items(rec, Window(0, window.end))
-    removed = (h["removed_at"] != NONE) & (h["removed_at"] < window.end)
-    duration = np.where(removed, h["removed_at"], window.end) - h["created"]
+    duration, removed = _removal_durations(h, window.end)
     week_min = WEEK_DAYS * MINUTES_PER_DAY
     week = h["created"] // week_min
     n_weeks = -(-window.end // week_min)
