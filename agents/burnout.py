@@ -18,10 +18,10 @@ def queue_overloaded(site: Site, serving: AgentSet) -> bool:
 
 
 def end_day(site: Site) -> None:
-    """Every serving moderator counts the day as overloaded or not (never during a strike: nobody
-    is working the queue); after ``burnout_weeks`` of overload some resign (:meth:`Moderator.end_day`)."""
+    """Every serving moderator counts the day as overloaded or not (never one on strike: they are
+    not working the queue); after ``burnout_weeks`` of overload some resign (:meth:`Moderator.end_day`)."""
     serving = site.serving_moderators()
-    overloaded = queue_overloaded(site, serving) and not site.policy.moderators_on_strike
-    resigned = sum(serving.map("end_day", overloaded))
+    overloaded = queue_overloaded(site, serving)
+    resigned = sum(serving.map(lambda m: m.end_day(overloaded and not m.striking())))
     if resigned:
         site.counters["moderator_resignations"] += resigned

@@ -55,8 +55,8 @@ class Community(mesa.Agent):
         self.answer(self._live(arrivals.now("answer")))
         self.comment(self._live(arrivals.now("comment")))
         votes = self._live(arrivals.now("vote"))
-        if site.policy.curators_on_strike:
-            votes = votes.subset(site.users.reputation[votes.users] < site.policy.priv_close_vote)
+        if site.policy.curator_strike_share > 0:
+            votes = votes.subset(~site.striking_curators(votes.users))
         self.vote(votes)
         self.accept()
 

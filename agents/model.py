@@ -237,6 +237,18 @@ class Site(mesa.Model):
         self.counters["escalations"] += 1
         self.staff.open_case(kind, user=user, **cause)
 
+    def striking_curators(self, ids: np.ndarray) -> np.ndarray:
+        """Which of ``ids`` are curators on strike now: members with the close-vote privilege whose
+        standing draw falls in the striking share (no one outside a strike)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        share = self.policy.curator_strike_share
+        if share <= 0 or ids.size == 0:
+            return np.zeros(ids.size, dtype=bool)
+        out = self.users.reputation[np.maximum(ids, 0)] >= self.policy.priv_close_vote
+        out &= ids >= 0
+        out[out] = self.arrivals.member_uniform(ids[out], "curator_strike") < share
+        return out
+
     def active_members(self) -> np.ndarray:
         """Members who are active now (destroyed accounts excluded)."""
         members, users = self.members, self.users

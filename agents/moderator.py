@@ -16,63 +16,45 @@ if TYPE_CHECKING:
     from agents.model import Site
 
 
-class Moderator(mesa.Agent):
-    """An elected moderator working the flag queue a few hours a day.
-
-    Mesa gives each moderator its ``unique_id``; in the flags and actions tables a moderator's
-    decisions carry its :attr:`handler` code instead.
+class FlagDesk:
+    """Someone who decides flagged items: a moderator, or staff taking the queue's overflow.
 
     Attributes:
-        index: Order of election (0 for the first moderator); names the moderator's random stream.
-        handler: Code of this moderator in the tables' ``handler`` and ``actor`` columns
-            (``MODERATOR_ID_BASE - index``: negative, below every removal cause).
-        minutes_per_day: Time this moderator gives the site each day.
-        tz: Hour offset; decides when the moderator is online.
-        start_hour: Local hour the moderator's session starts.
-        resigned: Whether the moderator has stepped down.
-        minutes_today: Minutes spent on the queue today.
-        overload_days: Consecutive days the queue exceeded what moderators can handle.
+        site: The model.
+        draws: The decider's own random stream.
+        handler: Code of the decider in the tables' ``handler`` and ``actor`` columns.
+        cause: Removal cause recorded on what the decider removes.
     """
 
-    def __init__(self, model: Site, index: int, tz: float) -> None:
-        super().__init__(model)
-        self.site = model
-        cfg = model.settings.moderation.moderators
-        self.index = index
-        self.handler = MODERATOR_ID_BASE - index
-        self.draws = model.streams[f"moderator:{index}"]
-        self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, cfg.minutes_spread))
-        self.tz = tz
-        self.start_hour = float(self.draws.integers(0, HOURS_PER_DAY))
-        self.resigned = False
-        self.minutes_today = 0.0
-        self.overload_days = 0
-        self._budget = 0.0
+    cause = Cause.MODERATOR
 
-    def online(self) -> bool:
-        cfg = self.site.settings.moderation.moderators
-        h = (self.site.clock.local_hour(self.tz) - self.start_hour) % HOURS_PER_DAY
-        return h < cfg.online_hours
+    def __init__(self, site: Site, draws: np.random.Generator, handler: int) -> None:
+        self.site = site
+        self.draws = draws
+        self.handler = handler
 
-    def step(self) -> None:
+    def work(self, budget: float, max_priority: int | None = None) -> float:
+        """Decide flagged items, highest priority first, for up to ``budget`` minutes (only items of
+        priority ``max_priority`` or more urgent, if given); returns the minutes left (at most 0
+        once an item was started that the budget could not cover)."""
         site = self.site
-        if self.resigned or site.policy.moderators_on_strike or not self.online():
-            return
         cfg = site.settings.moderation.moderators
-        self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / MINUTES_PER_HOUR
         clock = site.clock
         spent = 0.0  # minutes into this tick: each decision is stamped when it is made
-        while self._budget > 0:
-            nxt = site.flags.take()
+        while budget > 0:
+            nxt = site.flags.take(max_priority)
             if nxt is None:
-                self._budget = min(self._budget, 0.0)
-                break
+                return min(budget, 0.0)
             cost = float(self.draws.exponential(cfg.minutes_per_decision))
-            self._budget -= cost
-            self.minutes_today += cost
+            budget -= cost
             spent += cost
+            self.on_minutes(cost)
             at = clock.minute + min(int(spent), clock.tick_minutes - 1)
             self.decide(*nxt, max(at, nxt[2]))
+        return budget
+
+    def on_minutes(self, minutes: float) -> None:
+        """Minutes spent on one decision (moderators count them; staff do not)."""
 
     def decide(self, target: int, item: int, queued_at: int, now: int) -> None:
         """Act on one flagged item at minute ``now``: remove it and sanction its author, or decline
@@ -89,9 +71,10 @@ class Moderator(mesa.Agent):
         cause_flag = site.flags.first_flag_id(target, item)
         site.counters["mod_decisions"] += 1
         if not act:
+            by_detector = Source.SPAM_DETECTOR in site.flags.sources_of(target, item)
             site.flags.resolve(target, item, helpful=False, handler=self.handler, time=now)
-            if target == Target.POST and site.posts.state[item] >= State.HIDDEN:
-                removal.restore_posts(site, np.array([item]), now)  # undo what red flags hid or deleted wrongly
+            if target == Target.POST and site.posts.state[item] >= State.HIDDEN and self._undeletes(truth, by_detector):
+                removal.restore_posts(site, np.array([item]), now, handler=self.handler)
             return
         wrongful = not truth
         if target == Target.POST and kind == FlagKind.SHOULD_CLOSE:
@@ -99,11 +82,11 @@ class Moderator(mesa.Agent):
             site.flags.resolve(target, item, helpful=True, handler=self.handler, time=now)
             return
         if target == Target.POST:
-            removal.remove_posts(site, np.array([item]), Cause.MODERATOR, now, delete=True,
+            removal.remove_posts(site, np.array([item]), self.cause, now, delete=True,
                                  penalty=kind in (FlagKind.SPAM, FlagKind.RUDE), handler=self.handler)
             harm = int(site.posts.harm[item])
         else:
-            removal.remove_comments(site, np.array([item]), Cause.MODERATOR, now, handler=self.handler)
+            removal.remove_comments(site, np.array([item]), self.cause, now, handler=self.handler)
             harm = int(site.comments.harm[item])
         site.flags.resolve(target, item, helpful=True, handler=self.handler, time=now)
         if cause_flag == NONE or site.users.destroyed[author]:
@@ -132,6 +115,81 @@ class Moderator(mesa.Agent):
             if users.suspended_until[author] <= site.clock.minute:
                 sanctions.suspend(site, author, self.handler, Source.MODERATOR, cause_flag=cause_flag,
                                   days=site.policy.ai_ban_suspend_days)
+
+    def _undeletes(self, harmful: bool, by_detector: bool) -> bool:
+        """Whether declining the flags on a hidden or deleted post also undeletes it. Declining
+        leaves the post as it was; the decider undeletes what the flags removed wrongly (with
+        ``undelete_wrongful_prob``) and, by mistake, harmful content only rarely
+        (``undelete_mistaken_prob``, less again for what the spam detector also flagged)."""
+        cfg = self.site.settings.moderation.moderators
+        if not harmful:
+            p = cfg.undelete_wrongful_prob
+        else:
+            p = cfg.undelete_mistaken_prob
+            if by_detector:
+                p *= cfg.undelete_detector_flagged_factor
+        return bool(self.draws.random() < p)
+
+
+class Moderator(FlagDesk, mesa.Agent):
+    """An elected moderator working the flag queue a few hours a day.
+
+    Mesa gives each moderator its ``unique_id``; in the flags and actions tables a moderator's
+    decisions carry its :attr:`handler` code instead.
+
+    Attributes:
+        index: Order of election (0 for the first moderator); names the moderator's random stream.
+        handler: Code of this moderator in the tables' ``handler`` and ``actor`` columns
+            (``MODERATOR_ID_BASE - index``: negative, below every removal cause).
+        minutes_per_day: Time this moderator gives the site each day.
+        tz: Hour offset; decides when the moderator is online.
+        start_hour: Local hour the moderator's session starts.
+        strike_draw, urgent_draw: This moderator's standing draws: on strike while
+            ``strike_draw < policy.moderator_strike_share``, and then still handling urgent flags while
+            ``urgent_draw < policy.strike_urgent_share`` (own stream: the same in every arm).
+        resigned: Whether the moderator has stepped down.
+        minutes_today: Minutes spent on the queue today.
+        overload_days: Consecutive days the queue exceeded what moderators can handle.
+    """
+
+    def __init__(self, model: Site, index: int, tz: float) -> None:
+        mesa.Agent.__init__(self, model)
+        FlagDesk.__init__(self, model, model.streams[f"moderator:{index}"], MODERATOR_ID_BASE - index)
+        cfg = model.settings.moderation.moderators
+        self.index = index
+        self.minutes_per_day = float(cfg.minutes_per_day * self.draws.lognormal(0.0, cfg.minutes_spread))
+        self.tz = tz
+        self.start_hour = float(self.draws.integers(0, HOURS_PER_DAY))
+        self.strike_draw, self.urgent_draw = model.streams[f"moderator_strike:{index}"].random(2)
+        self.resigned = False
+        self.minutes_today = 0.0
+        self.overload_days = 0
+        self._budget = 0.0
+
+    def online(self) -> bool:
+        cfg = self.site.settings.moderation.moderators
+        h = (self.site.clock.local_hour(self.tz) - self.start_hour) % HOURS_PER_DAY
+        return h < cfg.online_hours
+
+    def striking(self) -> bool:
+        """Whether this moderator is on strike now."""
+        return bool(self.strike_draw < self.site.policy.moderator_strike_share)
+
+    def step(self) -> None:
+        site = self.site
+        if self.resigned or not self.online():
+            return
+        cfg = site.settings.moderation.moderators
+        max_priority = None
+        if self.striking():
+            if self.urgent_draw >= site.policy.strike_urgent_share:
+                return
+            max_priority = cfg.strike_urgent_priority  # on strike, but still handling the urgent flags
+        self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / MINUTES_PER_HOUR
+        self._budget = self.work(self._budget, max_priority)
+
+    def on_minutes(self, minutes: float) -> None:
+        self.minutes_today += minutes
 
     def new_day(self) -> None:
         """Start the day's tallies afresh (after the daily recorder has read them)."""

@@ -8,12 +8,20 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from agents.moderator import FlagDesk
 from sim import removal, sanctions, voting
 from sim.clock import MINUTES_PER_HOUR
-from sim.store import NONE, Source, StaffCase, State, Target
+from sim.store import NONE, Cause, Source, StaffCase, State, Target
 
 if TYPE_CHECKING:
     from agents.model import Site
+
+
+class StaffDesk(FlagDesk):
+    """Staff deciding items from the moderator flag queue (a strike's overflow): decisions as a
+    moderator makes them, recorded with the handler code ``-Cause.STAFF``."""
+
+    cause = Cause.STAFF
 
 
 class Staff(mesa.Agent):
@@ -22,6 +30,7 @@ class Staff(mesa.Agent):
     Attributes:
         cases: Open cases (each a :class:`~sim.store.StaffCase` and its details) in arrival order.
         minutes_per_day: Team capacity.
+        desk: Staff deciding flagged items, when a lever gives them minutes for the flag queue.
     """
 
     def __init__(self, model: Site) -> None:
@@ -32,6 +41,8 @@ class Staff(mesa.Agent):
         self.cases: deque[dict] = deque()
         self.draws = model.streams["staff"]
         self._budget = 0.0
+        self.desk = StaffDesk(model, model.streams["staff_flags"], -int(Cause.STAFF))
+        self._flag_budget = 0.0
 
     def open_case(self, kind: StaffCase, **details: int) -> None:
         self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
@@ -43,6 +54,9 @@ class Staff(mesa.Agent):
         if not (cfg.start_hour <= hour < cfg.start_hour + cfg.hours) or self.minutes_per_day <= 0:
             return
         self._budget += self.minutes_per_day / cfg.hours * site.clock.tick_minutes / MINUTES_PER_HOUR
+        if site.policy.staff_flag_minutes_per_day > 0:  # the flag queue's overflow (a strike)
+            self._flag_budget += site.policy.staff_flag_minutes_per_day / cfg.hours * site.clock.tick_minutes / MINUTES_PER_HOUR
+            self._flag_budget = self.desk.work(self._flag_budget)
         cost = cfg.minutes_per_case
         while self.cases and self._budget >= cost:
             self._budget -= cost
@@ -82,5 +96,5 @@ class Staff(mesa.Agent):
         if flag != NONE and site.flags_table.target[flag] == Target.POST:
             post = int(site.flags_table.item[flag])
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
-                removal.restore_posts(site, np.array([post]), site.clock.minute)
+                removal.restore_posts(site, np.array([post]), site.clock.minute, handler=-int(Cause.STAFF))
 

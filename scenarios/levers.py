@@ -142,21 +142,39 @@ class AskersGoElsewhere(Lever):
 @lever
 class ModeratorStrike(Lever):
     """Moderators (and optionally curators: reviewers and close voters) stop work for some weeks,
-    as in the 2023 Stack Exchange moderation strike."""
+    as in the 2023 Stack Exchange moderation strike. A strike need not be all-or-nothing: a share of
+    the moderators and of the curators stops, some striking moderators keep handling the most
+    urgent flags, and staff may take part of the flag queue's overflow."""
 
     name = "moderator_strike"
-    summary = "Moderators (and curators) stop for N weeks."
+    summary = "Moderators (and curators) stop for N weeks, in part or in full."
     params = {"weeks": Param(float, 6.0, 0, 520, "length of the strike"),
-              "curators": Param(bool, True, doc="whether reviewers and close voters strike too")}
+              "curators": Param(bool, True, doc="whether reviewers and close voters strike too"),
+              "share": Param(float, 1.0, 0, 1, "share of the moderators who strike"),
+              "curator_share": Param(float, 1.0, 0, 1, "share of the curators who strike (with curators: true)"),
+              "urgent_share": Param(float, 0.0, 0, 1, "share of striking moderators who still handle urgent flags"),
+              "staff_cover": Param(float, 0.0, 0, 1, "share of the striking moderators' usual minutes that "
+                                   "staff spend on the flag queue during the strike")}
+
+    def __init__(self, launch_minute: int, values: dict) -> None:
+        super().__init__(launch_minute, values)
+        self.ended = False
 
     def launch(self, site: Site) -> None:
-        site.policy.moderators_on_strike = True
-        site.policy.curators_on_strike = self.curators
+        pol = site.policy
+        pol.moderator_strike_share = self.share
+        pol.curator_strike_share = self.curator_share if self.curators else 0.0
+        pol.strike_urgent_share = self.urgent_share
+        striking = site.serving_moderators().select(lambda m: m.striking())
+        pol.staff_flag_minutes_per_day = self.staff_cover * striking.agg("minutes_per_day", sum)
 
     def follow_up(self, site: Site) -> None:
-        if site.policy.moderators_on_strike and site.clock.minute >= self.launch_minute + self.weeks * DAYS_PER_WEEK * MINUTES_PER_DAY:
-            site.policy.moderators_on_strike = False
-            site.policy.curators_on_strike = False
+        if self.ended or site.clock.minute < self.launch_minute + self.weeks * DAYS_PER_WEEK * MINUTES_PER_DAY:
+            return
+        self.ended = True
+        pol = site.policy
+        pol.moderator_strike_share = pol.curator_strike_share = pol.strike_urgent_share = 0.0
+        pol.staff_flag_minutes_per_day = 0.0
 
 
 @lever

@@ -199,6 +199,8 @@ class Arrivals:
         nb = self.tz_values.size
         self._keys = {a: np.random.SeedSequence(entropy=int(seed), spawn_key=(zlib.crc32(f"arrivals/{a}".encode()),))
                       .generate_state(1, np.uint64)[0] for a in ACTIVITIES}
+        self._member_key = np.random.SeedSequence(entropy=int(seed), spawn_key=(zlib.crc32(b"arrivals/member"),)
+                                                  ).generate_state(1, np.uint64)[0]
         # columns in buffers that grow by half when full; the attributes are views of the live part
         self._buf = {"ids": np.zeros(1024, dtype=np.int64), "bucket": np.zeros(1024, dtype=np.int8)}
         for a in ACTIVITIES:
@@ -215,6 +217,12 @@ class Arrivals:
         self._plan: dict[str, Events] = {}
         self._planned: dict[str, int] = {}  # actions planned last time (sizes the next day's buffers)
         self._cursor: dict[str, int] = {}
+
+    def member_uniform(self, ids: np.ndarray, purpose: str) -> np.ndarray:
+        """One uniform per member for a named standing trait (e.g. whether they join a strike): a
+        hash of (run seed, member, purpose), the same in every arm and whenever it is asked."""
+        ids = np.asarray(ids, dtype=np.int64).astype(np.uint64)
+        return uniform(mix64(ids * _GAMMA + self._member_key), purpose)
 
     # -- membership ---------------------------------------------------------------------------
     def add(self, ids: np.ndarray, rates: dict[str, np.ndarray]) -> None:

@@ -29,6 +29,7 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     ok = (voters >= 0)
     ok[ok] &= users.reputation[voters[ok]] >= pol.priv_close_vote
     ok[ok] &= users.can_act(voters[ok], site.clock.minute)
+    ok[ok] &= ~site.striking_curators(voters[ok])
     ok &= (posts.kind[questions] == PostType.QUESTION) & (posts.state[questions] == State.LIVE)
     ok &= posts.owner[questions] != voters
     questions, times, voters = questions[ok], np.asarray(times)[ok], voters[ok]
@@ -43,8 +44,9 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     done, done_at = threshold_crossings(questions, times, posts.close_votes, pol.close_vote_threshold)
     # some close votes come from moderators, whose vote is binding
     mods = site.settings.moderation.moderators
-    if mods.count and not pol.moderators_on_strike:
-        binding = site.streams["binding_close"].random(questions.size) < mods.binding_close_share
+    if mods.count:  # (striking moderators cast no binding votes)
+        binding = (site.streams["binding_close"].random(questions.size)
+                   < mods.binding_close_share * (1.0 - pol.moderator_strike_share))
         binding &= posts.close_votes[questions] < pol.close_vote_threshold  # not closing anyway
         by_mod, first = np.unique(questions[binding], return_index=True)
         close(site, by_mod, times[binding][first], Closer.MODERATOR)
@@ -84,6 +86,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     ok = (voters >= 0) & (posts.state[questions] == State.CLOSED)
     ok[ok] &= users.reputation[voters[ok]] >= site.policy.priv_close_vote
     ok[ok] &= users.can_act(voters[ok], site.clock.minute)
+    ok[ok] &= ~site.striking_curators(voters[ok])
     questions, voters, times = questions[ok], voters[ok], np.asarray(times)[ok]
     if questions.size == 0:
         return
@@ -116,10 +119,11 @@ def dupe_hammer(site: Site) -> None:
     """Gold-badge holders close some duplicates single-handedly, within hours of posting."""
     posts = site.posts
     idx = hot_window.open_duplicates(site.hot_start(), posts.n, posts.duplicate, posts.state, posts.staged)
-    if idx.size == 0 or site.policy.curators_on_strike:
+    if idx.size == 0:
         return
     rules = site.settings.rules
     rate = -np.log1p(-rules.dupe_hammer_prob) / (rules.dupe_hammer_hours * MINUTES_PER_HOUR) * site.clock.tick_minutes
+    rate *= 1.0 - site.policy.curator_strike_share  # gold-badge holders strike as curators
     rng = site.streams["dupe_hammer"]
     hit = idx[rng.random(idx.size) < rate]
     close(site, hit, site.clock.jitter(rng, hit.size), Closer.DUPE_HAMMER)

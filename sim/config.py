@@ -270,6 +270,10 @@ class ModeratorConfig:
     handles_close_flags_share: float = num(0.04, PROB)
     minutes_spread: float = num(0.3, _rng(0.0, 10.0))
     destroy_spammer_below_rep: int = num(200, REP)
+    undelete_wrongful_prob: float = num(1.0, PROB)
+    undelete_mistaken_prob: float = num(0.2, PROB)
+    undelete_detector_flagged_factor: float = num(0.1, PROB)
+    strike_urgent_priority: int = num(0, _rng(0, 3))
 
 
 @dataclass(frozen=True)

@@ -184,9 +184,12 @@ class FlagQueue:
         heapq.heappush(self._heap, (priority, time, int(target), int(item)))
 
     # -- the moderator queue -----------------------------------------------------------------
-    def take(self) -> tuple[int, int, int] | None:
-        """Next item for a moderator: highest priority, oldest first. Returns (target, item, queued_at)."""
+    def take(self, max_priority: int | None = None) -> tuple[int, int, int] | None:
+        """Next item for a moderator: highest priority, oldest first (only of priority
+        ``max_priority`` or more urgent, if given). Returns (target, item, queued_at)."""
         while self._heap:
+            if max_priority is not None and self._heap[0][0] > max_priority:
+                return None
             _, t, target, item = heapq.heappop(self._heap)
             key = (target, item)
             if key in self.queued_at and self.queued_at[key] == t:
@@ -211,6 +214,10 @@ class FlagQueue:
     def kinds_of(self, target: int, item: int) -> list[int]:
         """Flag kinds pending on an item."""
         return [int(self.site.flags_table.kind[f]) for f in self.pending.get((target, item), [])]
+
+    def sources_of(self, target: int, item: int) -> list[int]:
+        """Who raised the flags pending on an item (:class:`~sim.store.Source` codes)."""
+        return [int(self.site.flags_table.source[f]) for f in self.pending.get((target, item), [])]
 
     def first_flag_id(self, target: int, item: int) -> int:
         ids = self.pending.get((target, item))

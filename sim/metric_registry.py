@@ -153,6 +153,12 @@ _METRICS: tuple[Metric, ...] = (
            groups="member acted on"),
     Metric("appeals_upheld", "wrongful_actions", NEUTRAL, "appeals", "count",
            "Appeals against sanctions that staff upheld in the window (the sanction lifted, content restored)."),
+    Metric("undeletes_upheld", "wrongful_actions", NEUTRAL, "posts", "count",
+           "Good-faith posts hidden or deleted by a defence and made visible again in the window (a moderator "
+           "undeleting as they decline the flags, or an upheld appeal): wrongful removals undone."),
+    Metric("undeletes_mistaken", "wrongful_actions", LOWER_IS_BETTER, "posts", "count",
+           "Harmful posts hidden or deleted by a defence and made visible again in the window (a moderator "
+           "declining valid flags and undeleting by mistake): their exposure restarts."),
     # -- victimization ----------------------------------------------------------------------------------
     Metric("victimization", "victimization", LOWER_IS_BETTER, "members", "count",
            "Members who received abuse (an abusive or harassing comment, or targeted harassment) in the window."),

@@ -534,6 +534,11 @@ def _wrongful(rec: RunRecord, w: Window, out: Summary) -> None:
     tenure = act["at"] - rec.users["joined"][act["user"]] < rec.newcomer_minutes
     out.share("wrongful_rate", act["wrongful"], Groups(act["region"], tenure), scale=1000.0)
     out["appeals_upheld"] = w.total(rec.series, "appeals_upheld")
+    R = rec.restorations
+    restored = w.contains(R["restored_at"])
+    harmful = rec.posts["harm"][R["post"][restored]] > 0
+    out["undeletes_upheld"] = np.count_nonzero(~harmful)
+    out["undeletes_mistaken"] = np.count_nonzero(harmful)
 
 
 def _victimization(rec: RunRecord, w: Window, out: Summary) -> None:

@@ -23,8 +23,14 @@ class Policy:
         newcomer_question_interval_min: Minimum minutes between questions below ``newcomer_rep``.
         ask_multiplier: Multiplier on every asker's rate (e.g. askers going elsewhere).
         spam_detector: Whether the spam detector runs.
-        moderators_on_strike: Moderators stop handling flags.
-        curators_on_strike: Reviewers and close voters stop.
+        moderator_strike_share: Share of the moderators on strike (0: none; each moderator's own draw
+            decides who, so a larger share adds strikers without reshuffling the others).
+        curator_strike_share: Share of the curators (members with the close-vote privilege, and the
+            review queues' capacity) on strike.
+        strike_urgent_share: Share of the striking moderators who still handle the most urgent
+            flags (priority up to ``moderation.moderators.strike_urgent_priority``).
+        staff_flag_minutes_per_day: Minutes a day staff spend on the moderator flag queue (the
+            strike's overflow; 0 otherwise).
         staging_ground: First questions wait for review by experienced users before going public.
         ai_answer_ban: AI answers are removed and their authors suspended when detected.
         civility_nudge: The civility classifier nudges authors of unfriendly comments before posting.
@@ -46,8 +52,10 @@ class Policy:
     newcomer_ask_multiplier: float = 1.0
     spam_detector: bool = True
     spam_detector_flags: int = 3
-    moderators_on_strike: bool = False
-    curators_on_strike: bool = False
+    moderator_strike_share: float = 0.0
+    curator_strike_share: float = 0.0
+    strike_urgent_share: float = 0.0
+    staff_flag_minutes_per_day: float = 0.0
     staging_ground: bool = False
     staging_hours: float = 24.0
     staging_improvement: float = 0.2

@@ -88,8 +88,9 @@ def remove_comments(site: Site, ids: np.ndarray, cause: Cause, times: np.ndarray
     return ids
 
 
-def restore_posts(site: Site, ids: np.ndarray, time: int) -> None:
-    """Make hidden or deleted posts visible again (declined flags, an upheld appeal).
+def restore_posts(site: Site, ids: np.ndarray, time: int, handler: int = NONE) -> None:
+    """Make hidden or deleted posts visible again (a moderator undeleting when declining the flags,
+    an upheld appeal); ``handler`` is who undeleted them (a moderator's code, or ``-Cause.STAFF``).
 
     The reversed action stays on record in ``site.restorations`` (it still counts as an enforcement
     action, wrongful or not); on the post itself the removal is cleared, so its exposure and its
@@ -101,7 +102,7 @@ def restore_posts(site: Site, ids: np.ndarray, time: int) -> None:
     if ids.size == 0:
         return
     site.restorations.append(ids.size, post=ids, removed_at=posts.removed_at[ids], hidden_at=posts.hidden_at[ids],
-                             cause=posts.removal_cause[ids], restored_at=time)
+                             cause=posts.removal_cause[ids], restored_at=time, handler=handler)
     with site.traffic.reweighing(ids):
         posts.state[ids] = State.LIVE
     posts.removed_at[ids] = NONE

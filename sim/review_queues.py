@@ -94,11 +94,9 @@ class ReviewQueue:
     def capacity(self) -> int:
         """Reviews available this tick."""
         site, r = self.site, self.site.settings.rules
-        if site.policy.curators_on_strike:
-            return 0
         cap = r.reviews_per_queue_per_day_backlog if self.backlog > r.review_backlog_threshold else r.reviews_per_queue_per_day
         per_day = min(self.reviewers * site.settings.moderation.review_share_of_eligible * cap,
-                      self.reviewers * cap)
+                      self.reviewers * cap) * (1.0 - site.policy.curator_strike_share)
         self._credit += per_day * site.clock.tick_days * site.global_activity
         n = int(self._credit)
         self._credit -= n

@@ -331,9 +331,10 @@ def detections_table(capacity: int) -> Table:
 
 
 def restorations_table(capacity: int) -> Table:
-    """Hides and deletions that were reversed (declined flags, upheld appeals): the action stays on
-    record here while the post itself is visible again."""
+    """Hides and deletions that were reversed (undeleted by a moderator, upheld appeals): the action
+    stays on record here while the post itself is visible again; ``handler`` is who undeleted it
+    (a moderator's code, ``-Cause.STAFF``, or NONE)."""
     i4, i1 = np.int32, np.int8
     return Table({"post": (i4, NONE), "removed_at": (i4, NONE), "hidden_at": (i4, NONE), "cause": (i1, 0),
-                  "restored_at": (i4, NONE)}, capacity)
+                  "restored_at": (i4, NONE), "handler": (i4, NONE)}, capacity)
 

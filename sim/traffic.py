@@ -331,14 +331,14 @@ class Traffic:
                         b_ids: np.ndarray, b_views: np.ndarray, b_harm: np.ndarray, cids: np.ndarray,
                         cviews: np.ndarray) -> None:
         """What viewers do about this tick's posts and comments: flags (the post flags raised as one
-        batch) and, unless curators are on strike, close and reopen votes. Each step draws from the
+        batch) and, unless every curator is on strike, close and reopen votes. Each step draws from the
         streams in a fixed order."""
         site = self.site
         rng = site.streams["viewer_flags"]
         events = self._red_flags(rng, b_ids, b_views, b_harm)
         events += self._low_quality_flags(rng, lo + lowq, views[lowq])
         events.append(self._mistaken_flags(rng))
-        if not site.policy.curators_on_strike:
+        if site.policy.curator_strike_share < 1:  # (striking curators' votes are dropped as cast)
             events.append(self._close_and_reopen_votes(rng, lo, views, cw, closed))
         # all of this tick's post flags go through the flag mechanics as one batch
         items = np.concatenate([e[0] for e in events])

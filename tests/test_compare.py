@@ -22,8 +22,11 @@ def settings_for(*overrides):
 
 
 def strike_overrides() -> list[str]:
-    """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough to show."""
-    return [*SHORT, "scenario=moderator_strike", "replicates=4", "run.days=40"]
+    """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough to show,
+    made a full strike (every moderator and curator: the small site's three moderators make a
+    partial strike lumpy from seed to seed)."""
+    return [*SHORT, "scenario=moderator_strike", "replicates=4", "run.days=40",
+            "scenario.levers.moderator_strike.share=1", "scenario.levers.moderator_strike.curator_share=1"]
 
 
 @pytest.fixture(scope="module")

@@ -91,10 +91,10 @@ def test_overloaded_moderators_burn_out_but_not_on_strike():
     site = Site(settings)
     _overload(site)
     assert burnout.queue_overloaded(site, site.serving_moderators())
-    site.policy.moderators_on_strike = True
+    site.policy.moderator_strike_share = 1.0
     burnout.end_day(site)
     assert len(site.serving_moderators()) == len(site.moderators)  # a strike day is no overload
-    site.policy.moderators_on_strike = False
+    site.policy.moderator_strike_share = 0.0
     burnout.end_day(site)
     assert len(site.serving_moderators()) == 0
     assert site.counters["moderator_resignations"] == len(site.moderators)
