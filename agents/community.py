@@ -15,13 +15,14 @@ decision uses the action's own key, so a member decides the same way in baseline
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from sim import hot_window, posting, voting
-from sim.arrivals import Events, uniform
+from sim.arrivals import Events, salt, uniform
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
 
@@ -46,6 +47,7 @@ class Community(mesa.Agent):
         hours = np.arange(int((p.hot_days + 2) * MINUTES_PER_DAY)) / MINUTES_PER_HOUR
         self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-p.answer_recency_power)
         self._crowding_table = (1.0 + np.arange(4096)) ** (-p.answer_crowding_power)
+        self._accept_keys = self._accept_inputs()
 
     def step(self) -> None:
         site = self.site
@@ -156,30 +158,32 @@ class Community(mesa.Agent):
         up = uniform(events.keys, "vote_up") < np.clip(p_up, 0, 1)
         voting.vote(site, voters, targets, events.times, up)
 
-    # -- accepting ---------------------------------------------------------------------------
-    def accept(self) -> None:
-        """Askers accept an answer, preferring a correct one, some hours after it arrives."""
+    # -- accepting ----------------------------------------------------------------------------
+    def _accept_inputs(self) -> tuple[np.uint64, np.ndarray, np.ndarray]:
+        """The run's key for askers' decisions, their salts and parameters (:data:`hot_window.ACCEPT_PARAMS`)."""
         site = self.site
-        posts, p = site.posts, site.settings.population
-        lo, hi = site.hot_start(), posts.n
-        qs = hot_window.unaccepted_answered(lo, hi, posts.kind, posts.answers, posts.accepted, posts.state)
-        if qs.size == 0:
-            return
-        rng = site.streams["accepts"]
-        chosen = qs[rng.random(qs.size) < p.accept_rate_per_day * site.clock.tick_days]
-        if chosen.size == 0:
-            return
-        ans = hot_window.visible_answers_to(lo, hi, posts.parent, posts.state, chosen)
-        if ans.size == 0:
-            return
-        score = (rng.random(ans.size) + p.accept_correct_weight * posts.correct[ans]
-                 + p.accept_harmless_weight * (posts.harm[ans] == Harm.NONE))
-        order = np.lexsort((-score, posts.parent[ans]))
-        ans = ans[order]
-        parents = posts.parent[ans]
-        first = np.r_[True, parents[1:] != parents[:-1]]
-        best = ans[first]
-        # an incorrect best answer is accepted less often
-        ok = posts.correct[best] | (rng.random(best.size) < p.accept_wrong_answer_prob)
-        best = best[ok]
-        voting.accept(site, posts.parent[best].astype(np.int64), best, site.clock.jitter(rng, best.size))
+        p, rules = site.settings.population, site.settings.rules
+        run_key = np.random.SeedSequence(entropy=site.settings.seed, spawn_key=(zlib.crc32(b"accepts"),)).generate_state(
+            1, np.uint64)[0]
+        salts = np.array([salt(f"accept/{name}") for name in
+                          ("return", "elsewhere", "self_answer", "self_answer_at", "read_at", "accept")], dtype=np.uint64)
+        params = np.array([p.accept_return_established, p.accept_return_newcomer, p.accept_return_activity_half,
+                           p.accept_found_elsewhere_share, p.self_answer_share, p.accept_return_hours * MINUTES_PER_HOUR,
+                           p.accept_solved_prob, p.accept_wrong_answer_prob, p.accept_quality_power,
+                           p.accept_harmful_prob, rules.self_accept_wait_hours * MINUTES_PER_HOUR,
+                           p.newcomer_days * MINUTES_PER_DAY], dtype=np.float64)
+        return run_key, salts, params
+
+    def accept(self) -> None:
+        """Askers come back to read the answers and accept one that solved their problem; some found
+        the answer elsewhere and post it themselves (:func:`sim.hot_window.askers_return`)."""
+        site = self.site
+        posts, users, clock = site.posts, site.users, site.clock
+        questions, answers, times, self_q, self_t = hot_window.askers_return(
+            site.hot_start(), posts.n, clock.minute, clock.tick_end, posts.kind, posts.parent, posts.owner,
+            posts.created, posts.state, posts.accepted, posts.answers, posts.correct, posts.quality, posts.harm,
+            users.kind, users.activity, users.joined, *self._accept_keys)
+        voting.accept(site, questions, answers, times)
+        if self_q.size:
+            posting.answer(site, posts.owner[self_q].astype(np.int64), self_q, self_t,
+                           correct=np.ones(self_q.size, dtype=bool), own_question=True)

@@ -76,11 +76,13 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
 
 
 def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndarray,
-           correct: np.ndarray | None = None, harm: int = Harm.NONE, ai: bool = False) -> np.ndarray:
+           correct: np.ndarray | None = None, harm: int = Harm.NONE, ai: bool = False,
+           own_question: bool = False) -> np.ndarray:
     """Post answers to ``questions``; an answer is never earlier than its question.
 
-    Drops suspended authors, answers to the author's own question, and questions that are closed,
-    hidden or deleted.
+    Drops suspended authors, questions that are closed, hidden or deleted, and answers to the
+    author's own question unless ``own_question`` (askers posting the answer they found: only
+    such self-answers are posted).
 
     Returns:
         Ids of the created answers.
@@ -89,7 +91,7 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
     owners = np.asarray(owners, dtype=np.int64)
     questions = np.asarray(questions, dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
-    keep = users.can_act(owners, site.clock.minute) & (posts.owner[questions] != owners)
+    keep = users.can_act(owners, site.clock.minute) & ((posts.owner[questions] == owners) == own_question)
     keep &= posts.state[questions] == State.LIVE
     owners, questions, times = owners[keep], questions[keep], times[keep]
     n = owners.size
