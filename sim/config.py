@@ -307,6 +307,20 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
+class AutoSuspensionConfig:
+    """The site's automatic suspension rules (:mod:`sim.auto_suspensions`); ``enabled`` switches them."""
+
+    enabled: bool = True
+    strike_days: float = num(30.0, DAYS_POS)
+    serial_voting_strikes: int = num(3, _rng(1, MAX_PER_DAY))
+    serial_voting_days: float = num(7.0, DAYS)
+    red_flag_deletions: int = num(3, _rng(1, MAX_PER_DAY))
+    red_flag_days: float = num(7.0, DAYS)
+    evasion_detection_prob: float = num(0.5, PROB)
+    evasion_days: float = num(30.0, DAYS)
+
+
+@dataclass(frozen=True)
 class ModerationConfig:
     """The community's and site's defences."""
 
@@ -321,6 +335,7 @@ class ModerationConfig:
         precision=0.7, recall=0.3, flags_cast=1, threshold=0.0))
     ai_detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(
         enabled=False, precision=0.95, recall=0.7, flags_cast=0))
+    auto_suspension: AutoSuspensionConfig = field(default_factory=AutoSuspensionConfig)
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
     first_posts_close_share: float = num(0.5, PROB)

@@ -121,7 +121,8 @@ class Source(IntEnum):
     AI_DETECTOR = 3
     SERIAL_VOTING = 4
     QUESTION_BAN = 5
-    MODERATOR = 6
+    MODERATOR = 6  # moderators, and staff (no actor)
+    SYSTEM = 7  # the site's automatic rules (SO's "Community" user): automatic suspensions
 
 
 class StaffCase(IntEnum):
