@@ -16,6 +16,8 @@ from sim.store import NONE, Harm, PostType, State
 #: codes as plain integers for the compiled loops
 QUESTION, LIVE, HIDDEN = int(PostType.QUESTION), int(State.LIVE), int(State.HIDDEN)
 MEMBER, NO_HARM, WRONG_AI = int(Kind.MEMBER), int(Harm.NONE), int(Harm.WRONG_AI)
+#: minutes are int32 timestamps: ``question * MINUTE_SPAN + minute`` orders by question, then minute
+MINUTE_SPAN = np.int64(1) << np.int64(32)
 
 
 @njit(cache=True)
@@ -53,10 +55,14 @@ def open_duplicates(lo, hi, duplicate, state, staged):
     return out[:k]
 
 
-#: the askers' parameters of :func:`askers_return`, in the order of its ``params`` array
-ACCEPT_PARAMS = ("return_established", "return_newcomer", "return_activity_half", "found_elsewhere_share",
-                 "self_answer_share", "return_minutes", "solved_prob", "wrong_prob", "quality_power",
-                 "harmful_prob", "self_accept_wait_min", "newcomer_min")
+#: the askers' parameters of :func:`plan_askers`, in the order of its ``params`` array
+ASKER_PARAMS = ("return_established", "return_newcomer", "return_activity_half", "found_elsewhere_share",
+                "self_answer_share", "return_minutes", "solved_prob", "wrong_prob", "quality_power",
+                "harmful_prob", "self_accept_wait_min", "newcomer_min")
+#: the askers' decisions, in the order of :func:`plan_askers`'s ``salts`` array
+ASKER_DECISIONS = ("return", "elsewhere", "self_answer", "self_answer_at", "read_at", "accept")
+#: what a question's asker does (:func:`_asker_plan`)
+NEVER_RETURNS, READS_ANSWERS, ANSWERS_ITSELF = 0, 1, 2
 
 
 @njit(cache=True, inline="always")
@@ -87,72 +93,89 @@ def _post_key(base, owner, created):
 
 @njit(cache=True)
 def _asker_plan(q, owner, created, user_kind, activity, joined, run_key, salts, params):
-    """What the asker of question ``q`` will do: 0 never returns (or has found the answer
-    elsewhere and posts nothing), 1 returns to read the answers, 2 posts their own answer (found
-    elsewhere) and considers only it."""
+    """What the asker of question ``q`` does, from the question's key: a member comes back with a
+    chance by tenure at asking (newcomers less) and activity (``READS_ANSWERS``); some who come
+    back found the answer elsewhere, and some of those post it themselves (``ANSWERS_ITSELF``);
+    the rest, and bad actors, never act on the answers (``NEVER_RETURNS``)."""
     a = owner[q]
     if user_kind[a] != MEMBER:
-        return 0
+        return NEVER_RETURNS
     key = _post_key(run_key, a, created[q])
     newcomer = created[q] - joined[a] < params[11]
     base = params[1] if newcomer else params[0]
     p_return = base * activity[a] / (activity[a] + params[2])
     if _post_uniform(key, salts[0]) >= p_return:
-        return 0
+        return NEVER_RETURNS
     if _post_uniform(key, salts[1]) >= params[3]:
-        return 1
-    return 2 if _post_uniform(key, salts[2]) < params[4] else 0
+        return READS_ANSWERS
+    return ANSWERS_ITSELF if _post_uniform(key, salts[2]) < params[4] else NEVER_RETURNS
 
 
 @njit(cache=True)
-def askers_return(lo, hi, t0, t1, kind, parent, owner, created, state, accepted, answers, correct, quality, harm,
-                  user_kind, activity, joined, run_key, salts, params):
-    """One pass over the window: the askers who look at an answer in the tick ``[t0, t1)`` and
-    accept it, and those who post their own answer in it (see :data:`ACCEPT_PARAMS`).
-
-    The asker looks at each answer once, an exponential time after it arrives (the notification),
-    at a self-answer never before ``self_accept_wait_min`` after asking, and accepts it with a chance
-    by its correctness and quality; of answers accepted in one tick the earliest counts. Returns
-    ``(questions, answers, minutes)`` accepted and ``(questions, minutes)`` self-answered."""
-    n = hi - lo
-    plan = np.full(n, -1, dtype=np.int8)  # the asker's plan per question of the window, when needed
-    best_at = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    best = np.full(n, -1, dtype=np.int64)
-    self_q, self_t = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    k = 0
+def plan_askers(lo, hi, kind, parent, owner, created, correct, quality, harm, user_kind, activity, joined, run_key,
+                salts, params, asker_acts_at):
+    """New posts ``[lo, hi)``: when their asker will act on them (``asker_acts_at``; parameters in
+    :data:`ASKER_PARAMS`). A question whose asker found the answer elsewhere gets the minute they
+    post it. An answer the asker reads (others' answers, or for who answers it themselves only
+    their own) gets, if they will accept it, the minute they do: an exponential time after it
+    arrives (the notification), a self-answer never sooner than ``self_accept_wait_min`` after
+    asking; the chance to accept is by its correctness and hidden quality."""
     for j in range(lo, hi):
-        if state[j] >= HIDDEN:
+        q = j if kind[j] == QUESTION else parent[j]
+        if q < 0:
             continue
-        is_question = kind[j] == QUESTION
-        q = j if is_question else parent[j]
-        if q < lo or accepted[q] != NONE or state[q] >= HIDDEN:
-            continue
-        i = q - lo
-        if plan[i] < 0:
-            plan[i] = _asker_plan(q, owner, created, user_kind, activity, joined, run_key, salts, params)
-        if plan[i] == 0:
+        plan = _asker_plan(q, owner, created, user_kind, activity, joined, run_key, salts, params)
+        if plan == NEVER_RETURNS:
             continue
         qkey = _post_key(run_key, owner[q], created[q])
-        if is_question:
-            if plan[i] == 2 and state[q] == LIVE:  # the self-answer, when the asker comes back
-                at = created[q] + np.int64(-params[5] * np.log(_post_uniform(qkey, salts[3])))
-                if t0 <= at < t1:
-                    self_q[k], self_t[k] = q, at
-                    k += 1
+        if q == j:
+            if plan == ANSWERS_ITSELF:
+                asker_acts_at[j] = created[j] + np.int64(-params[5] * np.log(_post_uniform(qkey, salts[3])))
             continue
         own = owner[j] == owner[q]
-        if own != (plan[i] == 2):
+        if own != (plan == ANSWERS_ITSELF):
             continue  # who found it elsewhere reads only their own answer, others never their own
         akey = _post_key(qkey, owner[j], created[j])
-        at = created[j] + np.int64(-params[5] * np.log(_post_uniform(akey, salts[4])))
-        if own:
-            at = max(at, created[q] + np.int64(params[10]))
-        if not (t0 <= at < t1) or at >= best_at[i]:
-            continue
         p = (params[6] if correct[j] else params[7]) * quality[j] ** params[8]
         if harm[j] != NO_HARM and harm[j] != WRONG_AI:
             p = params[9]
-        if _post_uniform(akey, salts[5]) < p:
-            best_at[i], best[i] = at, j
-    chosen = np.flatnonzero(best >= 0)
-    return chosen + lo, best[chosen], best_at[chosen], self_q[:k], self_t[:k]
+        if _post_uniform(akey, salts[5]) >= p:
+            continue
+        at = created[j] + np.int64(-params[5] * np.log(_post_uniform(akey, salts[4])))
+        if own:
+            at = max(at, created[q] + np.int64(params[10]))
+        asker_acts_at[j] = at
+
+
+@njit(cache=True)
+def askers_due(lo, hi, t1, kind, parent, state, accepted, asker_acts_at):
+    """One pass over the window: what askers do before ``t1``, as :func:`plan_askers` planned it
+    (``asker_acts_at``: on an answer the minute its asker accepts it, on a question the minute its
+    asker posts their own answer; ``NONE`` for nothing). Each plan falls due once and is cleared.
+
+    Returns ``(questions, answers, minutes)`` to accept (per question the earliest answer due,
+    while the question is visible and unaccepted) and ``(questions, minutes)`` to self-answer."""
+    n = hi - lo
+    cand_q, cand_a, cand_t = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    self_q, self_t = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    c = k = 0
+    for j in range(lo, hi):
+        at = asker_acts_at[j]
+        if at == NONE or at >= t1:
+            continue
+        asker_acts_at[j] = NONE
+        if kind[j] == QUESTION:
+            if state[j] == LIVE:
+                self_q[k], self_t[k] = j, at
+                k += 1
+            continue
+        q = parent[j]
+        if q >= lo and state[j] < HIDDEN and state[q] < HIDDEN and accepted[q] == NONE:
+            cand_q[c], cand_a[c], cand_t[c] = q, j, at
+            c += 1
+    order = np.argsort(cand_q[:c] * MINUTE_SPAN + cand_t[:c])  # by question, then minute
+    first = np.ones(c, dtype=np.bool_)
+    for i in range(1, c):
+        first[i] = cand_q[order[i]] != cand_q[order[i - 1]]
+    pick = order[first]
+    return cand_q[pick], cand_a[pick], cand_t[pick], self_q[:k], self_t[:k]

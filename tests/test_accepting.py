@@ -7,12 +7,10 @@ correct one; a self-answer is never accepted before 48 hours; an asker who left 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-import yaml
 
+from experiments.calibration import load_targets
 from preflight.run import build_site
 from sim import posting, voting
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
@@ -20,8 +18,6 @@ from sim.metrics import summarize
 from sim.population import Kind
 from sim.store import NONE, PostType, State, VoteType
 from tests.sites import run_site, small
-
-CALIBRATION = Path(__file__).parents[1] / "conf" / "calibration" / "stackoverflow_2018.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +36,7 @@ def test_accepted_share_is_stack_overflows(site):
     """Before issue 13, 79% of answered questions (48% of all) were accepted on this site; real
     askers accept far fewer. The share lands in the calibration band."""
     metrics, _ = summarize(site)
-    lo, hi = yaml.safe_load(CALIBRATION.read_text())["targets"]["accepted_share"]["band"]
+    lo, hi = load_targets()["accepted_share"]["band"]
     assert lo <= metrics["accepted_share"] <= hi
     assert metrics["accepted_share"] / metrics["answered_share"] < 0.7
 
@@ -97,7 +93,7 @@ def test_a_self_answer_is_never_accepted_before_48_hours(site):
     q = next(int(i) for i in np.flatnonzero(p.column("kind") == PostType.QUESTION)[::-1]
              if p.state[i] == State.LIVE and users.can_act(np.array([p.owner[i]]), now)[0])
     asker = int(p.owner[q])
-    mine = posting.answer(fresh, np.array([asker]), np.array([q]), np.array([now]), own_question=True)
+    mine = posting.answer(fresh, np.array([asker]), np.array([q]), np.array([now]), found=np.array([True]))
     assert mine.size == 1
     asked = int(p.created[q])
     voting.accept(fresh, np.array([q]), mine, np.array([asked + int(wait) - 1]))
