@@ -1,8 +1,11 @@
 """Per-tick scans over the hot window (the last few days of posts), as compiled loops.
 
 Answering and accepting look at every recent question each tick; written as numpy expressions
-each scan takes a dozen passes over the window, as one loop it takes one. The loops only read the
-posts table; the callers draw every random number from their named streams or action keys.
+each scan takes a dozen passes over the window, as one loop it takes one. The answering loops only
+read the posts table, and their callers draw every random number from named streams or action
+keys. The askers' loops write one column, ``asker_acts_at``: :func:`plan_askers` draws each
+asker's plan once per post from a hash of who wrote it when (common random numbers between
+baseline and scenario), and :func:`askers_due` clears each plan as it falls due.
 """
 
 from __future__ import annotations
