@@ -66,10 +66,16 @@ class BadActor(mesa.Agent):
         if self.account == NONE:
             if self.comeback_at != NONE and site.clock.minute >= self.comeback_at:
                 self.new_account()
-                site.counters["ban_evasions"] += int(self.evading)
+                self._came_back()
             else:
                 return False
         return self.account_ok(self.account)
+
+    def _came_back(self) -> None:
+        """On a new account: after a ban it is ban evasion, which the site may recognise."""
+        if self.evading:
+            self.site.counters["ban_evasions"] += 1
+            self.site.auto_suspensions.on_ban_evasion(self.account)
 
     def account_ok(self, account: int) -> bool:
         """The account exists, is active and not suspended (``Users.can_act`` for one account)."""
@@ -294,7 +300,7 @@ class VotingRing(BadActor):
         elif site.clock.minute >= self.comeback_at:
             self.new_account()
             self.form_ring()
-            site.counters["ban_evasions"] += int(self.evading)
+            self._came_back()
             return True
         return False
 

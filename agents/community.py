@@ -15,13 +15,14 @@ decision uses the action's own key, so a member decides the same way in baseline
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from sim import hot_window, posting, voting
-from sim.arrivals import Events, uniform
+from sim.arrivals import Events, salt, uniform
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
 
@@ -46,19 +47,21 @@ class Community(mesa.Agent):
         hours = np.arange(int((p.hot_days + 2) * MINUTES_PER_DAY)) / MINUTES_PER_HOUR
         self._recency_table = (1.0 + hours / p.answer_recency_hours) ** (-p.answer_recency_power)
         self._crowding_table = (1.0 + np.arange(4096)) ** (-p.answer_crowding_power)
+        self._asker_keys = self._asker_inputs()
+        self._planned_to = 0  # posts before this one have their askers' plans
 
     def step(self) -> None:
         site = self.site
         arrivals = site.arrivals
         self.first_questions()
         self.ask(self._live(arrivals.now("ask")))
-        self.answer(self._live(arrivals.now("answer")))
+        found = self.accept()
+        self.answer(self._live(arrivals.now("answer")), found)
         self.comment(self._live(arrivals.now("comment")))
         votes = self._live(arrivals.now("vote"))
         if site.policy.curator_strike_share > 0:
             votes = votes.subset(~site.striking_curators(votes.users))
         self.vote(votes)
-        self.accept()
 
     def _live(self, events: Events) -> Events:
         """Actions of members who may act now (the mechanics check again; this saves their work)."""
@@ -84,23 +87,26 @@ class Community(mesa.Agent):
         posting.ask(site, events.users[keep], events.times[keep])
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, events: Events) -> None:
-        """Answers to open questions, chosen by how attractive and how unanswered they are."""
+    def answer(self, events: Events, found: tuple[np.ndarray, np.ndarray]) -> None:
+        """Answers to open questions, chosen by how attractive and how unanswered they are, and the
+        answers askers found elsewhere to their own questions (``found``: questions and minutes)."""
         site = self.site
-        if events.size == 0:
-            return
         posts, p = site.posts, site.settings.population
-        pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
-                                           posts.staged, posts.created, posts.published_at, posts.quality,
-                                           posts.answers, self._recency_table, self._crowding_table,
-                                           p.answer_pull_quality_base)
-        if pool.size == 0:
-            return
-        u = uniform(events.keys, "answer_target")
-        targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
-        delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
-        times = np.maximum(events.times, posts.created[targets] + 1 + delay)
-        posting.answer(site, events.users, targets, times)
+        authors, targets, times = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        if events.size:
+            pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
+                                               posts.staged, posts.created, posts.published_at, posts.quality,
+                                               posts.answers, self._recency_table, self._crowding_table,
+                                               p.answer_pull_quality_base)
+            if pool.size:
+                u = uniform(events.keys, "answer_target")
+                targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
+                delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
+                authors, times = events.users, np.maximum(events.times, posts.created[targets] + 1 + delay)
+        own = np.r_[np.zeros(authors.size, dtype=bool), np.ones(found[0].size, dtype=bool)]
+        if own.size:
+            posting.answer(site, np.r_[authors, posts.owner[found[0]]], np.r_[targets, found[0]], np.r_[times, found[1]],
+                           found=own)
 
     # -- commenting --------------------------------------------------------------------------
     def comment(self, events: Events) -> None:
@@ -156,30 +162,42 @@ class Community(mesa.Agent):
         up = uniform(events.keys, "vote_up") < np.clip(p_up, 0, 1)
         voting.vote(site, voters, targets, events.times, up)
 
-    # -- accepting ---------------------------------------------------------------------------
-    def accept(self) -> None:
-        """Askers accept an answer, preferring a correct one, some hours after it arrives."""
+    # -- accepting ----------------------------------------------------------------------------
+    def _asker_inputs(self) -> tuple[np.uint64, np.ndarray, np.ndarray]:
+        """The run's key for askers' decisions, the decisions' salts and the askers' parameters
+        (:data:`sim.hot_window.ASKER_DECISIONS`, :data:`sim.hot_window.ASKER_PARAMS`)."""
+        settings = self.site.settings
+        p, rules = settings.population, settings.rules
+        run_key = np.random.SeedSequence(entropy=settings.seed, spawn_key=(zlib.crc32(b"accepts"),)).generate_state(
+            1, np.uint64)[0]
+        salts = np.array([salt(f"accept/{name}") for name in hot_window.ASKER_DECISIONS], dtype=np.uint64)
+        params = np.array([p.accept_return_established, p.accept_return_newcomer, p.accept_return_activity_half,
+                           p.accept_found_elsewhere_share, p.self_answer_share, p.accept_return_hours * MINUTES_PER_HOUR,
+                           p.accept_solved_prob, p.accept_wrong_answer_prob, p.accept_quality_power,
+                           p.accept_harmful_prob, rules.self_accept_wait_hours * MINUTES_PER_HOUR,
+                           p.newcomer_days * MINUTES_PER_DAY], dtype=np.float64)
+        return run_key, salts, params
+
+    def plan_askers(self) -> None:
+        """Posts written since the last tick's plan: when their askers will act on them
+        (:func:`sim.hot_window.plan_askers`)."""
         site = self.site
-        posts, p = site.posts, site.settings.population
-        lo, hi = site.hot_start(), posts.n
-        qs = hot_window.unaccepted_answered(lo, hi, posts.kind, posts.answers, posts.accepted, posts.state)
-        if qs.size == 0:
-            return
-        rng = site.streams["accepts"]
-        chosen = qs[rng.random(qs.size) < p.accept_rate_per_day * site.clock.tick_days]
-        if chosen.size == 0:
-            return
-        ans = hot_window.visible_answers_to(lo, hi, posts.parent, posts.state, chosen)
-        if ans.size == 0:
-            return
-        score = (rng.random(ans.size) + p.accept_correct_weight * posts.correct[ans]
-                 + p.accept_harmless_weight * (posts.harm[ans] == Harm.NONE))
-        order = np.lexsort((-score, posts.parent[ans]))
-        ans = ans[order]
-        parents = posts.parent[ans]
-        first = np.r_[True, parents[1:] != parents[:-1]]
-        best = ans[first]
-        # an incorrect best answer is accepted less often
-        ok = posts.correct[best] | (rng.random(best.size) < p.accept_wrong_answer_prob)
-        best = best[ok]
-        voting.accept(site, posts.parent[best].astype(np.int64), best, site.clock.jitter(rng, best.size))
+        posts, users = site.posts, site.users
+        lo, self._planned_to = self._planned_to, posts.n
+        if lo < posts.n:
+            hot_window.plan_askers(lo, posts.n, posts.kind, posts.parent, posts.owner, posts.created, posts.correct,
+                                   posts.quality, posts.harm, users.kind, users.activity, users.joined,
+                                   *self._asker_keys, posts.asker_acts_at)
+
+    def accept(self) -> tuple[np.ndarray, np.ndarray]:
+        """Askers act when their plans fall due: accept an answer now, or post the one they found
+        elsewhere with this tick's answers (returned: questions and minutes). Posts are planned
+        once, at the first tick after they were written."""
+        self.plan_askers()
+        site = self.site
+        posts, clock = site.posts, site.clock
+        questions, answers, times, self_q, self_t = hot_window.askers_due(
+            site.hot_start(), posts.n, clock.tick_end, posts.kind, posts.parent, posts.state, posts.accepted,
+            posts.asker_acts_at)
+        voting.accept(site, questions, answers, np.maximum(times, clock.minute))
+        return self_q, np.maximum(self_t, clock.minute)

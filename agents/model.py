@@ -19,6 +19,7 @@ from agents.moderator import Moderator
 from agents.staff import Staff
 from sim import close_votes, retention, store
 from sim.arrivals import Arrivals
+from sim.auto_suspensions import AutoSuspensions
 from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
 from sim.config import Settings
 from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
@@ -136,6 +137,7 @@ class Site(mesa.Model):
         self.civility = CivilityClassifier(self, m.civility_classifier)
         self.serial_voting = SerialVotingScript(self, m.serial_voting)
         self.question_ban = QuestionBan(self, m.question_ban)
+        self.auto_suspensions = AutoSuspensions(self, m.auto_suspension)
 
     def _add_agents(self) -> None:
         """The Mesa agents: the community, staff, the elected moderators, each family's bad actors."""
@@ -331,6 +333,7 @@ class Site(mesa.Model):
         churn, burnout, the day's metrics, then fresh daily tallies."""
         day = self.clock.day
         self.serial_voting.run_daily(self._day_first_vote[day])
+        self.auto_suspensions.run_daily()
         if day % DAYS_PER_WEEK == DAYS_PER_WEEK - 1:
             self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)

@@ -169,6 +169,12 @@ class Events:
         return Events(self.users[mask], self.times[mask], self.keys[mask])
 
 
+def salt(purpose: str) -> np.uint64:
+    """The salt of a named decision (what :func:`uniform` mixes into each key), for compiled loops
+    that draw their own uniforms."""
+    return _salt(purpose)
+
+
 def uniform(keys: np.ndarray, purpose: str) -> np.ndarray:
     """One uniform per action for a named decision (target choice, vote direction, ...)."""
     return _uniforms(keys, _salt(purpose))

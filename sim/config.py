@@ -131,6 +131,7 @@ class RulesConfig:
     review_backlog_threshold: int = num(200, COUNT)
     low_quality_reviews_to_delete: int = num(3, _rng(1, 50))
     roomba_days: float = num(9.0, DAYS)
+    self_accept_wait_hours: float = num(48.0, _rng(0.0, MAX_HOURS))
 
 
 @dataclass(frozen=True)
@@ -201,12 +202,18 @@ class PopulationConfig:
     answer_crowding_power: float = num(1.5, FACTOR)
     answer_pull_quality_base: float = num(0.3, FACTOR)
     unwelcoming_low_quality_below: float = num(0.4, PROB)
-    accept_correct_weight: float = num(2.0, FACTOR)
-    accept_harmless_weight: float = num(0.5, FACTOR)
-    accept_wrong_answer_prob: float = num(0.3, PROB)
+    accept_return_established: float = num(0.97, PROB)
+    accept_return_newcomer: float = num(0.88, PROB)
+    accept_return_activity_half: float = num(0.1, FACTOR)
+    accept_return_hours: float = num(6.0, HOURS_POS)
+    accept_found_elsewhere_share: float = num(0.08, PROB)
+    self_answer_share: float = num(0.3, PROB)
+    accept_solved_prob: float = num(1.0, PROB)
+    accept_wrong_answer_prob: float = num(0.55, PROB)
+    accept_quality_power: float = num(0.3, FACTOR)
+    accept_harmful_prob: float = num(0.0, PROB)
     low_quality_flag_cutoff: float = num(0.2, PROB)
     low_quality_threshold: float = num(0.25, PROB)
-    accept_rate_per_day: float = num(1.5, RATE)
     diurnal_amplitude: float = num(0.6, PROB)
     weekend_factor: float = num(0.7, FACTOR_POS)
     activity_peak_hour: float = num(15.0, _rng(0.0, float(HOURS_PER_DAY)))
@@ -304,6 +311,20 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
+class AutoSuspensionConfig:
+    """The site's automatic suspension rules (:mod:`sim.auto_suspensions`); ``enabled`` switches them."""
+
+    enabled: bool = True
+    strike_days: float = num(30.0, DAYS_POS)
+    serial_voting_strikes: int = num(3, _rng(1, MAX_PER_DAY))
+    serial_voting_days: float = num(7.0, DAYS)
+    red_flag_deletions: int = num(3, _rng(1, MAX_PER_DAY))
+    red_flag_days: float = num(7.0, DAYS)
+    evasion_detection_prob: float = num(0.5, PROB)
+    evasion_days: float = num(30.0, DAYS)
+
+
+@dataclass(frozen=True)
 class ModerationConfig:
     """The community's and site's defences."""
 
@@ -318,6 +339,7 @@ class ModerationConfig:
         precision=0.7, recall=0.3, flags_cast=1, threshold=0.0))
     ai_detector: DetectorConfig = field(default_factory=lambda: DetectorConfig(
         enabled=False, precision=0.95, recall=0.7, flags_cast=0))
+    auto_suspension: AutoSuspensionConfig = field(default_factory=AutoSuspensionConfig)
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
     first_posts_close_share: float = num(0.5, PROB)

@@ -202,6 +202,7 @@ class SerialVotingScript(Detector):
                                 user=voter, target=int(Target.USER), item=NONE, cause_detection=did,
                                 wrongful=not truth, group=int(site.users.region[voter]))
             site.notify_actor(voter, Action.REVERSE_VOTES)
+            site.auto_suspensions.on_votes_reversed(voter, now, truth)
             if truth:
                 site.escalate(StaffCase.VOTING_FRAUD, user=voter, cause_detection=did)
 

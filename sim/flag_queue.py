@@ -151,7 +151,9 @@ class FlagQueue:
             removal.remove_posts(site, hide[keep], cause, hide_at[keep], delete=False)
             kill, kill_at = threshold_crossings(r_items, r_times, posts.red_flags, pol.red_flags_to_delete)
             keep = posts.state[kill] < State.DELETED
-            removal.remove_posts(site, kill[keep], cause, kill_at[keep], delete=True, penalty=True)
+            kill, kill_at = kill[keep], kill_at[keep]
+            gone = np.isin(kill, removal.remove_posts(site, kill, cause, kill_at, delete=True, penalty=True))
+            site.auto_suspensions.on_red_flag_deletions(kill[gone], kill_at[gone])
         lq = _IS_LOW_QUALITY[kinds]
         if lq.any():
             site.review.low_quality.add(unique_ids(items[lq]), site.clock.minute)

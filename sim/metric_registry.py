@@ -211,6 +211,15 @@ _METRICS: tuple[Metric, ...] = (
            "defences did."),
     Metric("escalations_per_day", "mod_workload", NEUTRAL, "escalations/day", "per_day",
            "Cases moderators escalated to staff in the window, per day."),
+    Metric("suspensions_by_moderators", "mod_workload", NEUTRAL, "suspensions/day", "per_day",
+           "Suspensions (not warnings) moderators and staff imposed in the window, per day, including ones "
+           "later lifted."),
+    Metric("automatic_suspensions", "mod_workload", NEUTRAL, "suspensions/day", "per_day",
+           "Suspensions the site imposed automatically in the window (its automatic rules for repeated "
+           "serial voting, repeated red-flag deletions and recreated accounts, and detectors), per day; no "
+           "moderator involved. Question bans are not suspensions."),
+    Metric("question_bans_per_day", "mod_workload", NEUTRAL, "bans/day", "per_day",
+           "Accounts the question-ban algorithm barred from asking in the window, per day (not suspensions)."),
     Metric("moderator_resignations", "mod_workload", LOWER_IS_BETTER, "moderators", "count",
            "Moderators who resigned (burnout) in the window.",
            work_bound="enforcement_actions_per_day"),

@@ -20,6 +20,7 @@ from sim.population import Kind
 from sim.store import (
     MODERATOR_ID_BASE,
     NONE,
+    Action,
     Cause,
     Closer,
     CloseReason,
@@ -626,9 +627,21 @@ def _mod_workload(rec: RunRecord, w: Window, out: Summary) -> None:
     mods_on_duty = np.maximum(S["active_moderators"][days], 1)
     out["minutes_per_moderator"] = float(np.mean(S["mod_minutes"][days] / mods_on_duty)) if days.any() else float("nan")
     out["escalations_per_day"] = w.per_day(w.total(S, "escalations"))
+    _suspensions(rec, w, out)
     out["moderator_resignations"] = w.total(S, "moderator_resignations")
     out["moderators"] = rec.moderators_serving
     out["ban_evasions"] = w.total(S, "ban_evasions")
+
+
+def _suspensions(rec: RunRecord, w: Window, out: Summary) -> None:
+    """Suspensions by who imposed them (people or the site's automatic rules) and question bans."""
+    A = rec.actions
+    win = w.contains(A["created"])
+    suspended = win & (A["action"] == Action.SUSPEND)
+    by_people = A["source"] == Source.MODERATOR
+    out["suspensions_by_moderators"] = w.per_day(np.count_nonzero(suspended & by_people))
+    out["automatic_suspensions"] = w.per_day(np.count_nonzero(suspended & ~by_people))
+    out["question_bans_per_day"] = w.per_day(np.count_nonzero(win & (A["action"] == Action.QUESTION_BAN)))
 
 
 def _community_health(rec: RunRecord, w: Window, out: Summary) -> None:

@@ -76,11 +76,13 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
 
 
 def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndarray,
-           correct: np.ndarray | None = None, harm: int = Harm.NONE, ai: bool = False) -> np.ndarray:
+           correct: np.ndarray | None = None, harm: int = Harm.NONE, ai: bool = False,
+           found: np.ndarray | None = None) -> np.ndarray:
     """Post answers to ``questions``; an answer is never earlier than its question.
 
-    Drops suspended authors, answers to the author's own question, and questions that are closed,
-    hidden or deleted.
+    Drops suspended authors, questions that are closed, hidden or deleted, and answers to the
+    author's own question except those marked in ``found`` (askers posting the answer they found
+    elsewhere, which is correct; every row marked must be a self-answer).
 
     Returns:
         Ids of the created answers.
@@ -89,9 +91,10 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
     owners = np.asarray(owners, dtype=np.int64)
     questions = np.asarray(questions, dtype=np.int64)
     times = np.asarray(times, dtype=np.int64)
-    keep = users.can_act(owners, site.clock.minute) & (posts.owner[questions] != owners)
+    found = np.zeros(owners.size, dtype=bool) if found is None else np.asarray(found, dtype=bool)
+    keep = users.can_act(owners, site.clock.minute) & ((posts.owner[questions] == owners) == found)
     keep &= posts.state[questions] == State.LIVE
-    owners, questions, times = owners[keep], questions[keep], times[keep]
+    owners, questions, times, found = owners[keep], questions[keep], times[keep], found[keep]
     n = owners.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -102,7 +105,7 @@ def answer(site: Site, owners: np.ndarray, questions: np.ndarray, times: np.ndar
         match = users.topic[owners] == posts.topic[questions]
         p_correct = (users.skill[owners] * np.where(match, 1.0, p.off_topic_skill_factor)
                      * (p.answer_correct_base + p.answer_correct_per_quality * posts.quality[questions]))
-        correct = rng.random(n) < p_correct
+        correct = (rng.random(n) < p_correct) | found
     else:
         correct = np.asarray(correct)[keep]
     # hidden quality: uniform above the split for correct answers, below it for wrong ones

@@ -121,7 +121,8 @@ class Source(IntEnum):
     AI_DETECTOR = 3
     SERIAL_VOTING = 4
     QUESTION_BAN = 5
-    MODERATOR = 6
+    MODERATOR = 6  # moderators, and staff (no actor)
+    SYSTEM = 7  # the site's automatic rules (SO's "Community" user): automatic suspensions
 
 
 class StaffCase(IntEnum):
@@ -262,7 +263,10 @@ def posts_table(capacity: int) -> Table:
     """Questions and answers, one row each (Stack Exchange ``Posts``).
 
     ``created`` is when the post was written; ``published_at`` is when it went public if that was
-    later (a question held in the staging ground), else ``NONE`` (public from creation)."""
+    later (a question held in the staging ground), else ``NONE`` (public from creation).
+    ``asker_acts_at`` is what the asker planned when the post was written, until it falls due: on
+    an answer the minute the asker accepts it, on a question the minute the asker posts the answer
+    they found themselves (``NONE``: nothing planned; :meth:`agents.community.Community.plan_askers`)."""
     i4, i1, f4, b = np.int32, np.int8, np.float32, np.bool_
     return Table({
         "kind": (i1, 0), "parent": (i4, NONE), "owner": (i4, NONE), "owner_rep": (i4, 0), "created": (i4, 0),
@@ -275,7 +279,7 @@ def posts_table(capacity: int) -> Table:
         "removed_at": (i4, NONE), "removal_cause": (i1, 0),
         "published_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
         "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged": (b, False),
-        "hidden_at": (i4, NONE),
+        "hidden_at": (i4, NONE), "asker_acts_at": (i4, NONE),
     }, capacity)
 
 

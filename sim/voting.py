@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from sim import retention
+from sim.clock import MINUTES_PER_HOUR
 from sim.reputation import apply_reputation
 from sim.store import NONE, PostType, State, VoteType, first_occurrence
 
@@ -120,10 +121,16 @@ def reverse_votes(site: Site, vote_ids: np.ndarray) -> None:
 
 
 def accept(site: Site, questions: np.ndarray, answers: np.ndarray, times: np.ndarray) -> None:
-    """Askers accept an answer to their own question: +15 to the answerer, +2 to the asker."""
+    """Askers accept an answer to their own question: +15 to the answerer, +2 to the asker. An
+    asker who left or is suspended cannot accept, nor accept their own answer before
+    ``rules.self_accept_wait_hours`` after asking (SO)."""
     posts, users, rules = site.posts, site.users, site.settings.rules
+    questions, answers = np.asarray(questions, dtype=np.int64), np.asarray(answers, dtype=np.int64)
+    times = np.asarray(times, dtype=np.int64)
     ok = (posts.parent[answers] == questions) & (posts.accepted[questions] == NONE) & (posts.state[answers] < State.HIDDEN)
     ok &= users.can_act(posts.owner[questions].astype(np.int64), site.clock.minute)
+    wait = int(rules.self_accept_wait_hours * MINUTES_PER_HOUR)
+    ok &= (posts.owner[answers] != posts.owner[questions]) | (times >= posts.created[questions].astype(np.int64) + wait)
     questions, answers, times = questions[ok], answers[ok], times[ok]
     if questions.size == 0:
         return

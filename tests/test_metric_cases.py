@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from sim.metrics import FAIRNESS_PSEUDO_COUNT
-from sim.store import Closer, CloseReason, Harm
+from sim.store import Action, Closer, CloseReason, Harm, Source
 from tests.mini_site import DAY, NONE, Cause, FlagStatus, Kind, MiniSite, PostType, Tone
 
 MOD, MOD2 = -1000, -1001  # moderators' handler ids
@@ -170,6 +170,27 @@ def test_moderator_workload_counts_flags_settled_by_moderators_with_their_queue_
     assert m["moderator_resignations"] == 1
     assert m["escalations_per_day"] == pytest.approx(3 / 9)
     assert m["moderators"] == 2
+
+
+def test_suspensions_are_counted_by_who_imposed_them_and_question_bans_apart():
+    """Window: days 1 to 10 (9 days). Moderators' and staff's suspensions, the site's automatic
+    ones, warnings and question bans each counted where they belong."""
+    site = MiniSite(days=10, warmup_days=1)
+    a, b = site.member(), site.member(kind=Kind.SOCK)
+    site.sanction(a, 2000, action=Action.SUSPEND, source=Source.MODERATOR, actor=MOD, days=7.0)
+    site.sanction(a, 3000, action=Action.SUSPEND, source=Source.MODERATOR, days=30.0)  # staff: no actor
+    site.sanction(a, 1000, action=Action.SUSPEND, source=Source.MODERATOR, actor=MOD, days=7.0)  # warm-up
+    site.sanction(a, 2500, action=Action.WARN, source=Source.MODERATOR, actor=MOD)  # a warning
+    site.sanction(b, 4000, action=Action.SUSPEND, source=Source.SYSTEM, days=7.0)  # repeated serial voting
+    site.sanction(b, 5000, action=Action.SUSPEND, source=Source.SYSTEM, days=30.0)  # a recreated account
+    site.sanction(b, 6000, action=Action.SUSPEND, source=Source.AI_DETECTOR, days=7.0)  # under an AI-answer ban
+    site.sanction(a, 7000, action=Action.QUESTION_BAN, source=Source.QUESTION_BAN)
+    site.sanction(a, 7100, action=Action.QUESTION_BAN, source=Source.QUESTION_BAN)
+    site.sanction(b, 7200, action=Action.REVERSE_VOTES, source=Source.SERIAL_VOTING)  # not a suspension
+    m, _ = site.summarize()
+    assert m["suspensions_by_moderators"] == pytest.approx(2 / 9)
+    assert m["automatic_suspensions"] == pytest.approx(3 / 9)
+    assert m["question_bans_per_day"] == pytest.approx(2 / 9)
 
 
 def test_community_health_uses_publication_time_for_first_answers():
