@@ -98,6 +98,12 @@ class Community(mesa.Agent):
             return
         u = uniform(events.keys, "answer_target")
         targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
+        # a share of answers go to an older question found by search (late answers)
+        lo = site.hot_start()
+        old = (uniform(events.keys, "answer_old") < p.old_question_answer_share) & (lo > 0)
+        if old.any():
+            found = (uniform(events.keys[old], "answer_old_target") * lo).astype(np.int64)
+            targets[old] = np.where(posts.kind[found] == PostType.QUESTION, found, np.maximum(posts.parent[found], 0))
         delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
         times = np.maximum(events.times, posts.created[targets] + 1 + delay)
         posting.answer(site, events.users, targets, times)

@@ -75,11 +75,14 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)
     retention.first_post_hit(site, questions, posts.closed_at[questions], closed=True)
+    site.edits.on_closed(questions, posts.closed_at[questions])
 
 
-def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> None:
+def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray,
+                 enqueue: bool = False) -> None:
     """Reopen votes by users with the close/reopen privilege on closed questions; at the threshold
-    the question is live again."""
+    the question is live again. With ``enqueue`` (votes cast outside the queue) the questions
+    enter the reopen review queue."""
     posts, users = site.posts, site.users
     ok = (voters >= 0) & (posts.state[questions] == State.CLOSED)
     ok[ok] &= users.reputation[voters[ok]] >= site.policy.priv_close_vote
@@ -94,6 +97,10 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
     with site.traffic.reweighing(done):
         posts.state[done] = State.LIVE
+    posts.reopened_at[done] = site.clock.minute
+    site.counters["reopens"] += done.size
+    if enqueue:
+        site.review.reopen.add(unique_ids(questions[posts.state[questions] == State.CLOSED]), site.clock.minute)
     posts.close_votes[done] = 0
     posts.close_vote_start[done] = NONE
     posts.reopen_votes[done] = 0

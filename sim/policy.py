@@ -29,6 +29,7 @@ class Policy:
         ai_answer_ban: AI answers are removed and their authors suspended when detected.
         civility_nudge: The civility classifier nudges authors of unfriendly comments before posting.
         clear_close_notices: Closed newcomers are told clearly why and how to fix the question.
+        owner_edit_prob: Chance an asker edits their closed question (the lever raises it).
         free_votes_for_new_users: Low-rep users may upvote, without reputation effect.
     """
 
@@ -59,7 +60,7 @@ class Policy:
     code_of_conduct_effect: float = 0.0
     clear_close_notices: bool = False
     close_notice_churn_relief: float = 0.5
-    close_notice_fix_prob: float = 0.3
+    owner_edit_prob: float = 0.0
     free_votes_for_new_users: bool = False
 
     @classmethod
@@ -73,4 +74,5 @@ class Policy:
             priv_close_vote=r.priv_close_vote, priv_review=r.priv_review,
             spam_detector=s.moderation.spam_detector.enabled,
             spam_detector_flags=s.moderation.spam_detector.flags_cast,
+            owner_edit_prob=s.population.closed_question_edit_prob,
         )
