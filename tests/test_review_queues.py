@@ -70,7 +70,8 @@ def test_the_queues_are_the_registrys():
 
 
 def test_an_edited_closed_question_is_reopened_through_the_reopen_queue():
-    site = _warm_site("moderation.robo_reviewer_share=0.0")
+    # (no viewers' reopen votes: the asker's edit is the only way into the reopen queue)
+    site = _warm_site("moderation.robo_reviewer_share=0.0", "population.reopen_vote_prob=0.0")
     (q,) = _closed_questions(site, np.array([0.7]))  # a good question, closed wrongly
     assert site.posts.reopened_at[q] == -1
     site.edits.owner_edits.add(np.array([q]), np.array([site.clock.minute + 60]))
