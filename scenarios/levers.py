@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 
 @lever
 class CloseVoteThreshold(Lever):
-    """Close votes needed to close a question (Stack Overflow moved from 5 to 3 in 2019)."""
+    """Close votes needed to close a question, and reopen votes to reopen one (Stack Overflow moved
+    both from 5 to 3 in 2019)."""
 
     name = "close_vote_threshold"
-    summary = "Number of close votes that closes a question."
-    params = {"threshold": Param(int, 3, 1, 50, "close votes needed")}
+    summary = "Number of close (and reopen) votes that closes (reopens) a question."
+    params = {"threshold": Param(int, 3, 1, 50, "close votes (and reopen votes) needed")}
 
     def launch(self, site: Site) -> None:
         site.policy.close_vote_threshold = self.threshold
+        site.policy.reopen_vote_threshold = self.threshold
 
 
 @lever

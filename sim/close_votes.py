@@ -94,7 +94,7 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.REOPEN,
                       voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
-    done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
+    done = unique_ids(questions[posts.reopen_votes[questions] >= site.policy.reopen_vote_threshold])
     with site.traffic.reweighing(done):
         posts.state[done] = State.LIVE
     posts.reopened_at[done] = site.clock.minute

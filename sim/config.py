@@ -231,7 +231,7 @@ class PopulationConfig:
     first_post_hit_days: float = num(7.0, DAYS)
     closed_question_edit_prob: float = num(0.15, PROB)
     owner_edit_delay_hours: float = num(24.0, HOURS_POS)
-    edit_fix_prob: float = num(0.5, PROB)
+    edit_fix_prob: float = num(0.15, PROB)
     edit_fix_margin: float = num(0.1, PROB)
     edit_quality_gain: float = num(0.05, PROB)
     edit_prob: float = num(0.0005, PROB)

@@ -17,6 +17,7 @@ class Policy:
 
     Attributes:
         close_vote_threshold: Close votes needed to close a question.
+        reopen_vote_threshold: Reopen votes needed to reopen a closed question.
         red_flags_to_hide: Spam/rude flags that hide a post.
         red_flags_to_delete: Spam/rude flags that delete a post (with the reputation penalty).
         newcomer_rep: Reputation below which new-user limits apply.
@@ -34,6 +35,7 @@ class Policy:
     """
 
     close_vote_threshold: int
+    reopen_vote_threshold: int
     red_flags_to_hide: int
     red_flags_to_delete: int
     newcomer_rep: int
@@ -67,7 +69,8 @@ class Policy:
     def from_settings(cls, s: Settings) -> Policy:
         r = s.rules
         return cls(
-            close_vote_threshold=r.close_vote_threshold, red_flags_to_hide=r.red_flags_to_hide,
+            close_vote_threshold=r.close_vote_threshold, reopen_vote_threshold=r.reopen_vote_threshold,
+            red_flags_to_hide=r.red_flags_to_hide,
             red_flags_to_delete=r.red_flags_to_delete, newcomer_rep=r.newcomer_rep,
             newcomer_question_interval_min=r.newcomer_question_interval_min, priv_upvote=r.priv_upvote,
             priv_downvote=r.priv_downvote, priv_comment_everywhere=r.priv_comment_everywhere,
