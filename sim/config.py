@@ -136,6 +136,7 @@ class RulesConfig:
     suggested_edit_reviews_to_decide: int = num(2, _rng(1, 50))
     reopen_queue_edit_days: float = num(5.0, DAYS)
     reopen_reviews_to_leave_closed: int = num(3, _rng(1, 50))
+    first_posts_one_queue: bool = True
     late_answer_days: float = num(30.0, DAYS)
     late_answer_max_rep: int = num(50, REP)
     review_ban_failed_audits: int = num(2, _rng(1, 1000))
@@ -238,7 +239,7 @@ class PopulationConfig:
     edit_improves_share: float = num(0.85, PROB)
     vandal_quality_drop: float = num(0.3, PROB)
     rollback_hours: float = num(12.0, HOURS_POS)
-    old_question_answer_share: float = num(0.15, PROB)
+    old_question_answer_share: float = num(0.05, PROB)
     newcomer_days: float = num(30.0, DAYS_POS)
     views_per_hour_new_question: float = num(6.0, _rng(0.0, MAX_VIEWS_PER_HOUR))
     views_decay_hours: float = num(10.0, HOURS_POS)

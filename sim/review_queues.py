@@ -248,13 +248,18 @@ class ReviewQueues:
         answers (to questions older than ``rules.late_answer_days``, from members with at most
         ``rules.late_answer_max_rep``), each to its queue."""
         posts, r = self.site.posts, self.site.settings.rules
-        answers = ids[posts.kind[ids] == PostType.ANSWER]
+        answers = ids[(posts.kind[ids] == PostType.ANSWER) & (posts.owner_rep[ids] <= r.late_answer_max_rep)]
         q_age = posts.created[answers] - posts.created[np.maximum(posts.parent[answers], 0)]
-        late = answers[(q_age >= r.late_answer_days * MINUTES_PER_DAY) & (posts.owner_rep[answers] <= r.late_answer_max_rep)]
-        self.late_answers.add(late, now)
+        late = answers[q_age >= r.late_answer_days * MINUTES_PER_DAY]
+        if first.size == 0:
+            self.late_answers.add(late, now)
+            return
         is_q = posts.kind[first] == PostType.QUESTION
         self.first_questions.add(first[is_q], now)
-        self.first_answers.add(first[~is_q & ~np.isin(first, late)], now)
+        if late.size:
+            self.late_answers.add(late, now)
+            is_q |= np.isin(first, late)
+        self.first_answers.add(first[~is_q], now)
 
     def step(self) -> None:
         """This tick's reviews in every queue, in a fixed order."""
@@ -263,10 +268,24 @@ class ReviewQueues:
         self._suggested_edits_step(rng, now)
         self._close_step(rng, now)
         self._low_quality_step(rng, now)
-        for q in (self.first_questions, self.first_answers, self.late_answers):
-            self._first_look_step(q, rng, now)
+        first_q, first_a = self._first_posts_capacity()
+        self._first_look_step(self.first_questions, rng, now, first_q)
+        self._first_look_step(self.first_answers, rng, now, first_a)
+        self._first_look_step(self.late_answers, rng, now)
         self._reopen_step(rng, now)
         self._staging_step(rng, now)
+
+    def _first_posts_capacity(self) -> tuple[int, int]:
+        """This tick's reviews of first questions and of first answers. With
+        ``rules.first_posts_one_queue`` (Stack Overflow in 2018) they are one queue: one capacity,
+        shared in proportion to what waits in each."""
+        fq, fa = self.first_questions, self.first_answers
+        if not self.site.settings.rules.first_posts_one_queue:
+            return fq.capacity(), fa.capacity()
+        n = fq.capacity()
+        waiting = fq.backlog + fa.backlog
+        n_q = int(round(n * fq.backlog / waiting)) if waiting else n
+        return n_q, n - n_q
 
     # -- the reviews of one tick ------------------------------------------------------------------
     def _valid(self, q: ReviewQueue, items: np.ndarray) -> np.ndarray:
@@ -286,12 +305,13 @@ class ReviewQueues:
             return site.posts.staged[items]
         return state < State.HIDDEN
 
-    def _draw_reviews(self, q: ReviewQueue, rng: np.random.Generator, now: int) -> tuple[np.ndarray, np.ndarray,
-                                                                                             np.ndarray]:
+    def _draw_reviews(self, q: ReviewQueue, rng: np.random.Generator, now: int,
+                      n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """This tick's reviews in ``q``: the items, their tasks and a reviewer each. Audits are
         slipped in among them, ``moderation.audit_share`` of the reviews, when there is something
-        to review (not in the staging ground, whose reviewers are mentors)."""
-        n = q.capacity()
+        to review (not in the staging ground, whose reviewers are mentors). ``n``: the reviews
+        available (default: the queue's capacity this tick)."""
+        n = q.capacity() if n is None else n
         empty = np.zeros(0, dtype=np.int64)
         if n == 0 or q.backlog == 0:
             return empty, empty, empty
@@ -397,12 +417,12 @@ class ReviewQueues:
         removal.remove_posts(site, deleted, Cause.REVIEW, now, delete=True)
         site.flags.resolve_many(Target.POST, kept, False, handler=NONE, time=now)
 
-    def _first_look_step(self, q: ReviewQueue, rng: np.random.Generator, now: int) -> None:
+    def _first_look_step(self, q: ReviewQueue, rng: np.random.Generator, now: int, n: int | None = None) -> None:
         """First questions, first answers and late answers: one review each. The right call is to
         act on spam and abuse (flag it), close-worthy questions (send a share to the close queue)
         and junk answers (send them to the low-quality queue); otherwise no action needed."""
         site, posts, m = self.site, self.site.posts, self.site.settings.moderation
-        items, tasks, who = self._draw_reviews(q, rng, now)
+        items, tasks, who = self._draw_reviews(q, rng, now, n)
         if items.size == 0:
             return
         harmful = (posts.harm[items] == Harm.SPAM) | (posts.harm[items] == Harm.ABUSIVE)

@@ -33,8 +33,12 @@ _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 
 def occurrence_rank(ids: np.ndarray) -> np.ndarray:
     """For each position of a batch, how many earlier positions hold the same id (0 for the first)."""
+    if ids.size < 2:
+        return np.zeros(ids.size, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     s = ids[order]
+    if (s[1:] != s[:-1]).all():  # (most batches: every id once)
+        return np.zeros(ids.size, dtype=np.int64)
     start = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1]))) if s.size else np.zeros(0, np.int64)
     first = np.repeat(start, np.diff(np.append(start, s.size)))
     rank = np.empty(ids.size, dtype=np.int64)
