@@ -404,7 +404,7 @@ class ReviewQueues:
 
     def _low_quality_step(self, rng: np.random.Generator, now: int) -> None:
         """Low quality posts: recommend deletion or looks OK (the right call: delete junk and
-        harm); ``rules.low_quality_reviews_to_delete`` of either decides."""
+        harm); the majority of ``rules.low_quality_reviews_to_delete`` reviews decides."""
         site, q = self.site, self.low_quality
         items, tasks, who = self._draw_reviews(q, rng, now)
         if items.size == 0:
@@ -412,8 +412,9 @@ class ReviewQueues:
         bad = site.flags.truth_bad(Target.POST, items, np.full(items.size, FlagKind.VERY_LOW_QUALITY))
         delete = self.reviewers.decide(rng, bad, who)
         results = self._record(q, tasks, who, delete, now)
-        k = site.settings.rules.low_quality_reviews_to_delete
-        deleted, kept = self._tally(q, items, tasks, delete, results, k, k, np.zeros(items.size, bool), now)
+        majority = site.settings.rules.low_quality_reviews_to_delete // 2 + 1
+        deleted, kept = self._tally(q, items, tasks, delete, results, majority, majority, np.zeros(items.size, bool),
+                                    now)
         removal.remove_posts(site, deleted, Cause.REVIEW, now, delete=True)
         site.flags.resolve_many(Target.POST, kept, False, handler=NONE, time=now)
 
