@@ -238,3 +238,16 @@ def test_review_tables_are_written(sixty_days, tmp_path):
                          "WHERE Audit").fetchone()
     assert audits[0] > 0
     assert con.execute("SELECT count(*) FROM PostEdits").fetchone()[0] == sixty_days.edits_table.n
+
+
+def test_clear_close_notices_raise_the_askers_edits_of_closed_questions():
+    """The lever works through the edit mechanism: more closed questions are edited by their askers."""
+    def owner_edits_per_closure(*overrides: str) -> float:
+        site = build_site(small(*overrides, days=40, warmup=1, seed=2))
+        site.run()
+        E = site.edits_table
+        return (E.kind[: E.n] == EditKind.OWNER).sum() / max(site.counters["closures"], 1)
+
+    base = owner_edits_per_closure()
+    lever = owner_edits_per_closure("scenario=clear_close_notices", "scenario.launch_day=0")
+    assert lever > 1.5 * base > 0, (base, lever)
