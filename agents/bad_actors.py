@@ -16,7 +16,7 @@ from sim import posting, retention, voting
 from sim.clock import MINUTES_PER_DAY
 from sim.config import BadActorConfig
 from sim.population import Kind
-from sim.store import NONE, Action, Harm, PostType, State, Tone
+from sim.store import NONE, Action, EditKind, Harm, PostType, State, Tone
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -238,7 +238,8 @@ class Harasser(BadActor):
 
 
 class Troll(BadActor):
-    """Untargeted abuse: abusive comments on whatever is popular."""
+    """Untargeted abuse on whatever is popular: abusive comments, and (a share ``vandal_share`` of
+    their actions) vandalism, defacing a post by an edit that reviewers may let through."""
 
     family, kind = "trolls", Kind.TROLL
 
@@ -247,8 +248,16 @@ class Troll(BadActor):
         posts_ = site.traffic.sample_viewed(self.draws, n)
         if posts_ is None:
             return
-        posting.comment(site, np.full(n, self.account), posts_, self.my_times(n),
-                        np.full(n, Tone.ABUSIVE, dtype=np.int8), Harm.ABUSIVE)
+        times = self.my_times(n)
+        deface = self.draws.random(n) < self.cfg.vandal_share
+        deface &= (site.posts.harm[posts_] == Harm.NONE) & (site.posts.state[posts_] < State.HIDDEN)
+        k = int(deface.sum())
+        if k:
+            site.edits.propose(posts_[deface], np.full(k, self.account), times[deface], np.zeros(k, dtype=bool),
+                               EditKind.VANDAL)
+        keep = ~deface
+        posting.comment(site, np.full(int(keep.sum()), self.account), posts_[keep], times[keep],
+                        np.full(int(keep.sum()), Tone.ABUSIVE, dtype=np.int8), Harm.ABUSIVE)
 
 
 class AIFarmer(BadActor):

@@ -101,12 +101,24 @@ class Community(mesa.Agent):
             if pool.size:
                 u = uniform(events.keys, "answer_target")
                 targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
+                self._late_answers(events, targets)
                 delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
                 authors, times = events.users, np.maximum(events.times, posts.created[targets] + 1 + delay)
         own = np.r_[np.zeros(authors.size, dtype=bool), np.ones(found[0].size, dtype=bool)]
         if own.size:
             posting.answer(site, np.r_[authors, posts.owner[found[0]]], np.r_[targets, found[0]], np.r_[times, found[1]],
                            found=own)
+
+    def _late_answers(self, events: Events, targets: np.ndarray) -> None:
+        """A share of answers go to an older question found by search (late answers): ``targets``
+        rewritten in place."""
+        site = self.site
+        posts, p = site.posts, site.settings.population
+        lo = site.hot_start()
+        old = (uniform(events.keys, "answer_old") < p.old_question_answer_share) & (lo > 0)
+        if old.any():
+            found = (uniform(events.keys[old], "answer_old_target") * lo).astype(np.int64)
+            targets[old] = np.where(posts.kind[found] == PostType.QUESTION, found, np.maximum(posts.parent[found], 0))
 
     # -- commenting --------------------------------------------------------------------------
     def comment(self, events: Events) -> None:

@@ -23,6 +23,7 @@ from sim.auto_suspensions import AutoSuspensions
 from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
 from sim.config import Settings
 from sim.detectors import AIAnswerDetector, CivilityClassifier, QuestionBan, SerialVotingScript, SpamDetector
+from sim.edits import Edits
 from sim.flag_queue import FlagQueue
 from sim.metrics import DailyRecorder
 from sim.policy import Policy
@@ -53,9 +54,11 @@ class Site(mesa.Model):
         settings: The validated configuration.
         clock: Simulated time (minute timestamps).
         users: Per-account state arrays.
-        posts, comments, votes, flags_table, actions, detections: The content store.
+        posts, comments, votes, flags_table, actions, detections, edits_table, review_tasks,
+            review_results: The content store.
         policy: Lever-controlled rules in force now.
-        flags: The flag queue; review: the review queues; traffic: views and exposure.
+        flags: The flag queue; review: the review queues; edits: edits and rollbacks;
+            traffic: views and exposure.
         recorder: Daily metrics.
     """
 
@@ -112,6 +115,9 @@ class Site(mesa.Model):
         self.actions = store.actions_table(spare)
         self.detections = store.detections_table(spare)
         self.restorations = store.restorations_table(1024)
+        self.review_tasks = store.review_tasks_table(spare)
+        self.review_results = store.review_results_table(spare)
+        self.edits_table = store.edits_table(spare)
 
     def _start_bookkeeping(self) -> None:
         """The run's counters and the live lists the mechanics keep up to date."""
@@ -131,6 +137,7 @@ class Site(mesa.Model):
         m = self.settings.moderation
         self.traffic = Traffic(self)
         self.flags = FlagQueue(self)
+        self.edits = Edits(self)
         self.review = ReviewQueues(self)
         self.spam_detector = SpamDetector(self, m.spam_detector)
         self.ai_detector = AIAnswerDetector(self, m.ai_detector)
@@ -209,7 +216,7 @@ class Site(mesa.Model):
             posts.staged[staged] = True  # in the staging ground until reviewed or its wait runs out
             self.review.staging.add(staged, self.clock.minute)
             first = first[posts.kind[first] != PostType.QUESTION]
-        self.review.first_posts.add(first, self.clock.minute)
+        self.review.add_new_posts(first, ids, self.clock.minute)
         self._new_posts.append(ids)
 
     def on_comments_created(self, ids: np.ndarray) -> None:
@@ -261,7 +268,7 @@ class Site(mesa.Model):
         detector actions (views are counted separately)."""
         return int(self.posts.n + self.comments.n + self.votes.n + self.flags_table.n + self.actions.n
                    + self.detections.n + self.counters["mod_decisions"]
-                   + sum(q.reviews_total for q in self.review.all))
+                   + self.review_results.n + self.edits_table.n)
 
     # -- the tick ------------------------------------------------------------------------------
     def _rebuild_pools(self) -> None:
@@ -275,9 +282,7 @@ class Site(mesa.Model):
         self.flagger_pool = WeightedPool(ids[flaggers], flag_rate[flaggers] + vote_rate[flaggers] * p.flagger_vote_weight)
         closers = rep >= pol.priv_close_vote
         self.closer_pool = WeightedPool(ids[closers], vote_rate[closers] + flag_rate[closers])
-        reviewers = rep >= pol.priv_review
-        self.reviewer_pool = WeightedPool(ids[reviewers], flag_rate[reviewers] + p.reviewer_base_weight)
-        self.review.refresh_reviewers(rep)
+        self.review.refresh_reviewers(ids, rep, flag_rate + p.reviewer_base_weight)
         votes = self.arrivals.totals["vote"]
         self._tz_weights = votes / max(votes.sum(), 1e-12)
 
@@ -290,6 +295,7 @@ class Site(mesa.Model):
             self._day_first_vote.append(self.votes.n)
         self.registrations.start_day()
         self.users.start_day()
+        self.review.new_day()
         self.arrivals.plan_day()
         self._rebuild_pools()
 
@@ -307,6 +313,7 @@ class Site(mesa.Model):
         self.bad_actors.do("step")
         self._scan_new_content()
         close_votes.dupe_hammer(self)
+        self.edits.step()
         self.review.step()
         self.moderators.do("step")
         self.staff.step()

@@ -10,10 +10,12 @@ import numpy as np
 
 from preflight.files import atomic_parquet
 from preflight.outputs import file_mode
+from sim.metric_registry import REVIEW_QUEUES
 
 
 def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
-    """Event tables in the Stack Exchange data-dump schema (plus Flags and ModActions)."""
+    """Event tables in the Stack Exchange data-dump schema (plus Flags, ModActions and the review
+    and edit tables)."""
     p, u, v, c = site.posts.frame(), site.users, site.votes.frame(), site.comments.frame()
     n = u.n
     return {
@@ -34,6 +36,29 @@ def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
                      "RemovalCause": c["removal_cause"]},
         "Flags": {"Id": np.arange(site.flags_table.n), **site.flags_table.frame()},
         "ModActions": {"Id": np.arange(site.actions.n), **site.actions.frame()},
+        **review_tables(site),
+    }
+
+
+def review_tables(site) -> dict[str, dict[str, np.ndarray]]:
+    """``ReviewTasks`` and ``ReviewTaskResults`` (codes as in the data dump, plus the queue's name,
+    the reviewer and the audit outcome), and ``PostEdits`` (every edit, with its ground truth)."""
+    t, r, e = site.review_tasks.frame(), site.review_results.frame(), site.edits_table.frame()
+    names = np.asarray(list(REVIEW_QUEUES))
+    return {
+        "ReviewTasks": {"Id": np.arange(site.review_tasks.n), "ReviewTaskTypeId": t["kind"],
+                        "Queue": names[t["queue"]], "CreationMinute": t["created"],
+                        "ReviewTaskStateId": t["state"], "PostId": t["post"], "SuggestedEditId": t["edit"],
+                        "CompletedByReviewTaskId": t["completed_by"], "CompletionMinute": t["completed_at"],
+                        "Audit": t["audit"]},
+        "ReviewTaskResults": {"Id": np.arange(site.review_results.n), "ReviewTaskId": r["task"],
+                              "ReviewTaskResultTypeId": r["result"], "Queue": names[r["queue"]],
+                              "CreationMinute": r["created"], "UserId": r["reviewer"], "Audit": r["audit"],
+                              "AuditPassed": r["audit_passed"]},
+        "PostEdits": {"Id": np.arange(site.edits_table.n), "PostId": e["post"], "UserId": e["editor"],
+                      "CreationMinute": e["created"], "Kind": e["kind"], "Improves": e["improves"],
+                      "State": e["state"], "DecisionMinute": e["decided_at"],
+                      "RolledBackMinute": e["rolled_back_at"]},
     }
 
 

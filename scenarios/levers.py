@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 
 @lever
 class CloseVoteThreshold(Lever):
-    """Close votes needed to close a question (Stack Overflow moved from 5 to 3 in 2019)."""
+    """Close votes needed to close a question, and reopen votes to reopen one (Stack Overflow moved
+    both from 5 to 3 in 2019)."""
 
     name = "close_vote_threshold"
-    summary = "Number of close votes that closes a question."
-    params = {"threshold": Param(int, 3, 1, 50, "close votes needed")}
+    summary = "Number of close (and reopen) votes that closes (reopens) a question."
+    params = {"threshold": Param(int, 3, 1, 50, "close votes (and reopen votes) needed")}
 
     def launch(self, site: Site) -> None:
         site.policy.close_vote_threshold = self.threshold
+        site.policy.reopen_vote_threshold = self.threshold
 
 
 @lever
@@ -200,17 +202,18 @@ class CommentCivility(Lever):
 @lever
 class ClearCloseNotices(Lever):
     """Closed questions get a clear notice of why and how to fix them (SO's 2019-20 close-reason
-    overhaul): fewer closed newcomers leave, some fix and get reopened."""
+    overhaul): fewer closed newcomers leave, more askers edit their closed question, and an edit
+    soon after closure sends it to the reopen queue."""
 
     name = "clear_close_notices"
-    summary = "Closed newcomers are told clearly why and how to fix the question."
+    summary = "Closed questions' askers are told clearly why and how to fix them."
     params = {"churn_relief": Param(float, 0.5, 0, 1, "factor on a closed newcomer's extra chance to leave"),
-              "fix_prob": Param(float, 0.3, 0, 1, "chance a closed newcomer fixes the question")}
+              "edit_prob": Param(float, 0.4, 0, 1, "chance an asker edits their closed question")}
 
     def launch(self, site: Site) -> None:
         site.policy.clear_close_notices = True
         site.policy.close_notice_churn_relief = self.churn_relief
-        site.policy.close_notice_fix_prob = self.fix_prob
+        site.policy.owner_edit_prob = self.edit_prob
 
 
 @lever

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 OTHER_REASONS = np.array([CloseReason.NEEDS_DETAILS, CloseReason.OFF_TOPIC, CloseReason.OPINION])
 
 
-def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Close votes by ``voters`` on ``questions``; only users with the close privilege count.
+def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray, reviewed: bool = False) -> np.ndarray:
+    """Close votes by ``voters`` on ``questions``; only users with the close privilege count, and
+    not curators on strike (unless ``reviewed``: the review queues' capacity already leaves them out).
 
     A question reaching the current threshold before its votes age away is closed by the
     community. Returns the questions closed by these votes.
@@ -29,7 +30,8 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     ok = (voters >= 0)
     ok[ok] &= users.reputation[voters[ok]] >= pol.priv_close_vote
     ok[ok] &= users.can_act(voters[ok], site.clock.minute)
-    ok[ok] &= ~site.striking_curators(voters[ok])
+    if not reviewed:
+        ok[ok] &= ~site.striking_curators(voters[ok])
     ok &= (posts.kind[questions] == PostType.QUESTION) & (posts.state[questions] == State.LIVE)
     ok &= posts.owner[questions] != voters
     questions, times, voters = questions[ok], np.asarray(times)[ok], voters[ok]
@@ -77,16 +79,20 @@ def close(site: Site, questions: np.ndarray, time: np.ndarray | int, closer: Clo
     posts.close_reason[questions] = reason
     posts.closer[questions] = int(closer)
     retention.first_post_hit(site, questions, posts.closed_at[questions], closed=True)
+    site.edits.on_closed(questions, posts.closed_at[questions])
 
 
-def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray) -> None:
+def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarray,
+                 enqueue: bool = False) -> None:
     """Reopen votes by users with the close/reopen privilege on closed questions; at the threshold
-    the question is live again."""
+    the question is live again. With ``enqueue`` (votes cast outside the queue) the questions
+    enter the reopen review queue; outside the queue curators on strike cast none."""
     posts, users = site.posts, site.users
     ok = (voters >= 0) & (posts.state[questions] == State.CLOSED)
     ok[ok] &= users.reputation[voters[ok]] >= site.policy.priv_close_vote
     ok[ok] &= users.can_act(voters[ok], site.clock.minute)
-    ok[ok] &= ~site.striking_curators(voters[ok])
+    if enqueue:
+        ok[ok] &= ~site.striking_curators(voters[ok])
     questions, voters, times = questions[ok], voters[ok], np.asarray(times)[ok]
     if questions.size == 0:
         return
@@ -94,9 +100,13 @@ def reopen_votes(site: Site, questions: np.ndarray, voters: np.ndarray, times: n
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.REOPEN,
                       voter_rep=users.reputation[voters])
     np.add.at(posts.reopen_votes, questions, 1)
-    done = unique_ids(questions[posts.reopen_votes[questions] >= site.settings.rules.reopen_vote_threshold])
+    done = unique_ids(questions[posts.reopen_votes[questions] >= site.policy.reopen_vote_threshold])
     with site.traffic.reweighing(done):
         posts.state[done] = State.LIVE
+    posts.reopened_at[done] = site.clock.minute
+    site.counters["reopens"] += done.size
+    if enqueue:
+        site.review.reopen.add(unique_ids(questions[posts.state[questions] == State.CLOSED]), site.clock.minute)
     posts.close_votes[done] = 0
     posts.close_vote_start[done] = NONE
     posts.reopen_votes[done] = 0

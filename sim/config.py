@@ -132,6 +132,19 @@ class RulesConfig:
     low_quality_reviews_to_delete: int = num(3, _rng(1, 50))
     roomba_days: float = num(9.0, DAYS)
     self_accept_wait_hours: float = num(48.0, _rng(0.0, MAX_HOURS))
+    priv_edit: int = num(2000, REP)
+    priv_review_suggested_edits: int = num(2000, REP)
+    suggested_edit_reviews_to_decide: int = num(2, _rng(1, 50))
+    reopen_queue_edit_days: float = num(5.0, DAYS)
+    reopen_reviews_to_leave_closed: int = num(3, _rng(1, 50))
+    first_posts_one_queue: bool = True
+    late_answer_days: float = num(30.0, DAYS)
+    late_answer_max_rep: int = num(50, REP)
+    review_ban_failed_audits: int = num(2, _rng(1, 1000))
+    review_audit_memory_days: float = num(30.0, DAYS)
+    review_ban_first_days: float = num(2.0, DAYS_POS)
+    review_ban_repeat_window_days: float = num(30.0, DAYS)
+    review_ban_max_days: float = num(365.0, DAYS_POS)
 
 
 @dataclass(frozen=True)
@@ -224,7 +237,16 @@ class PopulationConfig:
     closed_first_post_churn: float = num(0.5, PROB)
     abuse_churn: float = num(0.25, PROB)
     first_post_hit_days: float = num(7.0, DAYS)
-    close_notice_fix_margin: float = num(0.1, PROB)
+    closed_question_edit_prob: float = num(0.15, PROB)
+    owner_edit_delay_hours: float = num(24.0, HOURS_POS)
+    edit_fix_prob: float = num(0.15, PROB)
+    edit_fix_margin: float = num(0.1, PROB)
+    edit_quality_gain: float = num(0.05, PROB)
+    edit_prob: float = num(0.0005, PROB)
+    edit_improves_share: float = num(0.85, PROB)
+    vandal_quality_drop: float = num(0.3, PROB)
+    rollback_hours: float = num(12.0, HOURS_POS)
+    old_question_answer_share: float = num(0.05, PROB)
     newcomer_days: float = num(30.0, DAYS_POS)
     views_per_hour_new_question: float = num(6.0, _rng(0.0, MAX_VIEWS_PER_HOUR))
     views_decay_hours: float = num(10.0, HOURS_POS)
@@ -343,6 +365,10 @@ class ModerationConfig:
     reviewer_accuracy: float = num(0.9, PROB)
     review_share_of_eligible: float = num(0.05, PROB)
     first_posts_close_share: float = num(0.5, PROB)
+    robo_reviewer_share: float = num(0.1, PROB)
+    audit_share: float = num(0.05, _rng(0.0, 0.9))
+    audit_known_bad_share: float = num(0.5, PROB)
+    audit_accuracy: float = num(0.95, PROB)
     destroy_removes_days: int = num(7, _rng(0, int(MAX_DAYS)))
     question_ban_min_questions: int = num(4, _rng(1, MAX_PER_DAY))
     question_ban_lookback_days: int = num(60, _rng(0, int(MAX_DAYS)))
@@ -385,6 +411,13 @@ class HarasserConfig(BadActorConfig):
 
 
 @dataclass(frozen=True)
+class TrollConfig(BadActorConfig):
+    """Trolls: the family's keys, and the share of their actions that deface a post by an edit."""
+
+    vandal_share: float = num(0.3, PROB)
+
+
+@dataclass(frozen=True)
 class VotingRingConfig(BadActorConfig):
     """Voting rings: the family's keys, the beneficiary's answers, the socks' back-off."""
 
@@ -406,7 +439,7 @@ class BadActorsConfig:
 
     spammers: SpammerConfig = field(default_factory=SpammerConfig)
     harassers: HarasserConfig = field(default_factory=lambda: HarasserConfig(start_rep=60))
-    trolls: BadActorConfig = field(default_factory=lambda: BadActorConfig(start_rep=60))
+    trolls: TrollConfig = field(default_factory=lambda: TrollConfig(start_rep=60))
     voting_rings: VotingRingConfig = field(default_factory=lambda: VotingRingConfig(start_rep=20))
     ai_farmers: BadActorConfig = field(default_factory=BadActorConfig)
     serial_downvoters: SerialDownvoterConfig = field(default_factory=lambda: SerialDownvoterConfig(start_rep=600))

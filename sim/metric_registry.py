@@ -94,6 +94,18 @@ class Metric:
         return self.kind == "count"
 
 
+#: The review queues (``sim.review_queues.QUEUES``, same order), with what each holds.
+REVIEW_QUEUES: dict[str, str] = {
+    "suggested_edits": "edits suggested by members below the edit privilege",
+    "close": "questions with close flags or sent by first-question reviewers",
+    "low_quality": "posts flagged as very low quality or not an answer, and junk answers sent by reviewers",
+    "first_questions": "new members' first questions",
+    "first_answers": "new members' first answers",
+    "late_answers": "answers from low-reputation members to questions a month old or more",
+    "reopen": "closed questions edited soon after closure, or with a reopen vote",
+    "staging": "first questions held in the staging ground (its lever)",
+}
+
 _ANON = "the unit is a view by an anonymous visitor, who has no group"
 _MECH = "a property of the site's mechanics (who or what did the work), not of members"
 
@@ -225,6 +237,15 @@ _METRICS: tuple[Metric, ...] = (
            work_bound="enforcement_actions_per_day"),
     Metric("moderators", "mod_workload", NEUTRAL, "moderators", "level",
            "Moderators serving at the window's end."),
+    *(Metric(f"reviews_per_day_{q}", "mod_workload", NEUTRAL, "reviews/day", "per_day",
+             f"Reviews (one member's decision each, audits included) in the {q.replace('_', ' ')} review queue "
+             f"({what}) in the window, per day.")
+      for q, what in REVIEW_QUEUES.items()),
+    Metric("review_audit_failure_rate", "mod_workload", LOWER_IS_BETTER, "share of audits", "share",
+           "Share of review audits (known-good or known-bad test items) in the window that the reviewer failed.",
+           no_groups="audits measure the review system (robo-reviewers), not a harm to members"),
+    Metric("review_bans_per_day", "mod_workload", NEUTRAL, "bans/day", "per_day",
+           "Automatic review bans (after failed audits) started in the window, per day."),
     Metric("ban_evasions", "mod_workload", LOWER_IS_BETTER, "accounts", "count",
            "New accounts bad actors opened in the window to continue after a suspension or ban."),
     # -- community health -----------------------------------------------------------------------------------
@@ -246,6 +267,12 @@ _METRICS: tuple[Metric, ...] = (
            "than by a moderator.", no_groups=_MECH),
     Metric("duplicate_share_of_closures", "community_health", NEUTRAL, "share of closures", "share",
            "Share of closures in the window closed as duplicates.", no_groups=_MECH),
+    Metric("reopen_share_of_closures", "community_health", NEUTRAL, "reopens per closure", "share",
+           "Questions reopened in the window divided by questions closed in the window.", no_groups=_MECH),
+    Metric("suggested_edits_per_day", "community_health", NEUTRAL, "edits/day", "per_day",
+           "Edits suggested in the window (by members below the edit privilege, and vandals' edits) per day."),
+    Metric("vandal_edits_rolled_back", "community_health", NEUTRAL, "edits", "count",
+           "Defacing edits that got through review and were rolled back by another member in the window."),
     Metric("active_contributors", "community_health", HIGHER_IS_BETTER, "members", "level",
            "Distinct accounts that posted in the window's last 30 days."),
     Metric("answers_per_question", "community_health", HIGHER_IS_BETTER, "answers/question", "level",

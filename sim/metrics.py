@@ -15,7 +15,14 @@ import numpy as np
 from numba import njit
 
 from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.metric_registry import GROUPED, HIGHER_IS_BETTER, REGISTRY, TENURE_GROUPS, WORST_TO_BEST
+from sim.metric_registry import (
+    GROUPED,
+    HIGHER_IS_BETTER,
+    REGISTRY,
+    REVIEW_QUEUES,
+    TENURE_GROUPS,
+    WORST_TO_BEST,
+)
 from sim.population import Kind
 from sim.store import (
     MODERATOR_ID_BASE,
@@ -42,7 +49,9 @@ if TYPE_CHECKING:
 DAILY = ("questions_per_day", "answers", "comments", "upvotes", "downvotes", "views", "harm_exposure", "prevalence",
          "time_to_removal_min_p50", "flags_per_day", "flag_queue_backlog", "wrongful_actions", "closures",
          "spam_posts", "active_moderators", "mod_minutes", "mod_decisions", "escalations", "registrations", "active_users",
-         "unfriendly_comments", "appeals_upheld", "moderator_resignations", "ban_evasions", "fraud_reputation")
+         "unfriendly_comments", "appeals_upheld", "moderator_resignations", "ban_evasions", "fraud_reputation",
+         *(f"reviews_{q}" for q in REVIEW_QUEUES), "review_audits", "review_audits_failed", "review_bans",
+         "reopens", "edits", "suggested_edits", "rollbacks")
 HARM_KINDS = ("spam", "abusive", "harassment", "wrong_ai")
 
 WEEK = DAYS_PER_WEEK * MINUTES_PER_DAY
@@ -191,7 +200,7 @@ class DailyRecorder:
         self.rows: dict[str, list[float]] = {"day": []}
         for name in DAILY:
             self.rows[name] = []
-        self._last = {"posts": 0, "comments": 0, "votes": 0, "flags": 0, "actions": 0}
+        self._last = {"posts": 0, "comments": 0, "votes": 0, "flags": 0, "actions": 0, "reviews": 0}
         self._counters: dict[str, int] = {}
         self._fraud_total = 0
 
@@ -238,12 +247,25 @@ class DailyRecorder:
             "ban_evasions": self._delta("ban_evasions"), "fraud_reputation": fraud_total - self._fraud_total,
         }
         self._fraud_total = fraud_total
+        row.update(self._review_row())
         for k, v in row.items():
             self.rows[k].append(float(v))
         self._last = {"posts": posts.n, "comments": comments.n, "votes": votes.n, "flags": site.flags_table.n,
-                      "actions": a.n}
+                      "actions": a.n, "reviews": site.review_results.n}
         self.rows.setdefault("harm_exposure_by_kind", [])
         self.rows["harm_exposure_by_kind"].append(dict(site.traffic.harm_views_today))
+
+    def _review_row(self) -> dict[str, float]:
+        """Today's reviews per queue and audits (the review results since yesterday), review bans,
+        reopens, edits, suggested edits and rollbacks."""
+        res = self.site.review_results
+        sl = slice(self._last["reviews"], res.n)
+        per_queue = np.bincount(res.queue[sl], minlength=len(REVIEW_QUEUES))
+        audit = res.audit[sl]
+        row = {f"reviews_{q}": int(per_queue[i]) for i, q in enumerate(REVIEW_QUEUES)}
+        row.update({"review_audits": int(audit.sum()), "review_audits_failed": int((audit & ~res.audit_passed[sl]).sum())})
+        row.update({k: self._delta(k) for k in ("review_bans", "reopens", "edits", "suggested_edits", "rollbacks")})
+        return row
 
     def _wrongful_removals(self, gone: np.ndarray, lo: int, hi: int) -> int:
         """Good-faith posts among ``gone`` that a defence deleted or hid today."""
@@ -631,6 +653,10 @@ def _mod_workload(rec: RunRecord, w: Window, out: Summary) -> None:
     out["moderator_resignations"] = w.total(S, "moderator_resignations")
     out["moderators"] = rec.moderators_serving
     out["ban_evasions"] = w.total(S, "ban_evasions")
+    for q in REVIEW_QUEUES:
+        out[f"reviews_per_day_{q}"] = w.per_day(w.total(S, f"reviews_{q}"))
+    out["review_audit_failure_rate"] = _share(w.total(S, "review_audits_failed"), w.total(S, "review_audits"))
+    out["review_bans_per_day"] = w.per_day(w.total(S, "review_bans"))
 
 
 def _suspensions(rec: RunRecord, w: Window, out: Summary) -> None:
@@ -662,6 +688,9 @@ def _community_health(rec: RunRecord, w: Window, out: Summary) -> None:
     out["community_share_of_closures"] = _share(np.count_nonzero(P["closer"][cl] != Closer.MODERATOR), cl.size)
     out["duplicate_share_of_closures"] = _share(np.count_nonzero(P["close_reason"][cl] == CloseReason.DUPLICATE),
                                                 cl.size)
+    out["reopen_share_of_closures"] = _share(w.total(S, "reopens"), w.total(S, "closures"))
+    out["suggested_edits_per_day"] = w.per_day(w.total(S, "suggested_edits"))
+    out["vandal_edits_rolled_back"] = w.total(S, "rollbacks")
     recent = (P["created"] >= max(w.start, w.end - RETURN_PERIOD)) & (P["created"] < w.end)
     out["active_contributors"] = np.unique(P["owner"][recent]).size
     n_q = np.count_nonzero(win & is_q)

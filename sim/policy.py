@@ -17,6 +17,7 @@ class Policy:
 
     Attributes:
         close_vote_threshold: Close votes needed to close a question.
+        reopen_vote_threshold: Reopen votes needed to reopen a closed question.
         red_flags_to_hide: Spam/rude flags that hide a post.
         red_flags_to_delete: Spam/rude flags that delete a post (with the reputation penalty).
         newcomer_rep: Reputation below which new-user limits apply.
@@ -35,10 +36,12 @@ class Policy:
         ai_answer_ban: AI answers are removed and their authors suspended when detected.
         civility_nudge: The civility classifier nudges authors of unfriendly comments before posting.
         clear_close_notices: Closed newcomers are told clearly why and how to fix the question.
+        owner_edit_prob: Chance an asker edits their closed question (the lever raises it).
         free_votes_for_new_users: Low-rep users may upvote, without reputation effect.
     """
 
     close_vote_threshold: int
+    reopen_vote_threshold: int
     red_flags_to_hide: int
     red_flags_to_delete: int
     newcomer_rep: int
@@ -67,18 +70,20 @@ class Policy:
     code_of_conduct_effect: float = 0.0
     clear_close_notices: bool = False
     close_notice_churn_relief: float = 0.5
-    close_notice_fix_prob: float = 0.3
+    owner_edit_prob: float = 0.0
     free_votes_for_new_users: bool = False
 
     @classmethod
     def from_settings(cls, s: Settings) -> Policy:
         r = s.rules
         return cls(
-            close_vote_threshold=r.close_vote_threshold, red_flags_to_hide=r.red_flags_to_hide,
+            close_vote_threshold=r.close_vote_threshold, reopen_vote_threshold=r.reopen_vote_threshold,
+            red_flags_to_hide=r.red_flags_to_hide,
             red_flags_to_delete=r.red_flags_to_delete, newcomer_rep=r.newcomer_rep,
             newcomer_question_interval_min=r.newcomer_question_interval_min, priv_upvote=r.priv_upvote,
             priv_downvote=r.priv_downvote, priv_comment_everywhere=r.priv_comment_everywhere,
             priv_close_vote=r.priv_close_vote, priv_review=r.priv_review,
             spam_detector=s.moderation.spam_detector.enabled,
             spam_detector_flags=s.moderation.spam_detector.flags_cast,
+            owner_edit_prob=s.population.closed_question_edit_prob,
         )

@@ -62,6 +62,10 @@ class Users(Table):
         "first_question_due": (np.int32, NONE),
         "churn_hazard": (np.float32, 0.0),
         "churn_threshold": (np.float32, 1.0),
+        # reviewing: audits passed and failed, recent failures toward a review ban, and the bans
+        "audits_passed": (np.int32, 0), "audits_failed": (np.int32, 0), "recent_audit_fails": (np.int16, 0),
+        "last_audit_fail_at": (np.int32, NONE), "review_banned_until": (np.int32, NONE),
+        "review_bans": (np.int16, 0), "last_review_ban_days": (np.float32, 0.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:

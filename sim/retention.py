@@ -59,23 +59,18 @@ def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: 
 
     Only the first such experience of a member's first post counts, and only within
     ``population.first_post_hit_days`` of posting. With clear close notices (a lever) a closed
-    newcomer is less likely to leave and may fix the question."""
+    newcomer is less likely to leave (and, :mod:`sim.edits`, more likely to edit the question)."""
     posts, users, pol, p = site.posts, site.users, site.policy, site.settings.population
     owners = posts.owner[post_ids].astype(np.int64)
     hit = (users.first_post[owners] == post_ids) & ~users.first_post_bad[owners]
     hit &= (np.asarray(times) - posts.created[post_ids]) <= p.first_post_hit_days * MINUTES_PER_DAY
     if not hit.any():
         return
-    owners, pids = owners[hit], np.asarray(post_ids)[hit]
+    owners = owners[hit]
     users.first_post_bad[owners] = True
-    rng = site.streams["close_notices"]
     churn_p = np.full(owners.size, p.closed_first_post_churn if closed else p.bad_first_post_churn)
     if closed and pol.clear_close_notices:
         churn_p *= pol.close_notice_churn_relief
-        fix = rng.random(owners.size) < pol.close_notice_fix_prob
-        fixed = pids[fix & ~posts.duplicate[pids]]
-        posts.quality[fixed] = np.maximum(posts.quality[fixed], p.close_worthy_quality + p.close_notice_fix_margin)
-        posts.close_worthy[fixed] = False
     add_churn_hazard(site, owners, one_off_hazard(churn_p))
 
 

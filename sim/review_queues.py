@@ -1,8 +1,13 @@
-"""Review queues worked by experienced members: close, low quality, first posts, staging ground.
+"""Review queues worked by experienced members (SO's /review): suggested edits, close votes, low
+quality posts, first questions, first answers, late answers, reopen votes, and (with its lever)
+the staging ground.
 
 Each queue is FIFO. Its capacity per tick comes from the eligible reviewers (a share of them
 review each day, up to the per-queue daily cap, doubled when the backlog is large), spread over
-the day by the activity cycle. Every review is a decision with an accuracy against ground truth.
+the day by the activity cycle. Every review is one decision by one member drawn from the queue's
+eligible pool (:mod:`sim.reviewers`), with an accuracy against ground truth; robo-reviewers pick
+the no-action choice whatever the item, and audits catch them. Every item that enters a queue is
+a review task and every review a result (``ReviewTasks`` and ``ReviewTaskResults``).
 """
 
 from __future__ import annotations
@@ -13,68 +18,130 @@ import numpy as np
 
 from sim import close_votes, removal
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
-from sim.store import NONE, Cause, FlagKind, Harm, PostType, State, Target
+from sim.reviewers import Reviewers
+from sim.store import (
+    NONE,
+    Cause,
+    EditState,
+    FlagKind,
+    Harm,
+    PostType,
+    ReviewResult,
+    ReviewTaskState,
+    ReviewTaskType,
+    State,
+    Table,
+    Target,
+    low_quality,
+)
 
 if TYPE_CHECKING:
     from agents.model import Site
 
+#: The queues in a fixed order (their index is the ``queue`` column of the review tables):
+#: name -> (the dump's task type, the result of acting, the result of the no-action choice).
+QUEUES: dict[str, tuple[ReviewTaskType, ReviewResult, ReviewResult]] = {
+    "suggested_edits": (ReviewTaskType.SUGGESTED_EDIT, ReviewResult.REJECT, ReviewResult.APPROVE),
+    "close": (ReviewTaskType.CLOSE_VOTES, ReviewResult.CLOSE, ReviewResult.DO_NOT_CLOSE),
+    "low_quality": (ReviewTaskType.LOW_QUALITY_POSTS, ReviewResult.RECOMMEND_DELETION, ReviewResult.LOOKS_OK),
+    "first_questions": (ReviewTaskType.FIRST_POST, ReviewResult.IM_DONE, ReviewResult.NO_ACTION_NEEDED),
+    "first_answers": (ReviewTaskType.FIRST_POST, ReviewResult.IM_DONE, ReviewResult.NO_ACTION_NEEDED),
+    "late_answers": (ReviewTaskType.LATE_ANSWER, ReviewResult.IM_DONE, ReviewResult.NO_ACTION_NEEDED),
+    "reopen": (ReviewTaskType.REOPEN_VOTE, ReviewResult.REOPEN, ReviewResult.LEAVE_CLOSED),
+    "staging": (ReviewTaskType.STAGING_GROUND, ReviewResult.REJECT, ReviewResult.APPROVE),
+}
+QUEUE_NAMES = tuple(QUEUES)
+
 
 class ReviewQueue:
-    """A FIFO of items waiting for review, held in arrays.
+    """A FIFO of items waiting for review, held in arrays: each item (a post, or for suggested
+    edits an edit) with its review task.
 
     Attributes:
-        name: Queue name (``close``, ``low_quality``, ``first_posts``, ``staging``).
+        name: Queue name (one of :data:`QUEUES`).
+        index: Its position in :data:`QUEUES` (the review tables' ``queue`` column).
+        kind: The dump's review task type.
         min_rep: Reputation needed to review here.
-        leave_open: Leave-open reviews so far per post (close queue).
+        yes, no: Reviews so far per item that took the queue's action, and that did not.
+        today: Reviews done today per member (the daily cap).
     """
 
-    def __init__(self, site: Site, name: str, min_rep: int) -> None:
+    def __init__(self, site: Site | None, name: str, min_rep: int, tasks: Table) -> None:
         self.site = site
         self.name = name
+        self.index = QUEUE_NAMES.index(name)
+        self.kind, self.action_result, self.no_action_result = QUEUES[name]
         self.min_rep = min_rep
+        self.tasks_table = tasks
         self._items = np.zeros(1024, dtype=np.int64)
-        self._times = np.zeros(1024, dtype=np.int64)
-        self._head = 0
-        self._tail = 0
-        self._queued = np.zeros(4096, dtype=bool)  # by post id
-        self.leave_open = np.zeros(4096, dtype=np.int16)
+        self._tasks = np.zeros(1024, dtype=np.int64)
+        self._head = self._tail = 0
+        self._queued = np.zeros(4096, dtype=bool)  # by item id
+        self.yes = np.zeros(4096, dtype=np.int16)
+        self.no = np.zeros(4096, dtype=np.int16)
+        self.today = np.zeros(0, dtype=np.int16)
+        self.touched: list[np.ndarray] = []
         self.reviewers = 0
         self.reviews_total = 0
         self._credit = 0.0
 
-    def _fit_posts(self, top: int) -> None:
-        """Grow the by-post arrays to cover post id ``top``; new posts are not queued, with no
-        leave-open reviews (``np.resize`` would repeat the old flags into the new rows)."""
+    def _fit_items(self, top: int) -> None:
+        """Grow the by-item arrays to cover item id ``top``; new items are not queued, with no
+        reviews (``np.resize`` would repeat the old values into the new rows)."""
         if top >= self._queued.size:
-            size = max(top + 1, int(self._queued.size * 1.5))
-            self._queued = np.concatenate([self._queued, np.zeros(size - self._queued.size, dtype=bool)])
-            self.leave_open = np.concatenate([self.leave_open, np.zeros(size - self.leave_open.size, np.int16)])
+            grow = max(top + 1, int(self._queued.size * 1.5)) - self._queued.size
+            self._queued = np.concatenate([self._queued, np.zeros(grow, dtype=bool)])
+            self.yes = np.concatenate([self.yes, np.zeros(grow, np.int16)])
+            self.no = np.concatenate([self.no, np.zeros(grow, np.int16)])
 
-    def add(self, items: np.ndarray, time: int) -> None:
-        """Queue distinct items (items already queued are skipped)."""
-        items = np.asarray(items, dtype=np.int64)
-        self.add_many(items, np.full(items.size, int(time), dtype=np.int64))
+    def fit_reviewers(self, top: int) -> None:
+        """Grow the daily review counts to cover member id ``top``."""
+        if top >= self.today.size:
+            self.today = np.concatenate([self.today, np.zeros(max(top + 1, 2 * self.today.size) - self.today.size,
+                                                              np.int16)])
 
-    def add_many(self, items: np.ndarray, times: np.ndarray) -> None:
-        """Queue distinct items, each with its own enqueue time (items already queued are skipped)."""
+    def new_day(self) -> None:
+        """The daily cap starts afresh for the members who reviewed here yesterday."""
+        for who in self.touched:
+            self.today[who] = 0
+        self.touched = []
+
+    def add(self, items: np.ndarray, time: int, posts: np.ndarray | None = None) -> None:
+        """Queue distinct items (items already queued are skipped), each a new review task created
+        at ``time``. In the suggested-edits queue the items are edits and ``posts`` their posts."""
         items = np.asarray(items, dtype=np.int64)
         if items.size == 0:
             return
-        self._fit_posts(int(items.max()))
+        self._fit_items(int(items.max()))
         new = ~self._queued[items]
-        items, times = items[new], np.asarray(times, dtype=np.int64)[new]
+        items = items[new]
         if items.size == 0:
             return
+        post, edit = (items, NONE) if posts is None else (np.asarray(posts)[new], items)
+        tasks = self.tasks_table.append(items.size, created=int(time), queue=self.index, kind=int(self.kind),
+                                        post=post, edit=edit)
+        self.yes[items] = 0
+        self.no[items] = 0
+        self.requeue(items, tasks)
+
+    def requeue(self, items: np.ndarray, tasks: np.ndarray) -> None:
+        """Put items back at the end of the queue with their tasks (items already queued are skipped)."""
+        items = np.asarray(items, dtype=np.int64)
+        if items.size == 0:
+            return
+        self._fit_items(int(items.max()))
+        new = ~self._queued[items]
+        items, tasks = items[new], np.asarray(tasks, dtype=np.int64)[new]
         self._queued[items] = True
         n = self._tail - self._head
         if self._tail + items.size > self._items.size:
             cap = max(2 * (n + items.size), 1024)
             keep = slice(self._head, self._tail)
             self._items = np.concatenate([self._items[keep], np.zeros(cap - n, np.int64)])
-            self._times = np.concatenate([self._times[keep], np.zeros(cap - n, np.int64)])
+            self._tasks = np.concatenate([self._tasks[keep], np.zeros(cap - n, np.int64)])
             self._head, self._tail = 0, n
         self._items[self._tail:self._tail + items.size] = items
-        self._times[self._tail:self._tail + items.size] = times
+        self._tasks[self._tail:self._tail + items.size] = tasks
         self._tail += items.size
 
     @property
@@ -84,8 +151,8 @@ class ReviewQueue:
 
     @property
     def times(self) -> np.ndarray:
-        """When each queued item entered the queue."""
-        return self._times[self._head:self._tail]
+        """When each queued item entered the queue (its task's creation)."""
+        return self.tasks_table.created[self._tasks[self._head:self._tail]].astype(np.int64)
 
     @property
     def backlog(self) -> int:
@@ -95,131 +162,304 @@ class ReviewQueue:
         """Reviews available this tick."""
         site, r = self.site, self.site.settings.rules
         cap = r.reviews_per_queue_per_day_backlog if self.backlog > r.review_backlog_threshold else r.reviews_per_queue_per_day
-        per_day = min(self.reviewers * site.settings.moderation.review_share_of_eligible * cap,
-                      self.reviewers * cap) * (1.0 - site.policy.curator_strike_share)
+        per_day = self.reviewers * site.settings.moderation.review_share_of_eligible * cap
+        per_day *= 1.0 - site.policy.curator_strike_share  # striking curators do not review
         self._credit += per_day * site.clock.tick_days * site.global_activity
         n = int(self._credit)
         self._credit -= n
         return n
 
     def take(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``n`` oldest items and their enqueue times, removed from the queue."""
+        """The ``n`` oldest items and their tasks, removed from the queue."""
         stop = min(self._head + max(int(n), 0), self._tail)
         items = self._items[self._head:stop].copy()
-        times = self._times[self._head:stop].copy()
+        tasks = self._tasks[self._head:stop].copy()
         self._head = stop
         self._queued[items] = False
-        self.reviews_total += items.size
-        return items, times
+        return items, tasks
+
+    def put_back(self, items: np.ndarray, tasks: np.ndarray) -> None:
+        """Return items just taken (none reviewed) to the front of the queue, in their order."""
+        k = items.size
+        if k == 0:
+            return
+        self._head -= k
+        self._items[self._head:self._head + k] = items
+        self._tasks[self._head:self._head + k] = tasks
+        self._queued[items] = True
 
     def drop_where(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Remove the queued items selected by ``mask`` (aligned with :attr:`items`); returns them."""
-        items, times = self.items, self.times
-        out_items, out_times = items[mask].copy(), times[mask].copy()
-        keep_items, keep_times = items[~mask].copy(), times[~mask].copy()
+        """Remove the queued items selected by ``mask`` (aligned with :attr:`items`); returns them
+        and their tasks."""
+        items, tasks = self.items, self._tasks[self._head:self._tail]
+        out = items[mask].copy(), tasks[mask].copy()
+        keep_items, keep_tasks = items[~mask].copy(), tasks[~mask].copy()
         self._head, self._tail = 0, keep_items.size
         self._items[: keep_items.size] = keep_items
-        self._times[: keep_times.size] = keep_times
-        self._queued[out_items] = False
-        return out_items, out_times
+        self._tasks[: keep_tasks.size] = keep_tasks
+        self._queued[out[0]] = False
+        return out
+
+
+#: No limit on a count of reviews (an item that finishes another way).
+_NO_LIMIT = np.iinfo(np.int16).max
 
 
 class ReviewQueues:
-    """The site's review queues and the per-tick work on them."""
+    """The site's review queues, their reviewers, and the per-tick work on them.
+
+    Attributes:
+        all: Every queue, in :data:`QUEUES` order (also reachable by name: ``close``, ``reopen`` ...).
+        reviewers: Who reviews (:class:`sim.reviewers.Reviewers`).
+    """
 
     def __init__(self, site: Site) -> None:
         r, pol = site.settings.rules, site.policy
         self.site = site
-        self.close = ReviewQueue(site, "close", r.priv_close_vote)
-        self.low_quality = ReviewQueue(site, "low_quality", r.priv_review_low_quality)
-        self.first_posts = ReviewQueue(site, "first_posts", pol.priv_review)
-        self.staging = ReviewQueue(site, "staging", pol.priv_review)
-        self.all = (self.close, self.low_quality, self.first_posts, self.staging)
+        self.reviewers = Reviewers(site)
+        levels = {"suggested_edits": r.priv_review_suggested_edits, "close": pol.priv_close_vote,
+                  "low_quality": r.priv_review_low_quality, "reopen": pol.priv_close_vote}
+        self.all = tuple(ReviewQueue(site, name, levels.get(name, pol.priv_review), site.review_tasks)
+                         for name in QUEUE_NAMES)
+        for q in self.all:
+            setattr(self, q.name, q)
 
-    def refresh_reviewers(self, rep: np.ndarray | None = None) -> None:
-        """Daily: count eligible reviewers for each queue (``rep``: active members' reputation)."""
-        if rep is None:
-            rep = self.site.users.reputation[self.site.active_members()]
+    def refresh_reviewers(self, ids: np.ndarray | None = None, rep: np.ndarray | None = None,
+                          weight: np.ndarray | None = None) -> None:
+        """Daily (and when a lever changes who may review): count each queue's eligible reviewers
+        and rebuild the pools they are drawn from (``ids``, ``rep``, ``weight``: the active
+        members, their reputation and reviewing weight)."""
+        site = self.site
+        if ids is None:
+            ids = site.active_members()
+            rep = site.users.reputation[ids]
+            weight = site.users.flag_rate[ids] + site.settings.population.reviewer_base_weight
         for q in self.all:
             q.reviewers = int((rep >= q.min_rep).sum())
+        self.reviewers.refresh(ids, rep, weight, {q.min_rep for q in self.all})
+
+    def new_day(self) -> None:
+        for q in self.all:
+            q.new_day()
+
+    def add_new_posts(self, first: np.ndarray, ids: np.ndarray, now: int) -> None:
+        """New posts that need a look: first questions and first answers of new members, and late
+        answers (to questions older than ``rules.late_answer_days``, from members with at most
+        ``rules.late_answer_max_rep``), each to its queue."""
+        posts, r = self.site.posts, self.site.settings.rules
+        answers = ids[(posts.kind[ids] == PostType.ANSWER) & (posts.owner_rep[ids] <= r.late_answer_max_rep)]
+        q_age = posts.created[answers] - posts.created[np.maximum(posts.parent[answers], 0)]
+        late = answers[q_age >= r.late_answer_days * MINUTES_PER_DAY]
+        if first.size == 0:
+            self.late_answers.add(late, now)
+            return
+        is_q = posts.kind[first] == PostType.QUESTION
+        self.first_questions.add(first[is_q], now)
+        if late.size:
+            self.late_answers.add(late, now)
+            is_q |= np.isin(first, late)
+        self.first_answers.add(first[~is_q], now)
 
     def step(self) -> None:
+        """This tick's reviews in every queue, in a fixed order."""
+        rng = self.site.streams["reviews"]
+        now = self.site.clock.tick_end - 1
+        self._suggested_edits_step(rng, now)
+        self._close_step(rng, now)
+        self._low_quality_step(rng, now)
+        first_q, first_a = self._first_posts_capacity()
+        self._first_look_step(self.first_questions, rng, now, first_q)
+        self._first_look_step(self.first_answers, rng, now, first_a)
+        self._first_look_step(self.late_answers, rng, now)
+        self._reopen_step(rng, now)
+        self._staging_step(rng, now)
+
+    def _first_posts_capacity(self) -> tuple[int, int]:
+        """This tick's reviews of first questions and of first answers. With
+        ``rules.first_posts_one_queue`` (Stack Overflow in 2018) they are one queue: one capacity,
+        shared in proportion to what waits in each."""
+        fq, fa = self.first_questions, self.first_answers
+        if not self.site.settings.rules.first_posts_one_queue:
+            return fq.capacity(), fa.capacity()
+        n = fq.capacity()
+        waiting = fq.backlog + fa.backlog
+        n_q = int(round(n * fq.backlog / waiting)) if waiting else n
+        return n_q, n - n_q
+
+    # -- the reviews of one tick ------------------------------------------------------------------
+    def _valid(self, q: ReviewQueue, items: np.ndarray) -> np.ndarray:
+        """Which taken items still need this queue's review."""
         site = self.site
-        acc = site.settings.moderation.reviewer_accuracy
-        rng = site.streams["reviews"]
-        posts = site.posts
-        now = site.clock.tick_end - 1
-        self._close_step(rng, acc, now)
-        # low quality: enough "recommend deletion" reviews delete the post
-        ps, _ = self.low_quality.take(self.low_quality.capacity())
-        if ps.size:
-            ps = ps[posts.state[ps] < State.DELETED]
-            bad = site.flags.truth_bad(Target.POST, ps, np.full(ps.size, FlagKind.VERY_LOW_QUALITY))
-            k = site.settings.rules.low_quality_reviews_to_delete
-            p_del = np.where(bad, acc, 1 - acc)
-            votes = rng.binomial(k, p_del)
-            delete = votes * 2 > k
-            removal.remove_posts(site, ps[delete], Cause.REVIEW, now, delete=True)
-            site.flags.resolve_many(Target.POST, ps[~delete], False, handler=NONE, time=now)
-        # first posts: reviewers flag spam/abuse and send close-worthy questions to the close queue
-        ps, _ = self.first_posts.take(self.first_posts.capacity())
-        if ps.size:
-            ps = ps[posts.state[ps] < State.HIDDEN]
-            harmful = (posts.harm[ps] == Harm.SPAM) | (posts.harm[ps] == Harm.ABUSIVE)
-            spot = harmful & (rng.random(ps.size) < acc)
-            if spot.any():
-                kinds = np.where(posts.harm[ps[spot]] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)
-                reviewers = site.reviewer_pool.draw(rng, int(spot.sum()))
-                site.flags.raise_user_flags(Target.POST, ps[spot], reviewers, kinds, np.full(int(spot.sum()), now))
-            send = acc * site.settings.moderation.first_posts_close_share
-            cw = (posts.kind[ps] == PostType.QUESTION) & posts.close_worthy[ps] & (rng.random(ps.size) < send)
-            self.close.add(ps[cw], now)
-        self._staging_step(rng, acc, now)
+        if q is self.suggested_edits:
+            return (site.edits_table.state[items] == EditState.PENDING) & (
+                site.posts.state[site.edits_table.post[items]] < State.DELETED)
+        state = site.posts.state[items]
+        if q is self.close:
+            return state == State.LIVE
+        if q is self.reopen:
+            return state == State.CLOSED
+        if q is self.low_quality:
+            return state < State.DELETED
+        if q is self.staging:
+            return site.posts.staged[items]
+        return state < State.HIDDEN
 
-    def _close_step(self, rng: np.random.Generator, acc: float, now: int) -> None:
-        """Close queue: each review is one close vote or one leave-open by one reviewer. An item
-        goes back in the queue until it closes, collects enough leave-open reviews, or its close
-        votes age away, so a higher quorum needs more of the queue's limited reviews."""
-        site, posts = self.site, self.site.posts
-        queue = self.close
-        qs, since = queue.take(queue.capacity())
-        if qs.size == 0:
+    def _draw_reviews(self, q: ReviewQueue, rng: np.random.Generator, now: int,
+                      n: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This tick's reviews in ``q``: the items, their tasks and a reviewer each. Audits are
+        slipped in among them, ``moderation.audit_share`` of the reviews, when there is something
+        to review (not in the staging ground, whose reviewers are mentors). ``n``: the reviews
+        available (default: the queue's capacity this tick)."""
+        n = q.capacity() if n is None else n
+        empty = np.zeros(0, dtype=np.int64)
+        if n == 0 or q.backlog == 0:
+            return empty, empty, empty
+        items, tasks = q.take(n)
+        valid = self._valid(q, items)
+        self._complete(tasks[~valid], now, NONE, ReviewTaskState.INVALIDATED)
+        items, tasks = items[valid], tasks[valid]
+        who = self.reviewers.assign(q, rng, items.size)
+        ok = who >= 0
+        q.put_back(items[~ok], tasks[~ok])
+        share = self.site.settings.moderation.audit_share
+        n_audit = 0 if q is self.staging or not ok.any() else int(rng.binomial(int(ok.sum()), share / (1.0 - share)))
+        if n_audit:
+            self.reviewers.audit(q, rng, n_audit, now)
+        return items[ok], tasks[ok], who[ok]
+
+    def _record(self, q: ReviewQueue, tasks: np.ndarray, who: np.ndarray, acted: np.ndarray, now: int) -> np.ndarray:
+        """One result per review; returns their ids."""
+        q.reviews_total += tasks.size
+        return self.site.review_results.append(
+            tasks.size, task=tasks, queue=q.index, created=now, reviewer=who,
+            result=np.where(acted, int(q.action_result), int(q.no_action_result)))
+
+    def _complete(self, tasks: np.ndarray, now: int, by: np.ndarray | int,
+                  state: ReviewTaskState = ReviewTaskState.COMPLETED) -> None:
+        t = self.site.review_tasks
+        t.state[tasks] = int(state)
+        t.completed_at[tasks] = now
+        t.completed_by[tasks] = by
+
+    def _tally(self, q: ReviewQueue, items: np.ndarray, tasks: np.ndarray, acted: np.ndarray, results: np.ndarray,
+               need_yes: int, need_no: int, finished: np.ndarray, now: int) -> tuple[np.ndarray, np.ndarray]:
+        """Count this tick's reviews of items that need several; items decided (``need_yes``
+        actions, ``need_no`` no-actions, or ``finished`` another way) complete their task, the
+        rest go back in the queue. Returns the items decided by actions and by no-actions."""
+        np.add.at(q.yes, items[acted], 1)
+        np.add.at(q.no, items[~acted], 1)
+        yes, no = q.yes[items] >= need_yes, q.no[items] >= need_no
+        done = yes | no | finished
+        self._complete(tasks[done], now, results[done])
+        q.requeue(items[~done], tasks[~done])
+        return items[yes & ~finished], items[no & ~yes & ~finished]
+
+    # -- each queue's decisions -------------------------------------------------------------------
+    def _suggested_edits_step(self, rng: np.random.Generator, now: int) -> None:
+        """Suggested edits: reviewers approve or reject (the right call: reject an edit that does
+        not improve the post); enough approvals apply it, enough rejections discard it."""
+        site, q = self.site, self.suggested_edits
+        items, tasks, who = self._draw_reviews(q, rng, now)
+        if items.size == 0:
             return
-        live = posts.state[qs] == State.LIVE
-        decide_close = np.where(posts.close_worthy[qs], rng.random(qs.size) < acc, rng.random(qs.size) > acc) & live
-        voters = site.closer_pool.draw(rng, qs.size)
-        close_votes.cast(site, qs[decide_close], voters[decide_close], np.full(int(decide_close.sum()), now))
-        aging = site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
-        leave_limit = site.policy.close_vote_threshold
-        queue._fit_posts(int(qs.max()))
-        np.add.at(queue.leave_open, qs[~decide_close], 1)
-        left = queue.leave_open[qs]
-        done = (posts.state[qs] != State.LIVE) | (left >= leave_limit) | (now - since > aging)
-        queue.leave_open[qs[done]] = 0
-        finished = qs[done]
-        site.flags.resolve_many(Target.POST, finished, posts.state[finished] == State.CLOSED, handler=NONE, time=now)
-        queue.add_many(qs[~done], since[~done])
+        reject = self.reviewers.decide(rng, ~site.edits_table.improves[items], who)
+        results = self._record(q, tasks, who, reject, now)
+        k = site.settings.rules.suggested_edit_reviews_to_decide
+        rejected, approved = self._tally(q, items, tasks, reject, results, k, k, np.zeros(items.size, bool), now)
+        site.edits.reject(rejected, now)
+        site.edits.apply(approved, now)
 
-    def _staging_step(self, rng: np.random.Generator, acc: float, now: int) -> None:
+    def _close_step(self, rng: np.random.Generator, now: int) -> None:
+        """Close votes: each review is one close vote or one leave-open. An item goes back in the
+        queue until it closes, collects as many leave-open reviews as the close quorum, or its
+        close votes age away, so a higher quorum needs more of the queue's limited reviews."""
+        site, q, posts = self.site, self.close, self.site.posts
+        items, tasks, who = self._draw_reviews(q, rng, now)
+        if items.size == 0:
+            return
+        close = self.reviewers.decide(rng, posts.close_worthy[items], who)
+        results = self._record(q, tasks, who, close, now)
+        close_votes.cast(site, items[close], who[close], np.full(int(close.sum()), now), reviewed=True)
+        aging = site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
+        finished = (posts.state[items] != State.LIVE) | (now - site.review_tasks.created[tasks] > aging)
+        _, left_open = self._tally(q, items, tasks, close, results, _NO_LIMIT, site.policy.close_vote_threshold,
+                                   finished, now)
+        settled = np.concatenate([items[finished], left_open])
+        site.flags.resolve_many(Target.POST, settled, posts.state[settled] == State.CLOSED, handler=NONE, time=now)
+
+    def _reopen_step(self, rng: np.random.Generator, now: int) -> None:
+        """Reopen votes: each review is one reopen vote or one leave-closed (the right call:
+        reopen a question that is, now, neither close-worthy nor a duplicate). The item stays in
+        the queue until it reopens or collects ``rules.reopen_reviews_to_leave_closed``."""
+        site, q, posts = self.site, self.reopen, self.site.posts
+        items, tasks, who = self._draw_reviews(q, rng, now)
+        if items.size == 0:
+            return
+        reopen = self.reviewers.decide(rng, ~(posts.close_worthy[items] | posts.duplicate[items]), who)
+        results = self._record(q, tasks, who, reopen, now)
+        close_votes.reopen_votes(site, items[reopen], who[reopen], np.full(int(reopen.sum()), now))
+        self._tally(q, items, tasks, reopen, results, _NO_LIMIT, site.settings.rules.reopen_reviews_to_leave_closed,
+                    posts.state[items] != State.CLOSED, now)
+
+    def _low_quality_step(self, rng: np.random.Generator, now: int) -> None:
+        """Low quality posts: recommend deletion or looks OK (the right call: delete junk and
+        harm); the majority of ``rules.low_quality_reviews_to_delete`` reviews decides."""
+        site, q = self.site, self.low_quality
+        items, tasks, who = self._draw_reviews(q, rng, now)
+        if items.size == 0:
+            return
+        bad = site.flags.truth_bad(Target.POST, items, np.full(items.size, FlagKind.VERY_LOW_QUALITY))
+        delete = self.reviewers.decide(rng, bad, who)
+        results = self._record(q, tasks, who, delete, now)
+        majority = site.settings.rules.low_quality_reviews_to_delete // 2 + 1
+        deleted, kept = self._tally(q, items, tasks, delete, results, majority, majority, np.zeros(items.size, bool),
+                                    now)
+        removal.remove_posts(site, deleted, Cause.REVIEW, now, delete=True)
+        site.flags.resolve_many(Target.POST, kept, False, handler=NONE, time=now)
+
+    def _first_look_step(self, q: ReviewQueue, rng: np.random.Generator, now: int, n: int | None = None) -> None:
+        """First questions, first answers and late answers: one review each. The right call is to
+        act on spam and abuse (flag it), close-worthy questions (send a share to the close queue)
+        and junk answers (send them to the low-quality queue); otherwise no action needed."""
+        site, posts, m = self.site, self.site.posts, self.site.settings.moderation
+        items, tasks, who = self._draw_reviews(q, rng, now, n)
+        if items.size == 0:
+            return
+        harmful = (posts.harm[items] == Harm.SPAM) | (posts.harm[items] == Harm.ABUSIVE)
+        is_q = posts.kind[items] == PostType.QUESTION
+        junk = low_quality(posts.quality[items], posts.correct[items], posts.kind[items],
+                           site.settings.population.low_quality_threshold) & ~is_q
+        act = self.reviewers.decide(rng, harmful | (is_q & posts.close_worthy[items]) | junk, who)
+        self._complete(tasks, now, self._record(q, tasks, who, act, now))
+        spot = act & harmful
+        if spot.any():
+            kinds = np.where(posts.harm[items[spot]] == Harm.SPAM, FlagKind.SPAM, FlagKind.RUDE)
+            site.flags.raise_user_flags(Target.POST, items[spot], who[spot], kinds, np.full(int(spot.sum()), now))
+        cw = act & ~harmful & is_q & posts.close_worthy[items] & (rng.random(items.size) < m.first_posts_close_share)
+        self.close.add(items[cw], now)
+        self.low_quality.add(items[act & ~harmful & junk], now)
+
+    def _staging_step(self, rng: np.random.Generator, now: int) -> None:
         """Staging ground: first questions are reviewed before going public; reviewers help the
         asker fix unclear questions, point duplicates to the original and remove spam."""
         site, posts, pol = self.site, self.site.posts, self.site.policy
-        ps, _ = self.staging.take(self.staging.capacity())
+        acc = site.settings.moderation.reviewer_accuracy
+        q = self.staging
+        ps, tasks, who = self._draw_reviews(q, rng, now)
         # questions whose wait ran out go public unreviewed
-        if self.staging.backlog:
-            overdue = now - self.staging.times > pol.staging_hours * MINUTES_PER_HOUR
+        if q.backlog:
+            overdue = now - q.times > pol.staging_hours * MINUTES_PER_HOUR
             if overdue.any():
-                late, _ = self.staging.drop_where(overdue)
+                late, late_tasks = q.drop_where(overdue)
+                self._complete(late_tasks, now, NONE, ReviewTaskState.INVALIDATED)
                 self._publish(late, now)
         if ps.size == 0:
             return
-        ps = ps[posts.staged[ps]]
         spam = (posts.harm[ps] > 0) & (rng.random(ps.size) < acc)
-        removal.remove_posts(site, ps[spam], Cause.STAGING, now, delete=True)
-        ps = ps[~spam]
-        dup = posts.duplicate[ps] & (rng.random(ps.size) < acc)
-        removal.remove_posts(site, ps[dup], Cause.STAGING, now, delete=True)
-        ps = ps[~dup]
+        dup = ~spam & posts.duplicate[ps] & (rng.random(ps.size) < acc)
+        self._complete(tasks, now, self._record(q, tasks, who, spam | dup, now))
+        removal.remove_posts(site, ps[spam | dup], Cause.STAGING, now, delete=True)
+        ps = ps[~(spam | dup)]
         unclear = posts.close_worthy[ps] & (rng.random(ps.size) < pol.staging_rejects_close_worthy)
         fixed = ps[unclear]
         posts.quality[fixed] = np.minimum(1.0, posts.quality[fixed] + pol.staging_improvement)
@@ -234,4 +474,3 @@ class ReviewQueues:
         # the creation time stays; the publication time is recorded beside it (views and answerers'
         # interest start from it)
         posts.published_at[ps] = np.maximum(posts.created[ps], now)
-

@@ -147,6 +147,59 @@ class Action(IntEnum):
     QUESTION_BAN = 11
 
 
+class ReviewTaskType(IntEnum):
+    """``ReviewTaskTypeId`` as in the Stack Exchange data dump (SEDE ``ReviewTaskTypes``, 2018 era:
+    first questions and first answers shared the First Post queue, told apart by the post's type).
+    The staging ground postdates that schema; its code here is outside the dump's range."""
+
+    SUGGESTED_EDIT = 1
+    CLOSE_VOTES = 2
+    LOW_QUALITY_POSTS = 3
+    FIRST_POST = 4
+    LATE_ANSWER = 5
+    REOPEN_VOTE = 6
+    STAGING_GROUND = 100
+
+
+class ReviewResult(IntEnum):
+    """``ReviewTaskResultTypeId`` as in the Stack Exchange data dump (SEDE ``ReviewTaskResultTypes``)."""
+
+    APPROVE = 2
+    REJECT = 3
+    CLOSE = 6
+    LOOKS_OK = 7
+    DO_NOT_CLOSE = 8
+    RECOMMEND_DELETION = 9
+    IM_DONE = 11
+    REOPEN = 12
+    LEAVE_CLOSED = 13
+    NO_ACTION_NEEDED = 18
+
+
+class ReviewTaskState(IntEnum):
+    """``ReviewTaskStateId`` as in the Stack Exchange data dump."""
+
+    ACTIVE = 1
+    COMPLETED = 2
+    INVALIDATED = 3
+
+
+class EditKind(IntEnum):
+    """Who edited a post and how the edit went in."""
+
+    OWNER = 1  # the author improving their own post (after closure)
+    SUGGESTED = 2  # below the edit privilege: waits for the suggested-edits queue
+    DIRECT = 3  # at or above the edit privilege: applied at once
+    VANDAL = 4  # a bad actor defacing a post (a suggested edit, being low in reputation)
+
+
+class EditState(IntEnum):
+    PENDING = 0
+    APPLIED = 1
+    REJECTED = 2
+    ROLLED_BACK = 3
+
+
 def low_quality(quality: np.ndarray, correct: np.ndarray, kind: np.ndarray, threshold: float) -> np.ndarray:
     """Ground truth of junk (the one low-quality test): a question, or a wrong answer, whose hidden
     quality is below ``threshold`` (``population.low_quality_threshold``). Arguments are the posts'
@@ -279,7 +332,7 @@ def posts_table(capacity: int) -> Table:
         "removed_at": (i4, NONE), "removal_cause": (i1, 0),
         "published_at": (i4, NONE), "red_flags": (i1, 0), "first_flag_at": (i4, NONE),
         "views": (f4, 0.0), "unwelcome_at": (i4, NONE), "staged": (b, False),
-        "hidden_at": (i4, NONE), "asker_acts_at": (i4, NONE),
+        "hidden_at": (i4, NONE), "asker_acts_at": (i4, NONE), "reopened_at": (i4, NONE), "edits": (np.int16, 0),
     }, capacity)
 
 
@@ -342,3 +395,36 @@ def restorations_table(capacity: int) -> Table:
     return Table({"post": (i4, NONE), "removed_at": (i4, NONE), "hidden_at": (i4, NONE), "cause": (i1, 0),
                   "restored_at": (i4, NONE), "handler": (i4, NONE)}, capacity)
 
+
+
+def review_tasks_table(capacity: int) -> Table:
+    """Review tasks (Stack Exchange ``ReviewTasks``): one per item entering a review queue, and one
+    per audit (a known-good or known-bad test item). ``queue`` is the queue's index
+    (``sim.review_queues.QUEUES``), ``kind`` its :class:`ReviewTaskType`, ``state`` a :class:`ReviewTaskState`; ``edit`` is the suggested edit
+    under review; ``completed_by`` the review result that completed the task."""
+    i4, i1 = np.int32, np.int8
+    return Table({"created": (i4, 0), "queue": (i1, 0), "kind": (i1, 0), "post": (i4, NONE), "edit": (i4, NONE),
+                  "state": (i1, int(ReviewTaskState.ACTIVE)), "completed_at": (i4, NONE),
+                  "completed_by": (i4, NONE), "audit": (np.bool_, False)}, capacity)
+
+
+def review_results_table(capacity: int) -> Table:
+    """Reviews, one row per reviewer's decision (Stack Exchange ``ReviewTaskResults``, plus the
+    queue's index, who reviewed and, for audits, whether the reviewer passed). ``result`` is a
+    :class:`ReviewResult`."""
+    i4, i1 = np.int32, np.int8
+    return Table({"task": (i4, NONE), "queue": (i1, 0), "result": (i1, 0), "created": (i4, 0),
+                  "reviewer": (i4, NONE), "audit": (np.bool_, False), "audit_passed": (np.bool_, False)},
+                 capacity)
+
+
+def edits_table(capacity: int) -> Table:
+    """Edits of posts: by their owner, suggested (awaiting review), direct, or vandalism.
+
+    ``improves`` is ground truth (the edit makes the post better); ``quality_before`` is the post's
+    hidden quality before the edit went in (a rollback restores it)."""
+    i4, i1 = np.int32, np.int8
+    return Table({"post": (i4, NONE), "editor": (i4, NONE), "created": (i4, 0), "kind": (i1, 0),
+                  "improves": (np.bool_, True), "state": (i1, 0), "decided_at": (i4, NONE),
+                  "approvals": (i1, 0), "rejections": (i1, 0), "quality_before": (np.float32, 0.0),
+                  "rolled_back_at": (i4, NONE)}, capacity)

@@ -259,7 +259,7 @@ class Traffic:
                           posts.published_at, posts.score, posts.state, posts.staged, self._decay, self._score_boost,
                           self._state_factor, site.global_activity)
 
-    def _thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
+    def thinned(self, rng: np.random.Generator, prob: float) -> np.ndarray:
         """Events at ``prob`` per view over all posts in the hot window this tick (to be thinned by
         the caller to the posts they apply to, which keeps them Poisson)."""
         if self._cum.size == 0 or self._cum[-1] <= 0 or prob <= 0:
@@ -338,6 +338,7 @@ class Traffic:
         events = self._red_flags(rng, b_ids, b_views, b_harm)
         events += self._low_quality_flags(rng, lo + lowq, views[lowq])
         events.append(self._mistaken_flags(rng))
+        site.edits.from_views(site.streams["edits"])
         if site.policy.curator_strike_share < 1:  # (striking curators' votes are dropped as cast)
             events.append(self._close_and_reopen_votes(rng, lo, views, cw, closed))
         # all of this tick's post flags go through the flag mechanics as one batch
@@ -375,7 +376,7 @@ class Traffic:
         """Honest mistakes on fine posts: a thinned Poisson stream over everything viewed, a share
         each as spam, rude and needs-moderator flags, the rest very low quality."""
         posts, p = self.site.posts, self.site.settings.population
-        mistaken = self._thinned(rng, p.flag_prob_mistaken)
+        mistaken = self.thinned(rng, p.flag_prob_mistaken)
         mistaken = mistaken[(posts.harm[mistaken] == Harm.NONE) & (posts.state[mistaken] < State.HIDDEN)]
         u = rng.random(mistaken.size)
         kind = np.minimum((u * (1.0 / p.mistaken_flag_kind_share)).astype(np.int64), _MISTAKEN_KIND.size - 1)
@@ -392,7 +393,7 @@ class Traffic:
         cf = _draw(rng, cw_ids, views[cw] * p.close_flag_prob)
         # close votes: a thin stream on every live question, more on those that deserve closing
         cv = _draw(cv_rng, cw_ids, views[cw] * max(p.close_vote_prob - p.false_close_vote_prob, 0.0))
-        stray = self._thinned(cv_rng, p.false_close_vote_prob)
+        stray = self.thinned(cv_rng, p.false_close_vote_prob)
         stray = stray[(posts.kind[stray] == PostType.QUESTION) & (posts.state[stray] == State.LIVE)
                       & (posts.harm[stray] == Harm.NONE)]
         cv = np.concatenate([cv, stray])
@@ -404,7 +405,7 @@ class Traffic:
         rv = _draw(cv_rng, c_ids, views[closed] * fixable * p.reopen_vote_prob)
         if rv.size:
             voters = site.closer_pool.draw(cv_rng, rv.size)
-            close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size))
+            close_votes.reopen_votes(site, rv, voters, site.clock.jitter(rng, rv.size), enqueue=True)
         return cf, np.full(cf.size, FlagKind.SHOULD_CLOSE)
 
     def _comment_flags(self, rng: np.random.Generator, cids: np.ndarray, cviews: np.ndarray) -> None:

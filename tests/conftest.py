@@ -123,6 +123,12 @@ def fake_comparison() -> dict:
         evidence = group_ratios if rail.kind == "max_group_ratio" else metrics[rail.metric]
         guardrails.append(evaluate(rail, evidence))
     mod_workload.update(section(more_workload))
+    review_workload = {f"reviews_per_day_{q}": ("neutral", level, 0.0, 0.05) for q, level in (  # drawn after all the rest
+        ("suggested_edits", 3200.0), ("close", 1200.0), ("low_quality", 1700.0), ("first_questions", 1500.0),
+        ("first_answers", 800.0), ("late_answers", 850.0), ("reopen", 550.0), ("staging", 0.0))}
+    review_workload.update({"review_audit_failure_rate": ("lower_is_better", 0.05, 0.0, 0.1),
+                            "review_bans_per_day": ("neutral", 12.0, 0.0, 0.2)})
+    mod_workload.update(section(review_workload))
     mark_context({**metrics, **mod_workload})  # (rows are shared: the labels change in place)
 
     weeks = list(range(0, days, 7))

@@ -23,7 +23,7 @@ import pytest
 from agents.bad_actors import Harasser
 from agents.model import Site
 from sim.review_queues import ReviewQueue
-from sim.store import NONE, Action
+from sim.store import NONE, Action, review_tasks_table
 from tests.sites import small
 
 #: The full-scale case from issue 11 (comment-civility on the 2018 site, seed 3), shortened to ten
@@ -90,7 +90,7 @@ def _fresh(tmp_path: Path, perturb: int | None) -> dict:
 
 def test_review_queue_growth_leaves_new_posts_unqueued():
     """Growing a queue's by-post flags for new post ids must not copy old flags onto them."""
-    queue = ReviewQueue(None, "first_posts", min_rep=0)
+    queue = ReviewQueue(None, "first_questions", 0, review_tasks_table(16))
     early = np.arange(3)
     queue.add(early, time=0)
     beyond = queue._queued.size + early  # post ids past the flags' current size

@@ -249,3 +249,27 @@ def test_removal_survival_is_kaplan_meier_by_week_of_posting_and_over_the_window
     assert curve[240] == pytest.approx(2 / 3)  # the item censored at 200 is no removal
     assert curve[480] == pytest.approx(4 / 9) and curve[720] == pytest.approx(2 / 9)
     assert curve[14 * DAY] == pytest.approx(2 / 9)
+
+
+def test_review_metrics_count_the_windows_reviews_audits_bans_and_reopens():
+    """Window: days 2 to 10 (8 days). Warm-up days are left out of every count."""
+    site = MiniSite(days=10, warmup_days=2)
+    site.member()
+    site.daily("reviews_close", {1: 50, 2: 10, 9: 6})  # 16 in the window
+    site.daily("reviews_reopen", {3: 4})
+    site.daily("review_audits", {1: 9, 4: 6, 5: 4})  # 10 audits in the window ...
+    site.daily("review_audits_failed", {1: 9, 5: 2})  # ... 2 of them failed
+    site.daily("review_bans", {1: 3, 6: 2})
+    site.daily("closures", {1: 40, 3: 12, 7: 8})  # 20 closures in the window ...
+    site.daily("reopens", {1: 10, 8: 1})  # ... and 1 reopen
+    site.daily("suggested_edits", {2: 4, 3: 4})
+    site.daily("rollbacks", {0: 1, 9: 2})
+    m, _ = site.summarize()
+    assert m["reviews_per_day_close"] == pytest.approx(16 / 8)
+    assert m["reviews_per_day_reopen"] == pytest.approx(4 / 8)
+    assert m["reviews_per_day_suggested_edits"] == 0
+    assert m["review_audit_failure_rate"] == pytest.approx(2 / 10)
+    assert m["review_bans_per_day"] == pytest.approx(2 / 8)
+    assert m["reopen_share_of_closures"] == pytest.approx(1 / 20)
+    assert m["suggested_edits_per_day"] == pytest.approx(1.0)
+    assert m["vandal_edits_rolled_back"] == 2
