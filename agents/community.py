@@ -7,10 +7,12 @@ objects stepped one by one would be too slow by orders of magnitude; moderators,
 actors, a few dozen, are individual Mesa agents.
 
 Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
-(see :mod:`sim.population`). Each tick the community takes the questions, answers, comments and
-votes its members' own Poisson clocks planned for this tick (:mod:`sim.arrivals`), picks what they
-act on, and hands the batch to the site's mechanics, which enforce every rule. Every per-action
-decision uses the action's own key, so a member decides the same way in baseline and scenario.
+(see :mod:`sim.population`). Each tick the community takes the questions its members' own Poisson
+clocks planned for this tick (:mod:`sim.arrivals`) and their answering, commenting and voting
+visits, of which those that find something to act on act (:mod:`sim.supply`: fewer open questions,
+fewer answers), picks what they act on, and hands the batch to the site's mechanics, which enforce
+every rule. Every per-action decision uses the action's own key, so a member decides the same way
+in baseline and scenario.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import hot_window, posting, voting
+from sim import hot_window, posting, retention, voting
 from sim.arrivals import Events, uniform
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
@@ -49,12 +51,17 @@ class Community(mesa.Agent):
 
     def step(self) -> None:
         site = self.site
-        arrivals = site.arrivals
+        arrivals, supply, minute = site.arrivals, site.supply, site.clock.minute
         self.first_questions()
         self.ask(self._live(arrivals.now("ask")))
-        self.answer(self._live(arrivals.now("answer")))
-        self.comment(self._live(arrivals.now("comment")))
-        votes = self._live(arrivals.now("vote"))
+        pool, cum = self._answer_pool()
+        supply.observe("open_questions", float(cum[-1]) if cum.size else 0.0, minute)
+        supply.observe("views", site.traffic.fresh_views_per_hour(), minute)
+        visits = self._live(arrivals.now("answer"))
+        retention.answering_shortfall(site, visits.users, supply.shortfall("answer"))
+        self.answer(supply.acting("answer", visits), pool, cum)
+        self.comment(self._live(supply.acting("comment", arrivals.now("comment"))))
+        votes = self._live(supply.acting("vote", arrivals.now("vote")))
         if site.policy.curators_on_strike:
             votes = votes.subset(site.users.reputation[votes.users] < site.policy.priv_close_vote)
         self.vote(votes)
@@ -84,18 +91,23 @@ class Community(mesa.Agent):
         posting.ask(site, events.users[keep], events.times[keep])
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, events: Events) -> None:
-        """Answers to open questions, chosen by how attractive and how unanswered they are."""
+    def _answer_pool(self) -> tuple[np.ndarray, np.ndarray]:
+        """The open questions answerers may pick now and the running sum of their pull (its total
+        is the supply of questions to answer)."""
         site = self.site
-        if events.size == 0:
+        posts, p = site.posts, site.settings.population
+        return hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
+                                      posts.staged, posts.created, posts.published_at, posts.quality,
+                                      posts.answers, self._recency_table, self._crowding_table,
+                                      p.answer_pull_quality_base)
+
+    def answer(self, events: Events, pool: np.ndarray, cum: np.ndarray) -> None:
+        """Answers to open questions (``pool``, with the running sum of their pull ``cum``), chosen
+        by how attractive and how unanswered they are."""
+        site = self.site
+        if events.size == 0 or pool.size == 0:
             return
         posts, p = site.posts, site.settings.population
-        pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
-                                           posts.staged, posts.created, posts.published_at, posts.quality,
-                                           posts.answers, self._recency_table, self._crowding_table,
-                                           p.answer_pull_quality_base)
-        if pool.size == 0:
-            return
         u = uniform(events.keys, "answer_target")
         targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
         delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)

@@ -43,6 +43,7 @@ class Users(Table):
         kind: Ground truth :class:`Kind`.
         region: Fairness group index into ``region_names``.
         rates: Per-activity daily rates (``rates["ask"]`` ...).
+        boredom: Answers a member missed lately for want of questions (:func:`sim.retention.answering_shortfall`).
     """
 
     _COLUMNS = {
@@ -62,6 +63,7 @@ class Users(Table):
         "first_question_due": (np.int32, NONE),
         "churn_hazard": (np.float32, 0.0),
         "churn_threshold": (np.float32, 1.0),
+        "boredom": (np.float32, 0.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:
