@@ -108,6 +108,8 @@ def unanswered_first_questions(site: Site) -> None:
     """Daily: first questions asked ``population.unanswered_first_question_days`` ago (a day's
     worth) that are visible and still without an answer may drive their askers away."""
     posts, p = site.posts, site.settings.population
+    if p.unanswered_first_question_churn == 0:
+        return  # (no experience recorded, so a later closure or downvote of the post still counts)
     end = site.clock.tick_end - p.unanswered_first_question_days * MINUTES_PER_DAY
     day = int(end // MINUTES_PER_DAY)
     ids = np.arange(site.post_id_at_day(day - 1), site.post_id_at_day(day + 1), dtype=np.int64)
