@@ -22,8 +22,9 @@ def settings_for(*overrides):
 
 
 def strike_overrides() -> list[str]:
-    """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough to show."""
-    return [*SHORT, "scenario=moderator_strike", "replicates=4", "run.days=40"]
+    """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough and on
+    enough seeds (6: its harm rise varies from 2x to 10x between seeds) to show."""
+    return [*SHORT, "scenario=moderator_strike", "replicates=6", "run.days=40"]
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_moderator_strike_fails_the_harm_guardrail_end_to_end(tmp_path):
 
     assert f"report: {out / 'report.html'}" in proc.stdout
     assert sorted(p.parent.name for p in (out / "runs").glob("*/summary.json")) == [
-        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(4)]
+        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(6)]
     for name in ("report.html", "report.md", "scorecard.json"):
         assert (out / name).stat().st_size > 0
     assert "FAIL" in (out / "report.html").read_text()
