@@ -7,10 +7,12 @@ objects stepped one by one would be too slow by orders of magnitude; moderators,
 actors, a few dozen, are individual Mesa agents.
 
 Askers, answerers and curators are not classes: they emerge from each user's heavy-tailed rates
-(see :mod:`sim.population`). Each tick the community takes the questions, answers, comments and
-votes its members' own Poisson clocks planned for this tick (:mod:`sim.arrivals`), picks what they
-act on, and hands the batch to the site's mechanics, which enforce every rule. Every per-action
-decision uses the action's own key, so a member decides the same way in baseline and scenario.
+(see :mod:`sim.population`). Each tick the community takes the questions its members' own Poisson
+clocks planned for this tick (:mod:`sim.arrivals`) and their answering, commenting and voting
+visits, of which those that find something to act on act (:mod:`sim.supply`: fewer open questions,
+fewer answers), picks what they act on, and hands the batch to the site's mechanics, which enforce
+every rule. Every per-action decision uses the action's own key, so a member decides the same way
+in baseline and scenario.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim import hot_window, posting, voting
+from sim import hot_window, posting, retention, voting
 from sim.arrivals import Events, salt, uniform
 from sim.clock import MINUTES_PER_DAY, MINUTES_PER_HOUR
 from sim.store import NONE, Harm, PostType, Tone
@@ -52,13 +54,18 @@ class Community(mesa.Agent):
 
     def step(self) -> None:
         site = self.site
-        arrivals = site.arrivals
+        arrivals, supply, minute = site.arrivals, site.supply, site.clock.minute
         self.first_questions()
         self.ask(self._live(arrivals.now("ask")))
         found = self.accept()
-        self.answer(self._live(arrivals.now("answer")), found)
-        self.comment(self._live(arrivals.now("comment")))
-        votes = self._live(arrivals.now("vote"))
+        pool, cum = self._answer_pool()
+        supply.observe("open_questions", float(cum[-1]) if cum.size else 0.0, minute)
+        supply.observe("views", site.traffic.fresh_views_per_hour(), minute)
+        visits = self._live(arrivals.now("answer"))
+        retention.answering_shortfall(site, visits.users, supply.shortfall("answer"))
+        self.answer(supply.acting("answer", visits), pool, cum, found)
+        self.comment(self._live(supply.acting("comment", arrivals.now("comment"))))
+        votes = self._live(supply.acting("vote", arrivals.now("vote")))
         if site.policy.curator_strike_share > 0:
             votes = votes.subset(~site.striking_curators(votes.users))
         self.vote(votes)
@@ -87,23 +94,29 @@ class Community(mesa.Agent):
         posting.ask(site, events.users[keep], events.times[keep])
 
     # -- answering ---------------------------------------------------------------------------
-    def answer(self, events: Events, found: tuple[np.ndarray, np.ndarray]) -> None:
-        """Answers to open questions, chosen by how attractive and how unanswered they are, and the
-        answers askers found elsewhere to their own questions (``found``: questions and minutes)."""
+    def _answer_pool(self) -> tuple[np.ndarray, np.ndarray]:
+        """The open questions answerers may pick now and the running sum of their pull (its total
+        is the supply of questions to answer)."""
+        site = self.site
+        posts, p = site.posts, site.settings.population
+        return hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
+                                      posts.staged, posts.created, posts.published_at, posts.quality,
+                                      posts.answers, self._recency_table, self._crowding_table,
+                                      p.answer_pull_quality_base)
+
+    def answer(self, events: Events, pool: np.ndarray, cum: np.ndarray, found: tuple[np.ndarray, np.ndarray]) -> None:
+        """Answers to open questions (``pool``, with the running sum of their pull ``cum``), chosen
+        by how attractive and how unanswered they are, and the answers askers found elsewhere to
+        their own questions (``found``: questions and minutes)."""
         site = self.site
         posts, p = site.posts, site.settings.population
         authors, targets, times = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        if events.size:
-            pool, cum = hot_window.answer_pool(site.hot_start(), posts.n, site.clock.minute, posts.kind, posts.state,
-                                               posts.staged, posts.created, posts.published_at, posts.quality,
-                                               posts.answers, self._recency_table, self._crowding_table,
-                                               p.answer_pull_quality_base)
-            if pool.size:
-                u = uniform(events.keys, "answer_target")
-                targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
-                self._late_answers(events, targets)
-                delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
-                authors, times = events.users, np.maximum(events.times, posts.created[targets] + 1 + delay)
+        if events.size and pool.size:
+            u = uniform(events.keys, "answer_target")
+            targets = pool[np.minimum(np.searchsorted(cum, u * cum[-1], side="right"), pool.size - 1)]
+            self._late_answers(events, targets)
+            delay = (-p.answer_delay_min * np.log(uniform(events.keys, "answer_delay"))).astype(np.int64)
+            authors, times = events.users, np.maximum(events.times, posts.created[targets] + 1 + delay)
         own = np.r_[np.zeros(authors.size, dtype=bool), np.ones(found[0].size, dtype=bool)]
         if own.size:
             posting.answer(site, np.r_[authors, posts.owner[found[0]]], np.r_[targets, found[0]], np.r_[times, found[1]],

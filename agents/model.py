@@ -33,6 +33,7 @@ from sim.review_queues import ReviewQueues
 from sim.roomba import Roomba
 from sim.store import NONE, Action, PostType, StaffCase, State, Tone
 from sim.streams import Streams
+from sim.supply import Supply
 from sim.traffic import Traffic
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Site(mesa.Model):
         posts, comments, votes, flags_table, actions, detections, edits_table, review_tasks,
             review_results: The content store.
         policy: Lever-controlled rules in force now.
+        supply: What there is to answer and vote on, and the chance a member's visit acts on it.
         flags: The flag queue; review: the review queues; edits: edits and rollbacks;
             traffic: views and exposure.
         recorder: Daily metrics.
@@ -80,7 +82,8 @@ class Site(mesa.Model):
         self._build_defences()
         self._add_agents()
         self.levers = list(levers)
-        self.arrivals = Arrivals(users, self.clock, settings.seed)
+        self.supply = Supply(p.supply, self.clock.tick_minutes, settings.scenario.launch_day)
+        self.arrivals = Arrivals(users, self.clock, settings.seed, self.supply.visit_factor)
         members = np.flatnonzero(live)
         self.arrivals.add(members, {name: rates[members] for name, rates in population.items()})
         self.registrations = Registrations(self)
@@ -345,6 +348,7 @@ class Site(mesa.Model):
             self.question_ban.run_daily()  # the question-ban algorithm re-evaluates accounts weekly
         close_votes.age_votes(self)
         self.roomba.run_daily()
+        retention.unanswered_first_questions(self)
         retention.daily_churn(self)
         burnout.end_day(self)
         self.recorder.record_day()

@@ -33,12 +33,15 @@ def _number(x) -> str:
 
 
 def param_type(param) -> str:
-    return {bool: "true/false", int: "whole number", float: "number"}.get(param.type, param.type.__name__)
+    return {bool: "true/false", int: "whole number", float: "number", str: "word"}.get(param.type,
+                                                                                     param.type.__name__)
 
 
 def param_default(param) -> str:
     if param.type is bool:
         return "true" if param.default else "false"
+    if param.type is str:
+        return param.default
     return _number(param.default)
 
 
@@ -46,6 +49,8 @@ def param_range(param) -> str:
     """The allowed values, as a person reads them."""
     if param.type is bool:
         return "true or false"
+    if param.type is str:
+        return " or ".join(param.choices)
     if param.min is None and param.max is None:
         return "any"
     if param.max is None:
@@ -58,6 +63,20 @@ def param_range(param) -> str:
 def _models(cls) -> str:
     """The lever's docstring in one line: the real policy or behaviour it models."""
     return " ".join((cls.__doc__ or "").split())
+
+
+#: How ``preflight levers`` names the parameters every lever takes (scenarios.lever.RAMP_PARAMS).
+EVERY_LEVER = "every lever"
+EVERY_LEVER_SUMMARY = ("How gradually the lever's effect arrives after launch: numbers in the policy and the "
+                       "detectors move from the site's value to the target, added agents join progressively, "
+                       "switches flip at launch (a lever that is only a switch refuses a ramp).")
+
+
+def _param_rows(params: dict) -> list[str]:
+    rows = [("parameter", "type", "default", "allowed", "meaning")]
+    rows += [(key, param_type(p), param_default(p), param_range(p), p.doc) for key, p in params.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return ["  " + "  ".join(f"{v:<{w}}" for v, w in zip(row, widths)) + f"  {row[4]}".rstrip() for row in rows]
 
 
 def levers_text(names: list[str] | None = None) -> str:
@@ -78,15 +97,12 @@ def levers_text(names: list[str] | None = None) -> str:
             continue
         lines = [name, f"  {cls.summary}", *textwrap.wrap(f"models: {_models(cls)}", WIDTH, initial_indent="  ",
                                                            subsequent_indent="    ")]
-        if not cls.params:
-            lines.append("  parameters: none")
-        else:
-            rows = [("parameter", "type", "default", "allowed", "meaning")]
-            rows += [(key, param_type(p), param_default(p), param_range(p), p.doc) for key, p in cls.params.items()]
-            widths = [max(len(r[i]) for r in rows) for i in range(4)]
-            for row in rows:
-                lines.append("  " + "  ".join(f"{v:<{w}}" for v, w in zip(row, widths)) + f"  {row[4]}".rstrip())
+        lines += _param_rows(cls.params) if cls.params else ["  parameters: none"]
         blocks.append("\n".join(lines))
+    from scenarios.lever import RAMP_PARAMS
+
+    blocks.append("\n".join([EVERY_LEVER, *textwrap.wrap(EVERY_LEVER_SUMMARY, WIDTH, initial_indent="  ",
+                                                          subsequent_indent="  "), *_param_rows(RAMP_PARAMS)]))
     example = next(iter(names or levers))
     params = ", ".join(f"{k}: {param_default(p)}" for k, p in levers[example].params.items())
     blocks.append(f"A what-if sets a lever under levers: (a parameter left out takes its default), e.g.\n"
@@ -96,11 +112,16 @@ def levers_text(names: list[str] | None = None) -> str:
 
 def levers_markdown() -> str:
     """The lever table of ``docs/scenarios.md`` (``preflight levers --markdown``)."""
+    from scenarios.lever import RAMP_PARAMS
+
+    def cell(params: dict) -> str:
+        return ", ".join(f"`{k}` ({param_type(p)}, {param_default(p)}" + ("" if p.type is bool else
+                         f"; {param_range(p)}") + ")" for k, p in params.items()) or "none"
+
     lines = ["| lever | parameters (type, default; allowed) | what it changes |", "|---|---|---|"]
     for name, cls in registered_levers().items():
-        params = ", ".join(f"`{k}` ({param_type(p)}, {param_default(p)}" + ("" if p.type is bool else
-                           f"; {param_range(p)}") + ")" for k, p in cls.params.items()) or "none"
-        lines.append(f"| `{name}` | {params} | {cls.summary} |")
+        lines.append(f"| `{name}` | {cell(cls.params)} | {cls.summary} |")
+    lines.append(f"| {EVERY_LEVER} | {cell(RAMP_PARAMS)} | {EVERY_LEVER_SUMMARY} |")
     return "\n".join(lines)
 
 

@@ -124,12 +124,13 @@ class AIAnswerInflux(Lever):
 
         cfg = replace(site.settings.bad_actors.ai_farmers, rate_per_day=self.answers_per_day,
                       correctness=self.correctness)
-        site.add_bad_actors(AIFarmer, self.farmers, cfg)
+        self.add_bad_actors(site, AIFarmer, self.farmers, cfg)
 
 
 @lever
 class AskersGoElsewhere(Lever):
-    """A share of would-be askers get their answer elsewhere (e.g. from a chatbot) and do not ask."""
+    """A share of would-be askers get their answer elsewhere (e.g. from a chatbot) and do not ask;
+    ramped, the share grows as the substitute is adopted (chatgpt_substitute, docs/scenarios.md)."""
 
     name = "askers_go_elsewhere"
     summary = "Reduce the question rate by a share of askers."
@@ -150,6 +151,7 @@ class ModeratorStrike(Lever):
 
     name = "moderator_strike"
     summary = "Moderators (and curators) stop for N weeks, in part or in full."
+    ramps = False  # a strike is a switch (on for its weeks)
     params = {"weeks": Param(float, 6.0, 0, 520, "length of the strike"),
               "curators": Param(bool, True, doc="whether reviewers and close voters strike too"),
               "share": Param(float, 1.0, 0, 1, "share of the moderators who strike"),
@@ -223,6 +225,7 @@ class FreeVotesForNewUsers(Lever):
     name = "free_votes_for_new_users"
     summary = "Low-reputation users may upvote, without reputation effect."
     params = {}
+    ramps = False  # a switch
 
     def launch(self, site: Site) -> None:
         site.policy.free_votes_for_new_users = True
@@ -237,4 +240,4 @@ class MoreModerators(Lever):
     params = {"seats": Param(int, 5, 0, 10_000, "moderators added at launch")}
 
     def launch(self, site: Site) -> None:
-        site.add_moderators(self.seats)
+        self.add_moderators(site, self.seats)

@@ -191,6 +191,9 @@ def _uniforms(keys, salt):
 class Arrivals:
     """Every live member's next action per activity, and today's planned actions.
 
+    The clocks of the activities in ``visit_factor`` run that many times faster than the members'
+    rates: they plan visits, of which :class:`sim.supply.Supply` lets a share act.
+
     Attributes:
         tz_values: Timezone offsets of the groups (hours), ascending.
         totals: The summed daily vote rate of live members in each timezone group (``totals["vote"]``).
@@ -198,9 +201,10 @@ class Arrivals:
             views of growable buffers, rewritten when departed members are dropped: copy to keep).
     """
 
-    def __init__(self, users, clock: Clock, seed: int) -> None:
+    def __init__(self, users, clock: Clock, seed: int, visit_factor: dict[str, float] | None = None) -> None:
         self.users = users
         self.clock = clock
+        self.visit_factor = dict(visit_factor or {})
         self.tz_values = np.unique(users._region_tz).astype(np.float64)
         nb = self.tz_values.size
         self._keys = {a: np.random.SeedSequence(entropy=int(seed), spawn_key=(zlib.crc32(f"arrivals/{a}".encode()),))
@@ -244,6 +248,7 @@ class Arrivals:
         for act in ACTIVITIES:
             name = f"{act}_rate"
             rate = np.asarray(rates[name] if name in rates else getattr(users, name)[ids], dtype=np.float64)
+            rate = rate * self.visit_factor.get(act, 1.0)  # visits, of which some act (sim.supply)
             gap = -np.log(to_uniform(self._hash(act, ids, np.zeros(ids.size, dtype=np.uint64))))
             with np.errstate(divide="ignore"):
                 first = np.where(rate > 0, start + gap / np.where(rate > 0, rate, 1.0), np.inf)

@@ -170,6 +170,21 @@ class TraitsConfig:
 
 
 @dataclass(frozen=True)
+class SupplyConfig:
+    """How members' answering, voting and commenting follow what there is to act on, and how a
+    shortage of questions bores answerers away (:mod:`sim.supply`; assumed, ``conf/population/default.yaml``)."""
+
+    answer_half_saturation: float = num(5.0, FACTOR)
+    vote_half_saturation: float = num(1.0, FACTOR)
+    comment_half_saturation: float = num(1.0, FACTOR)
+    smoothing_days: float = num(1.0, DAYS_POS)
+    reference_start_day: float = num(3.0, DAYS)
+    reference_days: float = num(7.0, DAYS_POS)
+    boredom_memory_days: float = num(30.0, DAYS_POS)
+    boredom_hazard_per_missed_answer: float = num(0.0002, PROB)
+
+
+@dataclass(frozen=True)
 class PopulationConfig:
     """How ordinary users behave: heavy-tailed activity, skill, civility, retention."""
 
@@ -277,7 +292,10 @@ class PopulationConfig:
     rep_warm_start_days: float = num(1000.0, DAYS)
     warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
     warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))
+    unanswered_first_question_days: float = num(2.0, DAYS)
+    unanswered_first_question_churn: float = num(0.1, PROB)
     traits: TraitsConfig = field(default_factory=TraitsConfig)
+    supply: SupplyConfig = field(default_factory=SupplyConfig)
 
 
 @dataclass(frozen=True)
@@ -668,6 +686,11 @@ def _cross_checks(s: Settings) -> None:
     if s.scenario.levers and s.scenario.launch_day >= s.run.days:
         raise ConfigError(f"scenario.launch_day={s.scenario.launch_day:g}: must be < run.days ({s.run.days:g}); "
                           f"the levers would never switch on")
+    p = s.population
+    if p.unanswered_first_question_days > p.first_post_hit_days:
+        raise ConfigError(f"population.unanswered_first_question_days={p.unanswered_first_question_days:g}: must be "
+                          f"<= population.first_post_hit_days ({p.first_post_hit_days:g}), the days a first post "
+                          f"can still drive its author away")
     if s.rules.red_flags_to_delete < s.rules.red_flags_to_hide:
         raise ConfigError(f"rules.red_flags_to_delete={s.rules.red_flags_to_delete}: must be >= "
                           f"rules.red_flags_to_hide ({s.rules.red_flags_to_hide})")

@@ -275,6 +275,9 @@ _METRICS: tuple[Metric, ...] = (
            "Defacing edits that got through review and were rolled back by another member in the window."),
     Metric("active_contributors", "community_health", HIGHER_IS_BETTER, "members", "level",
            "Distinct accounts that posted in the window's last 30 days."),
+    Metric("answers_per_day", "community_health", NEUTRAL, "answers/day", "per_day",
+           "Answers created in the window per day (harmful ones included): with fewer questions, answerers "
+           "write fewer (docs/design.md, supply and demand)."),
     Metric("answers_per_question", "community_health", HIGHER_IS_BETTER, "answers/question", "level",
            "Answers created in the window divided by questions created in the window (harmful ones included)."),
     Metric("upvotes_per_day", "community_health", NEUTRAL, "votes/day", "per_day",

@@ -693,8 +693,9 @@ def _community_health(rec: RunRecord, w: Window, out: Summary) -> None:
     out["vandal_edits_rolled_back"] = w.total(S, "rollbacks")
     recent = (P["created"] >= max(w.start, w.end - RETURN_PERIOD)) & (P["created"] < w.end)
     out["active_contributors"] = np.unique(P["owner"][recent]).size
-    n_q = np.count_nonzero(win & is_q)
-    out["answers_per_question"] = _share(np.count_nonzero(win & (P["kind"] == PostType.ANSWER)), n_q)
+    n_q, n_a = np.count_nonzero(win & is_q), np.count_nonzero(win & (P["kind"] == PostType.ANSWER))
+    out["answers_per_day"] = w.per_day(n_a)
+    out["answers_per_question"] = _share(n_a, n_q)
     out["upvotes_per_day"] = w.per_day(w.total(S, "upvotes"))
     out["downvotes_per_day"] = w.per_day(w.total(S, "downvotes"))
     out["comments_per_day"] = w.per_day(np.count_nonzero(w.contains(C["created"])))

@@ -43,6 +43,7 @@ class Users(Table):
         kind: Ground truth :class:`Kind`.
         region: Fairness group index into ``region_names``.
         rates: Per-activity daily rates (``rates["ask"]`` ...).
+        boredom: Answers a member missed lately for want of questions (:func:`sim.retention.answering_shortfall`).
     """
 
     _COLUMNS = {
@@ -66,6 +67,7 @@ class Users(Table):
         "audits_passed": (np.int32, 0), "audits_failed": (np.int32, 0), "recent_audit_fails": (np.int16, 0),
         "last_audit_fail_at": (np.int32, NONE), "review_banned_until": (np.int32, NONE),
         "review_bans": (np.int16, 0), "last_review_ban_days": (np.float32, 0.0),
+        "boredom": (np.float32, 0.0),
     }
 
     def __init__(self, settings: Settings, rng: np.random.Generator) -> None:

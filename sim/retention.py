@@ -3,8 +3,10 @@
 Every member leaves once the hazard they have accumulated passes their own threshold (an Exp(1)
 draw at registration, :mod:`sim.population`), so baseline and scenario share each member's fate
 until their experiences differ. A daily background hazard (lower for active members, higher for
-newcomers) and one-off bad experiences (a first post closed, downvoted or met with an unwelcoming
-comment; abuse received) add to it.
+newcomers), boredom (answers missed lately for want of questions to answer) and one-off bad
+experiences (a first post closed, downvoted, met with an unwelcoming comment or left unanswered;
+abuse received) add to it. Askers and answerers thus feed each other's departures over weeks:
+fewer questions bore answerers away, and fewer answers leave first questions unanswered.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from sim.clock import MINUTES_PER_DAY
 from sim.population import Kind
+from sim.store import Harm, PostType, State
 
 if TYPE_CHECKING:
     from agents.model import Site
@@ -54,8 +57,10 @@ def _leave(site: Site, ids: np.ndarray) -> None:
     users.churned_at[ids] = site.clock.minute
 
 
-def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: bool = False) -> None:
-    """A first post was closed, downvoted or met an unwelcoming comment: its author may leave.
+def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: bool = False,
+                   churn: float | None = None) -> None:
+    """A first post was closed, downvoted, met an unwelcoming comment or (``churn`` given: its
+    chance to drive its author away) went unanswered: its author may leave.
 
     Only the first such experience of a member's first post counts, and only within
     ``population.first_post_hit_days`` of posting. With clear close notices (a lever) a closed
@@ -68,7 +73,9 @@ def first_post_hit(site: Site, post_ids: np.ndarray, times: np.ndarray, closed: 
         return
     owners = owners[hit]
     users.first_post_bad[owners] = True
-    churn_p = np.full(owners.size, p.closed_first_post_churn if closed else p.bad_first_post_churn)
+    if churn is None:
+        churn = p.closed_first_post_churn if closed else p.bad_first_post_churn
+    churn_p = np.full(owners.size, churn)
     if closed and pol.clear_close_notices:
         churn_p *= pol.close_notice_churn_relief
     add_churn_hazard(site, owners, one_off_hazard(churn_p))
@@ -84,10 +91,39 @@ def abuse_received(site: Site, victims: np.ndarray, times: np.ndarray) -> None:
     add_churn_hazard(site, victims, one_off_hazard(site.settings.population.abuse_churn))
 
 
+def answering_shortfall(site: Site, visitors: np.ndarray, shortfall: float) -> None:
+    """Answering visits that found less to answer than usual: each adds the answers it missed (the
+    drop in its chance to answer, :meth:`sim.supply.Supply.shortfall`; negative when there was
+    more than usual) to its member's boredom."""
+    if shortfall != 0 and visitors.size:
+        np.add.at(site.users.boredom, visitors, np.float32(shortfall))
+
+
+def unanswered_first_questions(site: Site) -> None:
+    """Daily: first questions asked ``population.unanswered_first_question_days`` ago (a day's
+    worth) that are visible and still without an answer may drive their askers away."""
+    posts, p = site.posts, site.settings.population
+    if p.unanswered_first_question_churn == 0:
+        return  # (no experience recorded, so a later closure or downvote of the post still counts)
+    end = site.clock.tick_end - p.unanswered_first_question_days * MINUTES_PER_DAY
+    day = int(end // MINUTES_PER_DAY)
+    ids = np.arange(site.post_id_at_day(day - 1), site.post_id_at_day(day + 1), dtype=np.int64)
+    ids = ids[(posts.created[ids] >= end - MINUTES_PER_DAY) & (posts.created[ids] < end)]
+    ids = ids[(posts.kind[ids] == PostType.QUESTION) & (posts.answers[ids] == 0) & (posts.state[ids] < State.HIDDEN)
+              & (posts.harm[ids] == Harm.NONE)]
+    if ids.size:
+        first_post_hit(site, ids, np.full(ids.size, site.clock.minute), churn=p.unanswered_first_question_churn)
+
+
 def daily_churn(site: Site) -> None:
-    """The day's background hazard of leaving, for every active member; forgets those who left."""
+    """The day's background hazard of leaving and the hazard of boredom (:func:`answering_shortfall`,
+    forgotten over ``population.supply.boredom_memory_days``), for every active member; forgets
+    those who left."""
     users, p = site.users, site.settings.population
     ids = site.members = site.members[users.active[site.members]]
     hazard = np.where(users.newcomer[ids], p.newcomer_churn_hazard_per_day,
                       p.churn_hazard_per_day / (1.0 + p.churn_activity_protection * np.log1p(users.activity[ids])))
-    add_churn_hazard(site, ids, -np.log1p(-hazard), unique=True)
+    bored = users.boredom[ids]
+    users.boredom[ids] = bored * np.float32(np.exp(-1.0 / p.supply.boredom_memory_days))
+    hazard = hazard + p.supply.boredom_hazard_per_missed_answer * np.maximum(bored, 0.0)
+    add_churn_hazard(site, ids, one_off_hazard(hazard), unique=True)

@@ -77,6 +77,19 @@ def view_rates(ids, now, created, published_at, score, state, staged, decay, sco
 
 
 @njit(cache=True)
+def fresh_view_rate(lo, hi, now, created, published_at, state, staged, decay, state_factor):
+    """Views per hour of posts ``lo`` to ``hi`` at minute ``now`` at score 0, before the activity
+    level: decaying with time since publication, by state, none while staged."""
+    total = 0.0
+    last = decay.size - 1
+    for j in range(lo, hi):
+        if not staged[j]:
+            age = min(max(now - _public_since(j, created, published_at), 0), last)
+            total += decay[age] * state_factor[state[j]]
+    return total
+
+
+@njit(cache=True)
 def post_weights(ids, created, published_at, score, state, staged, score_boost, state_factor, tick_minutes):
     """For posts ``ids``: their view-rate weight (:func:`_weight`) and their publication tick."""
     w = np.empty(ids.size)
@@ -281,6 +294,13 @@ class Traffic:
             return None
         pos = np.searchsorted(self._cum, u * self._cum[-1], side="right")
         return np.minimum(pos, self._cum.size - 1) + self._lo
+
+    def fresh_views_per_hour(self) -> float:
+        """Views per hour the hot window's posts would draw now at score 0 and the site's usual
+        activity level: what there is to read and vote on, however popular."""
+        site, posts = self.site, self.site.posts
+        return fresh_view_rate(site.hot_start(), posts.n, site.clock.tick_midpoint, posts.created, posts.published_at,
+                               posts.state, posts.staged, self._decay, self._state_factor)
 
     def step(self) -> None:
         """Accrue this tick's views and exposure, then the flags and votes viewers cast."""

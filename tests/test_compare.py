@@ -25,7 +25,7 @@ def strike_overrides() -> list[str]:
     """The moderator strike (conf/scenario/moderator_strike.yaml) on site=small, long enough to show,
     made a full strike (every moderator and curator: the small site's three moderators make a
     partial strike lumpy from seed to seed)."""
-    return [*SHORT, "scenario=moderator_strike", "replicates=4", "run.days=40",
+    return [*SHORT, "scenario=moderator_strike", "replicates=6", "run.days=40",
             "scenario.levers.moderator_strike.share=1", "scenario.levers.moderator_strike.curator_share=1"]
 
 
@@ -49,7 +49,10 @@ def test_baseline_against_itself_differs_by_exactly_zero(baseline_comparison):
         np.testing.assert_array_equal(series["baseline"], series["scenario"], err_msg=name)
     assert baseline_comparison["config_diff"] == []
     relative = [g for g in baseline_comparison["guardrails"] if g["kind"] != "max_group_ratio"]
-    assert relative and all(g["verdict"] == "PASS" and g["estimate"] == 0.0 for g in relative)
+    assert relative and all(g["estimate"] == 0.0 for g in relative)
+    # each PASSes, unless its metric (a Kaplan-Meier quantile not reached in a seed) has fewer than
+    # two pairs: then it decides nothing (INCONCLUSIVE), still at exactly no change
+    assert all(g["verdict"] == ("PASS" if rows[g["metric"]]["n"] >= 2 else "INCONCLUSIVE") for g in relative)
 
 
 def test_comparison_has_the_shape_the_report_expects(baseline_comparison, fake_comparison):
@@ -113,7 +116,7 @@ def test_moderator_strike_fails_the_harm_guardrail_end_to_end(tmp_path):
 
     assert f"report: {out / 'report.html'}" in proc.stdout
     assert sorted(p.parent.name for p in (out / "runs").glob("*/summary.json")) == [
-        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(4)]
+        f"{arm}_seed{k}" for arm in ("baseline", "scenario") for k in range(6)]
     for name in ("report.html", "report.md", "scorecard.json"):
         assert (out / name).stat().st_size > 0
     assert "FAIL" in (out / "report.html").read_text()
