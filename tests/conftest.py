@@ -127,7 +127,11 @@ def fake_comparison() -> dict:
         ("suggested_edits", 3200.0), ("close", 1200.0), ("low_quality", 1700.0), ("first_questions", 1500.0),
         ("first_answers", 800.0), ("late_answers", 850.0), ("reopen", 550.0), ("staging", 0.0))}
     review_workload.update({"review_audit_failure_rate": ("lower_is_better", 0.05, 0.0, 0.1),
-                            "review_bans_per_day": ("neutral", 12.0, 0.0, 0.2)})
+                            "review_bans_per_day": ("neutral", 12.0, 0.0, 0.2),
+                            # suspensions by who imposed them, and question bans (drawn after the review rows)
+                            "suspensions_by_moderators": ("neutral", 4.5, -0.5, 0.1),
+                            "automatic_suspensions": ("neutral", 3.5, 0.0, 0.1),
+                            "question_bans_per_day": ("neutral", 2.0, 0.0, 0.1)})
     mod_workload.update(section(review_workload))
     mark_context({**metrics, **mod_workload})  # (rows are shared: the labels change in place)
 

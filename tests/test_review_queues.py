@@ -204,8 +204,11 @@ def test_robo_reviewers_fail_audits_and_get_review_banned():
 @pytest.fixture(scope="module")
 def sixty_days():
     """The small site for 60 days, the staging ground switched on at day 40 (so every queue, the
-    first-questions queue before it and the staging ground after, has work)."""
-    site = build_site(small("scenario=staging_ground", "scenario.launch_day=40", days=60, warmup=10, seed=1))
+    first-questions queue before it and the staging ground after, has work); a fifth of answers go
+    to older questions, so the late-answers queue (about one review a month on the small site at the
+    default 5%) has work too."""
+    site = build_site(small("scenario=staging_ground", "scenario.launch_day=40", "population.old_question_answer_share=0.2",
+                            days=60, warmup=10, seed=1))
     site.run()
     return site
 
