@@ -283,6 +283,9 @@ def run_task(cfg) -> None:
     write_run(result, out, whatif=whatif)
     say(summary_text(result.metrics, result.events, result.wall_time_s, settings))
     say(f"run directory: {out}")
+    if settings.run.event_tables:
+        say(f"event tables: {out / 'tables'} (Parquet, and {out / 'tables' / 'events.duckdb'}; "
+            f"query them with: preflight sql {out} \"SELECT ...\")")
 
 
 def compare_task(cfg) -> None:
