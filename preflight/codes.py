@@ -39,18 +39,19 @@ CLOSE_REASON_CODES = {
 }
 
 #: The dump's names of the post and vote types the model has.
-DUMP_NAMES = {
-    PostType.QUESTION: "Question", PostType.ANSWER: "Answer",
-    VoteType.ACCEPT: "AcceptedByOriginator", VoteType.UP: "UpMod", VoteType.DOWN: "DownMod",
-    VoteType.CLOSE: "Close", VoteType.REOPEN: "Reopen",
+DUMP_NAMES: dict[type[IntEnum], dict[int, str]] = {
+    PostType: {PostType.QUESTION: "Question", PostType.ANSWER: "Answer"},
+    VoteType: {VoteType.ACCEPT: "AcceptedByOriginator", VoteType.UP: "UpMod", VoteType.DOWN: "DownMod",
+               VoteType.CLOSE: "Close", VoteType.REOPEN: "Reopen"},
 }
 
 
 def display_name(member: IntEnum) -> str:
     """A code's name as the lookup table shows it: the dump's where it has one, else the enum
     member's name in words (``COMMUNITY_FLAGS`` -> ``Community flags``)."""
-    if member in DUMP_NAMES:
-        return DUMP_NAMES[member]
+    dump = DUMP_NAMES.get(type(member), {})
+    if member in dump:
+        return dump[member]
     return member.name.replace("_", " ").capitalize()
 
 
