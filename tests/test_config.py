@@ -96,10 +96,11 @@ def test_event_tables_are_queryable_with_sql(tmp_path):
 
     con = duckdb.connect(str(tmp_path / "out" / "tables" / "events.duckdb"), read_only=True)
     tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert {"Users", "Posts", "Votes", "Comments", "Flags", "ModActions"} <= tables
+    assert {"Users", "Posts", "PostsWithDeleted", "Votes", "Comments", "PostHistory", "Flags", "ModeratorActions",
+            "GroundTruth", "PostTypes"} <= tables
     questions = con.execute("SELECT count(*) FROM Posts WHERE PostTypeId = 1").fetchone()[0]
     assert questions > 0
-    orphans = con.execute("SELECT count(*) FROM Votes v LEFT JOIN Posts p ON v.PostId = p.Id WHERE p.Id IS NULL")
+    orphans = con.execute("SELECT count(*) FROM Votes v LEFT JOIN PostsWithDeleted p ON v.PostId = p.Id WHERE p.Id IS NULL")
     assert orphans.fetchone()[0] == 0
 
 
