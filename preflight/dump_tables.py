@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from preflight.codes import PostHistoryType, close_reason_code
 from sim.store import NONE, PostType, VoteType
@@ -74,7 +75,7 @@ def users(site, start_us: int) -> Export:
         return pa.table({
             "Id": ref(np.arange(lo, hi)), "Reputation": pa.array(u.reputation[lo:hi].astype(np.int32)),
             "CreationDate": stamp(u.joined[lo:hi], start_us, missing=False),
-            "DisplayName": pa.array([f"user{i + 1}" for i in range(lo, hi)], type=pa.string()),
+            "DisplayName": pc.binary_join_element_wise("user", pa.array(np.arange(lo + 1, hi + 1)).cast(pa.string()), ""),
             "Location": pa.DictionaryArray.from_arrays(pa.array(u.region[lo:hi].astype(np.int8)), regions),
             "UpVotes": pa.array(up[lo:hi].astype(np.int32)), "DownVotes": pa.array(down[lo:hi].astype(np.int32)),
         })
@@ -97,6 +98,7 @@ def posts(site, start_us: int, closed_now: np.ndarray) -> Export:
     n = site.posts.n
     answers = _live_children(np.where(p["kind"] == PostType.ANSWER, p["parent"], NONE), p["removed_at"] != NONE, n)
     comments = _live_children(c["post"], c["removed_at"] != NONE, n)
+    tag_names = pa.array([f"<topic-{t}>" for t in range(int(site.settings.site.topics))], type=pa.string())
 
     def build(lo: int, hi: int) -> pa.Table:
         q = p["kind"][lo:hi] == PostType.QUESTION
@@ -110,8 +112,7 @@ def posts(site, start_us: int, closed_now: np.ndarray) -> Export:
             "Score": pa.array(p["score"][lo:hi].astype(np.int32)),
             "ViewCount": pa.array(np.rint(p["views"][lo:hi]).astype(np.int64), mask=~q),
             "OwnerUserId": ref(p["owner"][lo:hi]),
-            "Tags": pa.array([f"<topic-{t}>" if isq else None for t, isq in zip(topic.tolist(), q.tolist())],
-                             type=pa.string()),
+            "Tags": pa.DictionaryArray.from_arrays(pa.array(topic.astype(np.int16), mask=~q), tag_names),
             "AnswerCount": pa.array(answers[lo:hi].astype(np.int32), mask=~q),
             "CommentCount": pa.array(comments[lo:hi].astype(np.int32)),
             "ClosedDate": stamp(np.where(closed_now[lo:hi], p["closed_at"][lo:hi], NONE), start_us),
