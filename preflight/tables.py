@@ -51,12 +51,12 @@ def write_event_tables(tables: dict[str, Export], out: Path) -> Path:
     return out
 
 
-def create_views(con, folder: Path, names: list[str]) -> None:
-    """One view per table over its Parquet file, and the views of :data:`VIEWS`."""
+def create_views(con, folder: Path, names: list[str], derived: bool = True) -> None:
+    """One view per table over its Parquet file, and (``derived``) the views of :data:`VIEWS`."""
     for name in names:
         path = (Path(folder).resolve() / f"{name}.parquet").as_posix().replace("'", "''")
         con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-    for name, query in VIEWS.items():
+    for name, query in VIEWS.items() if derived else ():
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
 
 
@@ -72,6 +72,39 @@ def _write_database(out: Path, names: list[str]) -> None:
         con.close()
     os.chmod(tmp, file_mode())
     os.replace(tmp, out / DATABASE)
+
+
+def write_sweep_database(path: Path, runs: dict[str, Path]) -> Path | None:
+    """One DuckDB database over the event tables of many runs (``run id -> tables folder``): each
+    table a view over every run's Parquet file with a ``RunId`` column first (the lookup tables,
+    the same in every run, once, from the first run). None when no run has tables."""
+    import duckdb
+
+    runs = {run: Path(folder) for run, folder in runs.items() if (Path(folder) / "PostsWithDeleted.parquet").is_file()}
+    if not runs:
+        return None
+    lookups = set(lookup_tables())
+    names = sorted(set.intersection(*(set(table_names(f)) for f in runs.values())))
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        create_views(con, next(iter(runs.values())), [n for n in names if n in lookups], derived=False)
+        for name in (n for n in names if n not in lookups):
+            parts = [f"SELECT {_quoted(run)} AS RunId, * FROM read_parquet({_quoted(str((f / f'{name}.parquet').resolve()))})"
+                     for run, f in runs.items()]
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
+        for name, query in VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+    finally:
+        con.close()
+    os.chmod(tmp, file_mode())
+    os.replace(tmp, path)
+    return path
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def table_names(folder: Path) -> list[str]:

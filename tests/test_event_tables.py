@@ -246,3 +246,24 @@ def test_a_start_date_that_is_not_a_date_is_one_line(capsys):
         compose(["run.start_date=2018-13-01"])
     assert stop.value.code == 2
     assert "run.start_date=2018-13-01" in capsys.readouterr().err
+
+
+def test_collect_gathers_every_runs_event_tables_with_a_run_id(run, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from experiments.collect import collect
+
+    for job in ("0", "1"):
+        shutil.copytree(run[0], tmp_path / job)
+    (tmp_path / "2").mkdir()  # a run without event tables is left out of the gathered tables
+    shutil.copy(run[0] / "summary.json", tmp_path / "2" / "summary.json")
+    collect(tmp_path)
+    db = duckdb.connect(str(tmp_path / "events.duckdb"), read_only=True)
+    per_run = dict(db.execute("SELECT RunId, count(*) FROM Posts GROUP BY RunId").fetchall())
+    single = one(connect(run[0] / "tables"), "SELECT count(*) FROM Posts")
+    assert per_run == {"0": single, "1": single}
+    assert db.execute("SELECT count(*) FROM PostTypes").fetchall()[0][0] == 2  # the lookups once
+    runs = {r[0] for r in duckdb.connect(str(tmp_path / "results.duckdb")).execute("SELECT run_dir FROM runs").fetchall()}
+    assert set(per_run) <= runs
