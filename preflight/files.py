@@ -66,9 +66,10 @@ def json_ready(value):
     return value
 
 
-def atomic_parquet_batches(batches, path: Path, compression: str = "zstd") -> Path:
+def atomic_parquet_batches(batches, path: Path, compression: str = "zstd", dictionary=None) -> Path:
     """Write an iterable of pyarrow tables (one schema) to one Parquet file, each a row group,
-    via a temporary file and a rename; columns dictionary-encoded and compressed."""
+    via a temporary file and a rename, compressed. ``dictionary(schema)`` names the columns to
+    dictionary-encode (default: all)."""
     import pyarrow.parquet as pq
 
     path = Path(path)
@@ -78,7 +79,8 @@ def atomic_parquet_batches(batches, path: Path, compression: str = "zstd") -> Pa
         writer = None
         for batch in batches:
             if writer is None:
-                writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=True)
+                encode = True if dictionary is None else dictionary(batch.schema)
+                writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=encode)
             writer.write_table(batch, row_group_size=max(batch.num_rows, 1))
         if writer is not None:
             writer.close()

@@ -46,9 +46,17 @@ def write_event_tables(tables: dict[str, Export], out: Path) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, export in tables.items():
-        atomic_parquet_batches(export.batches(), out / f"{name}.parquet")
+        atomic_parquet_batches(export.batches(), out / f"{name}.parquet", dictionary=code_columns)
     _write_database(out, list(tables))
     return out
+
+
+def code_columns(schema: pa.Schema) -> list[str]:
+    """The columns Parquet dictionary-encodes: codes (``...Id`` columns of small integers), flags
+    and text drawn from a few values. Ids and times are left plain: a dictionary of unique values
+    only costs time and space."""
+    return [f.name for f in schema if f.type in (pa.int16(), pa.int8(), pa.bool_()) or pa.types.is_dictionary(f.type)
+            or f.type == pa.string()]
 
 
 def create_views(con, folder: Path, names: list[str], derived: bool = True) -> None:
