@@ -112,6 +112,7 @@ class Site(mesa.Model):
         self.actions = store.actions_table(spare)
         self.detections = store.detections_table(spare)
         self.restorations = store.restorations_table(1024)
+        self.staff_cases = store.staff_cases_table(1024)
 
     def _start_bookkeeping(self) -> None:
         """The run's counters and the live lists the mechanics keep up to date."""

@@ -14,7 +14,7 @@ from enum import IntEnum
 import numpy as np
 
 from sim.population import Kind
-from sim.store import Action, Cause, CloseReason, FlagKind, FlagStatus, Harm, PostType, Source, Tone, VoteType
+from sim.store import Action, Cause, CloseReason, FlagKind, FlagStatus, Harm, PostType, Source, StaffCase, Tone, VoteType
 
 
 class PostHistoryType(IntEnum):
@@ -68,6 +68,7 @@ LOOKUPS: dict[str, type[IntEnum]] = {
     "PostTypes": PostType, "VoteTypes": VoteType, "PostHistoryTypes": PostHistoryType,
     "FlagTypes": FlagKind, "FlagStatuses": FlagStatus, "Sources": Source, "HarmTypes": Harm,
     "ToneTypes": Tone, "UserKinds": Kind, "RemovalCauses": Cause, "ModeratorActionTypes": Action,
+    "StaffCaseTypes": StaffCase,
 }
 
 

@@ -1,5 +1,6 @@
 """The trust & safety tables the public dump does not publish, in the dump's naming style:
-``Flags``, ``ModeratorActions``, ``Suspensions``, ``Detections`` and ``GroundTruth`` (what every
+``Flags``, ``ModeratorActions``, ``Suspensions``, ``Detections``, ``Escalations``, ``Appeals`` and
+``GroundTruth`` (what every
 post, comment and account really is), plus the review tables when the site records reviews.
 
 Moderators are not accounts in the model: they are ``ModeratorId`` 1, 2 ... in their order of
@@ -12,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from preflight.dump_tables import Export, code, ref, stamp, whole
-from sim.store import MODERATOR_ID_BASE, NONE, Action, Cause, FlagStatus, Source, Target, low_quality
+from sim.store import MODERATOR_ID_BASE, NONE, Action, Cause, FlagStatus, Source, StaffCase, Target, low_quality
 
 
 def moderator_id(handler: np.ndarray) -> pa.Array:
@@ -104,6 +105,33 @@ def detections(site, start_us: int) -> Export:
     return Export(site.detections.n, build)
 
 
+def escalations(site, start_us: int) -> Export:
+    """``Escalations``: cases about an account sent to staff (``StaffCaseTypeId``: a threat from a
+    moderator's flag, voting fraud from a detection), and when staff worked them."""
+    k = site.staff_cases.frame()
+    rows = np.flatnonzero(k["kind"] != StaffCase.APPEAL)
+    return whole(pa.table({
+        "Id": ref(np.arange(rows.size)), "CreationDate": stamp(k["created"][rows], start_us),
+        "StaffCaseTypeId": code(k["kind"][rows]), "UserId": ref(k["user"][rows]),
+        "CauseFlagId": ref(k["cause_flag"][rows]), "CauseDetectionId": ref(k["cause_detection"][rows]),
+        "HandledDate": stamp(k["handled_at"][rows], start_us),
+    }))
+
+
+def appeals(site, start_us: int) -> Export:
+    """``Appeals``: sanctions appealed to staff, when staff decided, and whether they upheld it
+    (``IsUpheld`` NULL while the appeal waits)."""
+    k = site.staff_cases.frame()
+    rows = np.flatnonzero(k["kind"] == StaffCase.APPEAL)
+    handled = k["handled_at"][rows] != NONE
+    return whole(pa.table({
+        "Id": ref(np.arange(rows.size)), "CreationDate": stamp(k["created"][rows], start_us),
+        "ModeratorActionId": ref(k["action"][rows]), "UserId": ref(k["user"][rows]),
+        "HandledDate": stamp(k["handled_at"][rows], start_us),
+        "IsUpheld": pa.array(k["upheld"][rows], mask=~handled),
+    }))
+
+
 #: ``GroundTruth``'s columns: one row per post, comment and account, the columns that do not apply NULL.
 TRUTH_SCHEMA = pa.schema([
     ("PostId", pa.int64()), ("CommentId", pa.int64()), ("UserId", pa.int64()), ("HarmTypeId", pa.int16()),
@@ -159,4 +187,5 @@ def safety_tables(site, start_us: int) -> dict[str, Export]:
     """Every trust & safety table, by name."""
     return {"Flags": flags(site, start_us), "ModeratorActions": moderator_actions(site, start_us),
             "Suspensions": suspensions(site, start_us), "Detections": detections(site, start_us),
+            "Escalations": escalations(site, start_us), "Appeals": appeals(site, start_us),
             "GroundTruth": ground_truth(site), **review_tables(site, start_us)}

@@ -25,9 +25,12 @@ WARMUP_DAYS = 7
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """``(run folder, metrics)`` of one small run with its event tables."""
+    """``(run folder, metrics)`` of one small run with its event tables; moderators err more often
+    than by default and every wrongly sanctioned member appeals, so the appeal tables have rows."""
     _, settings = compose(["site=small", "run.days=30", f"run.warmup_days={WARMUP_DAYS}", "run.event_tables=true",
-                           "run.progress=false", "run.start_date=2019-03-01", "seed=4"])
+                           "run.progress=false", "run.start_date=2019-03-01", "seed=4",
+                           "population.appeal_prob=1.0", "moderation.moderators.error_rate=0.3",
+                           "moderation.moderators.wrongful_suspension_prob=1.0"])
     result = simulate(settings)
     out = write_run(result, tmp_path_factory.mktemp("events") / "run")
     return out, result.metrics
@@ -95,6 +98,9 @@ REFERENCES = [
     ("Flags", "FlagTypeId", "FlagTypes"), ("Flags", "FlagStatusId", "FlagStatuses"), ("Flags", "SourceId", "Sources"),
     ("ModeratorActions", "ActionTypeId", "ModeratorActionTypes"), ("GroundTruth", "HarmTypeId", "HarmTypes"),
     ("GroundTruth", "UserKindId", "UserKinds"), ("GroundTruth", "ToneTypeId", "ToneTypes"),
+    ("Escalations", "UserId", "Users"), ("Escalations", "CauseFlagId", "Flags"),
+    ("Escalations", "CauseDetectionId", "Detections"), ("Escalations", "StaffCaseTypeId", "StaffCaseTypes"),
+    ("Appeals", "ModeratorActionId", "ModeratorActions"), ("Appeals", "UserId", "Users"),
 ]
 
 
@@ -108,15 +114,16 @@ def test_every_reference_resolves(con, table, column, target):
 
 
 def test_every_deletion_has_exactly_one_cause(con):
-    assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 12") > 0
+    assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 13") > 0  # (undeletions too)
     assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 12 AND RemovalCauseId IS NULL") == 0
     assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId <> 12 AND RemovalCauseId IS NOT NULL") == 0
     # each deleted post: one last deletion, at its DeletionDate, with the post's cause
     wrong = one(con, """
       WITH last AS (SELECT PostId, arg_max(CreationDate, Id) AS At, arg_max(RemovalCauseId, Id) AS Cause,
                            count(*) FILTER (WHERE PostHistoryTypeId = 12) - count(*) FILTER (WHERE PostHistoryTypeId = 13) AS Open
-                    FROM PostHistory WHERE PostHistoryTypeId IN (12, 13) GROUP BY PostId)
-      SELECT count(*) FROM PostsWithDeleted AS p FULL JOIN last AS l ON l.PostId = p.Id AND l.Open = 1
+                    FROM PostHistory WHERE PostHistoryTypeId IN (12, 13) GROUP BY PostId),
+      deleted AS (SELECT * FROM last WHERE Open = 1)
+      SELECT count(*) FROM PostsWithDeleted AS p FULL JOIN deleted AS l ON l.PostId = p.Id
       WHERE (p.DeletionDate IS NOT NULL) <> (l.PostId IS NOT NULL)
          OR (p.DeletionDate IS NOT NULL AND (l.At <> p.DeletionDate OR l.Cause <> p.RemovalCauseId))""")
     assert wrong == 0
@@ -161,6 +168,18 @@ def test_each_ground_truth_row_describes_one_thing(con):
         assert one(con, f"SELECT count({column}) FROM GroundTruth") == one(con, f"SELECT count(*) FROM {table}")
     assert one(con, "SELECT count(*) FROM GroundTruth AS g JOIN UserKinds AS k ON k.Id = g.UserKindId "
                     "WHERE k.Name <> 'Member'") > 0
+
+
+def test_escalations_and_appeals_are_the_staff_cases(con, run):
+    per_day = one(con, f"""SELECT count(*) FROM Escalations
+                          WHERE CreationDate >= TIMESTAMP '2019-03-01' + INTERVAL {WARMUP_DAYS} DAY""") / (30 - WARMUP_DAYS)
+    assert per_day == pytest.approx(run[1]["escalations_per_day"])
+    assert one(con, "SELECT count(*) FROM Escalations WHERE (CauseFlagId IS NULL) = (CauseDetectionId IS NULL)") == 0
+    # an appeal is of a sanction against the account that appeals; an upheld one lifted it
+    assert one(con, "SELECT count(*) FROM Appeals") > 0
+    assert one(con, "SELECT count(*) FROM Appeals AS a JOIN ModeratorActions AS m ON m.Id = a.ModeratorActionId "
+                    "WHERE m.UserId <> a.UserId OR (a.IsUpheld AND m.ReversedDate IS NULL)") == 0
+    assert one(con, "SELECT count(*) FROM Appeals WHERE (HandledDate IS NULL) <> (IsUpheld IS NULL)") == 0
 
 
 def test_the_database_file_has_every_table_as_a_view(run):
