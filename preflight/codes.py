@@ -14,7 +14,19 @@ from enum import IntEnum
 import numpy as np
 
 from sim.population import Kind
-from sim.store import Action, Cause, CloseReason, FlagKind, FlagStatus, Harm, PostType, Source, StaffCase, Tone, VoteType
+from sim.store import (
+    Action,
+    Cause,
+    CloseReason,
+    FlagKind,
+    FlagStatus,
+    Harm,
+    PostType,
+    Source,
+    StaffCase,
+    Tone,
+    VoteType,
+)
 
 
 class PostHistoryType(IntEnum):

@@ -13,7 +13,17 @@ import numpy as np
 import pyarrow as pa
 
 from preflight.dump_tables import Export, code, ref, stamp, whole
-from sim.store import MODERATOR_ID_BASE, NONE, Action, Cause, FlagStatus, Source, StaffCase, Target, low_quality
+from sim.store import (
+    MODERATOR_ID_BASE,
+    NONE,
+    Action,
+    Cause,
+    FlagStatus,
+    Source,
+    StaffCase,
+    Target,
+    low_quality,
+)
 
 
 def moderator_id(handler: np.ndarray) -> pa.Array:
