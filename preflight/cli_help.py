@@ -65,8 +65,9 @@ outputs/runs/<time>_<scenario>_seed<k>/):
   summary.json        every metric by family, fairness by group, the resolved config, provenance
   timeseries.parquet  one row per simulated day
   config.yaml         the resolved configuration
-  tables/             with run.event_tables=true: Stack Exchange dump-style Parquet tables and a
-                      DuckDB database over them
+  tables/             with run.event_tables=true: the data dump's tables (Posts, Votes, PostHistory
+                      ...), trust & safety tables and ground truth, as Parquet with a DuckDB
+                      database of views; query them with preflight sql (docs/data.md)
   cli.log             what the terminal showed
 A sweep (-m) writes one folder per job under outputs/multirun/<time>/ and, at the end, collects
 them into results.parquet and results.duckdb there (as preflight collect does).
@@ -186,6 +187,8 @@ usage: preflight collect DIR
 Reads every run's summary.json below DIR (a sweep, or any folder of runs and comparisons) and
 writes DIR/results.parquet and DIR/results.duckdb (table runs: one row per run; columns run_dir,
 scenario, site, seed, every metric, and every configuration key that differs between the runs).
+When runs wrote event tables (run.event_tables=true), DIR/events.duckdb gathers them too: every
+table as one view over all the runs' Parquet files, with a RunId column (the run_dir of runs).
 A -m sweep does this by itself when it ends.
 
 examples:
@@ -263,10 +266,11 @@ usage: preflight sql RUN_DIR "SELECT ..."          print the result as a table
 
 RUN_DIR is a run folder written with run.event_tables=true (or its tables/ folder). The tables
 follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, Tags,
-PostTags) and add the trust & safety tables the dump lacks (Flags, ModeratorActions, Suspensions,
-Detections, GroundTruth) and a lookup table for every code (PostTypes, VoteTypes, HarmTypes ...);
-docs/data.md describes every column. Queries run in DuckDB's SQL over views of the run's Parquet
-files; nothing is changed. Output files are written whole or not at all.
+PostTags) and add the trust & safety tables the dump lacks (Flags, ModeratorActions,
+Suspensions, Detections, Escalations, Appeals, GroundTruth) and a lookup table for every code
+(PostTypes, VoteTypes, HarmTypes ...); docs/data.md describes every column. Queries run in
+DuckDB's SQL over views of the run's Parquet files; nothing is changed. Output files are written
+whole or not at all.
 
 examples:
   preflight sql outputs/runs/RUN "SELECT PostTypeId, count(*) FROM Posts GROUP BY 1"
