@@ -207,7 +207,7 @@ def post_history(site, start_us: int, reopened: tuple[np.ndarray, np.ndarray]) -
     table = pa.table({
         "Id": ref(np.arange(order.size)), "PostHistoryTypeId": code(cols["type"]), "PostId": ref(cols["post"]),
         "CreationDate": stamp(cols["at"], start_us), "UserId": ref(cols["user"]),
-        "Comment": pa.array(comment.astype(str), mask=comment == 0, type=pa.string()),
+        "Comment": pa.array(comment, mask=comment == 0).cast(pa.string()),
         "RemovalCauseId": code(cols["cause"], null_when=0),
     })
     return whole(table)
