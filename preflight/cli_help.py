@@ -79,6 +79,7 @@ common overrides:
   run.days=D                   simulated days (default {days:g})
   run.warmup_days=W            days before measurement starts (default {warmup:g})
   run.event_tables=true        also write the event tables
+  run.start_date=YYYY-MM-DD    the calendar date of the tables' first minute (default 2018-01-01)
   run.progress=false           no progress bar (there is none anyway when stderr is not a terminal)
   hydra.run.dir=DIR            the run folder (hydra.sweep.dir=DIR for a sweep)
   --config-dir DIR             your own what-ifs, as DIR/scenario/NAME.yaml
