@@ -25,13 +25,18 @@ BATCH_ROWS = 1 << 20
 
 @dataclass
 class Export:
-    """One table to write: its rows, and a builder of the rows ``lo:hi`` as a pyarrow table."""
+    """One table to write: its rows, and a builder of the rows ``lo:hi`` as a pyarrow table (or,
+    for a table made of parts, ``chunks``: its batches in order, the first carrying the schema)."""
 
     rows: int
-    build: Callable[[int, int], pa.Table]
+    build: Callable[[int, int], pa.Table] | None = None
+    chunks: Callable[[], Iterator[pa.Table]] | None = None
 
     def batches(self, size: int = BATCH_ROWS) -> Iterator[pa.Table]:
         """The table in slices of ``size`` rows (one empty slice for an empty table: its schema)."""
+        if self.chunks is not None:
+            yield from self.chunks()
+            return
         for lo in range(0, max(self.rows, 1), size):
             yield self.build(lo, min(self.rows, lo + size))
 
@@ -178,39 +183,65 @@ def closed_now(site, reopened: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return out
 
 
+def _history_parts(site, reopened: tuple[np.ndarray, np.ndarray]) -> list[Callable[[], tuple]]:
+    """The events of ``PostHistory``, one part per kind of event, each made only when written:
+    ``(type, posts, minutes, user, comment code, removal cause)``."""
+    p, r = site.posts.frame(), site.restorations.frame()
+    kind = p["kind"]
+
+    def initial(t: PostHistoryType, questions_only: bool):
+        ids = np.flatnonzero(kind == PostType.QUESTION) if questions_only else np.arange(site.posts.n)
+        return t, ids, p["created"][ids], p["owner"][ids], 0, 0
+
+    def closed():
+        ids = np.flatnonzero(p["closed_at"] != NONE)
+        return PostHistoryType.POST_CLOSED, ids, p["closed_at"][ids], NONE, close_reason_code(p["close_reason"][ids]), 0
+
+    def undone(t: PostHistoryType):
+        rows = np.flatnonzero(r["removed_at"] != NONE)
+        at, cause = (r["removed_at"][rows], r["cause"][rows]) if t is PostHistoryType.POST_DELETED else (r["restored_at"][rows], 0)
+        return t, r["post"][rows], at, NONE, 0, cause
+
+    def deleted():
+        ids = np.flatnonzero(p["removed_at"] != NONE)
+        return PostHistoryType.POST_DELETED, ids, p["removed_at"][ids], NONE, 0, p["removal_cause"][ids]
+
+    return [lambda: initial(PostHistoryType.INITIAL_TITLE, True), lambda: initial(PostHistoryType.INITIAL_BODY, False),
+            lambda: initial(PostHistoryType.INITIAL_TAGS, True), closed,
+            lambda: (PostHistoryType.POST_REOPENED, reopened[0], reopened[1], NONE, 0, 0),
+            lambda: undone(PostHistoryType.POST_DELETED), lambda: undone(PostHistoryType.POST_UNDELETED), deleted]
+
+
 def post_history(site, start_us: int, reopened: tuple[np.ndarray, np.ndarray]) -> Export:
     """``PostHistory``: each post's initial revision (title, body, tags of a question; an answer's
     body), closings (close reason id in ``Comment``), reopenings, deletions (each with its one
-    ``RemovalCauseId``) and undeletions, in time order."""
-    p, r = site.posts.frame(), site.restorations.frame()
-    ids = np.arange(site.posts.n)
-    q = ids[p["kind"] == PostType.QUESTION]
-    closed = np.flatnonzero(p["closed_at"] != NONE)
-    deleted = np.flatnonzero(p["removed_at"] != NONE)
-    undone = np.flatnonzero(r["removed_at"] != NONE)
-    parts = [  # (type, posts, minutes, user, comment code, removal cause)
-        (PostHistoryType.INITIAL_TITLE, q, p["created"][q], p["owner"][q], 0, 0),
-        (PostHistoryType.INITIAL_BODY, ids, p["created"], p["owner"], 0, 0),
-        (PostHistoryType.INITIAL_TAGS, q, p["created"][q], p["owner"][q], 0, 0),
-        (PostHistoryType.POST_CLOSED, closed, p["closed_at"][closed], NONE, close_reason_code(p["close_reason"][closed]), 0),
-        (PostHistoryType.POST_REOPENED, reopened[0], reopened[1], NONE, 0, 0),
-        (PostHistoryType.POST_DELETED, r["post"][undone], r["removed_at"][undone], NONE, 0, r["cause"][undone]),
-        (PostHistoryType.POST_UNDELETED, r["post"][undone], r["restored_at"][undone], NONE, 0, 0),
-        (PostHistoryType.POST_DELETED, deleted, p["removed_at"][deleted], NONE, 0, p["removal_cause"][deleted]),
-    ]
-    cols = {name: np.concatenate([np.broadcast_to(np.asarray(part[i], dtype=np.int64), np.shape(part[1]))
-                                  for part in parts])
-            for i, name in enumerate(("type", "post", "at", "user", "comment", "cause"))}
-    order = np.lexsort((cols["type"], cols["post"], cols["at"]))
-    cols = {k: v[order] for k, v in cols.items()}
-    comment = cols["comment"]
-    table = pa.table({
-        "Id": ref(np.arange(order.size)), "PostHistoryTypeId": code(cols["type"]), "PostId": ref(cols["post"]),
-        "CreationDate": stamp(cols["at"], start_us), "UserId": ref(cols["user"]),
-        "Comment": pa.array(comment, mask=comment == 0).cast(pa.string()),
-        "RemovalCauseId": code(cols["cause"], null_when=0),
-    })
-    return whole(table)
+    ``RemovalCauseId``) and undeletions. Written part by part (each kind of event in time order),
+    so the whole history never exists in memory at once; order by ``CreationDate`` for a timeline."""
+    parts = _history_parts(site, reopened)
+
+    def batch(first: int, t: int, post, at, user, comment, cause) -> pa.Table:
+        n = np.shape(post)[0]
+        comment = np.broadcast_to(np.asarray(comment, dtype=np.int64), (n,))
+        return pa.table({
+            "Id": ref(first + np.arange(n)), "PostHistoryTypeId": code(np.full(n, int(t))), "PostId": ref(post),
+            "CreationDate": stamp(at, start_us), "UserId": ref(np.broadcast_to(np.asarray(user, dtype=np.int64), (n,))),
+            "Comment": pa.array(comment, mask=comment == 0).cast(pa.string()),
+            "RemovalCauseId": code(np.broadcast_to(np.asarray(cause, dtype=np.int64), (n,)), null_when=0),
+        })
+
+    def chunks() -> Iterator[pa.Table]:
+        first = 0
+        yield batch(0, 0, np.zeros(0, np.int64), np.zeros(0, np.int64), NONE, 0, 0)  # (the schema)
+        for make in parts:
+            t, post, at, user, comment, cause = make()
+            order = np.lexsort((post, at))
+            for lo in range(0, order.size, BATCH_ROWS):
+                rows = order[lo:lo + BATCH_ROWS]
+                pick = [v[rows] if np.ndim(v) else v for v in (user, comment, cause)]
+                yield batch(first + lo, t, post[rows], at[rows], *pick)
+            first += order.size
+
+    return Export(0, chunks=chunks)
 
 
 def tags(site) -> dict[str, Export]:

@@ -81,7 +81,8 @@ def atomic_parquet_batches(batches, path: Path, compression: str = "zstd", dicti
             if writer is None:
                 encode = True if dictionary is None else dictionary(batch.schema)
                 writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=encode)
-            writer.write_table(batch, row_group_size=max(batch.num_rows, 1))
+            if batch.num_rows:  # (an empty batch only sets the schema)
+                writer.write_table(batch, row_group_size=batch.num_rows)
         if writer is not None:
             writer.close()
         os.chmod(tmp, file_mode())

@@ -119,7 +119,8 @@ def test_every_deletion_has_exactly_one_cause(con):
     assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId <> 12 AND RemovalCauseId IS NOT NULL") == 0
     # each deleted post: one last deletion, at its DeletionDate, with the post's cause
     wrong = one(con, """
-      WITH last AS (SELECT PostId, arg_max(CreationDate, Id) AS At, arg_max(RemovalCauseId, Id) AS Cause,
+      WITH last AS (SELECT PostId, max(CreationDate) FILTER (WHERE PostHistoryTypeId = 12) AS At,
+                           arg_max(RemovalCauseId, CreationDate) FILTER (WHERE PostHistoryTypeId = 12) AS Cause,
                            count(*) FILTER (WHERE PostHistoryTypeId = 12) - count(*) FILTER (WHERE PostHistoryTypeId = 13) AS Open
                     FROM PostHistory WHERE PostHistoryTypeId IN (12, 13) GROUP BY PostId),
       deleted AS (SELECT * FROM last WHERE Open = 1)
