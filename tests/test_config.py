@@ -92,6 +92,7 @@ def test_good_run_writes_run_directory(tmp_path):
 def test_event_tables_are_queryable_with_sql(tmp_path):
     res = run_cli(tmp_path, "run", "run.days=6", "run.warmup_days=1", "run.progress=false", "run.event_tables=true")
     assert res.returncode == 0, res.stderr
+    assert f"event tables: {tmp_path / 'out' / 'tables'}" in res.stdout  # the run says where they went
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "out" / "tables" / "events.duckdb"), read_only=True)
