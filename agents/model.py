@@ -121,6 +121,7 @@ class Site(mesa.Model):
         self.review_tasks = store.review_tasks_table(spare)
         self.review_results = store.review_results_table(spare)
         self.edits_table = store.edits_table(spare)
+        self.staff_cases = store.staff_cases_table(1024)
 
     def _start_bookkeeping(self) -> None:
         """The run's counters and the live lists the mechanics keep up to date."""

@@ -45,7 +45,10 @@ class Staff(mesa.Agent):
         self._flag_budget = 0.0
 
     def open_case(self, kind: StaffCase, **details: int) -> None:
-        self.cases.append({"kind": kind, "opened": self.site.clock.minute, **details})
+        """Queue a case, and record it in ``site.staff_cases``."""
+        site = self.site
+        row = site.staff_cases.append(1, created=site.clock.minute, kind=int(kind), **details)
+        self.cases.append({"kind": kind, "opened": site.clock.minute, "case": int(row[0]), **details})
 
     def step(self) -> None:
         site = self.site
@@ -66,6 +69,7 @@ class Staff(mesa.Agent):
 
     def handle(self, case: dict) -> None:
         site = self.site
+        site.staff_cases.handled_at[case["case"]] = site.clock.minute
         cfg = site.settings.moderation.staff
         kind, user = case["kind"], int(case["user"])
         if kind is StaffCase.THREAT:
@@ -79,17 +83,18 @@ class Staff(mesa.Agent):
                 sanctions.suspend(site, user, NONE, Source.MODERATOR, cause_detection=case.get("cause_detection", NONE),
                                   days=cfg.fraud_suspension_days)
         elif kind is StaffCase.APPEAL:
-            self.appeal(int(case["action"]))
+            site.staff_cases.upheld[case["case"]] = self.appeal(int(case["action"]))
 
-    def appeal(self, action_id: int) -> None:
-        """Review an appealed sanction; an upheld appeal lifts it and restores removed content."""
+    def appeal(self, action_id: int) -> bool:
+        """Review an appealed sanction; an upheld appeal lifts it and restores removed content.
+        Returns whether the appeal was upheld."""
         site = self.site
         a = site.actions
         acc = site.settings.moderation.staff.appeal_accuracy
         wrongful = bool(a.wrongful[action_id])
         uphold = (self.draws.random() < acc) if wrongful else (self.draws.random() > acc)
         if not uphold:
-            return
+            return False
         site.counters["appeals_upheld"] += 1  # read per day by the daily recorder
         sanctions.lift(site, action_id, NONE)
         flag = int(a.cause_flag[action_id])
@@ -97,4 +102,5 @@ class Staff(mesa.Agent):
             post = int(site.flags_table.item[flag])
             if site.posts.state[post] == State.DELETED and site.posts.harm[post] == 0:
                 removal.restore_posts(site, np.array([post]), site.clock.minute, handler=-int(Cause.STAFF))
+        return True
 

@@ -23,6 +23,8 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 
 RESULTS_PARQUET, RESULTS_DUCKDB, TABLE = "results.parquet", "results.duckdb", "runs"
+#: The runs' event tables, gathered (when any run wrote them): views with a ``RunId`` column.
+EVENTS_DUCKDB = "events.duckdb"
 _ID_COLUMNS = ("run_dir", "scenario", "site", "seed")
 
 
@@ -56,7 +58,18 @@ def collect(sweep_dir: str | os.PathLike) -> tuple[Path, Path]:
     _write_parquet(table, parquet)
     duckdb_path = root / RESULTS_DUCKDB
     _write_duckdb(parquet, duckdb_path)
+    gather_event_tables(root, paths)
     return parquet, duckdb_path
+
+
+def gather_event_tables(root: Path, paths: list[Path]) -> Path | None:
+    """``root/events.duckdb``: every run's event tables (runs written with ``run.event_tables=true``)
+    as views over their Parquet files, each row with its ``RunId`` (the ``run_dir`` of table ``runs``);
+    no copy is made. None when no run has tables."""
+    from preflight.tables import write_sweep_database
+
+    runs = {p.parent.relative_to(root).as_posix(): p.parent / "tables" for p in paths}
+    return write_sweep_database(root / EVENTS_DUCKDB, runs)
 
 
 def read_summaries(paths: list[Path]) -> dict[Path, dict]:
@@ -194,6 +207,9 @@ def _announce(parquet: Path, db: Path) -> None:
 
     rows = pq.ParquetFile(parquet).metadata.num_rows
     print(f"collected {rows} runs: {parquet}\n  SQL: duckdb {db} \"SELECT * FROM {TABLE}\"")
+    events = parquet.with_name(EVENTS_DUCKDB)
+    if events.is_file():
+        print(f"  event tables of every run (column RunId): {events}")
 
 
 class CollectSweep(Callback):

@@ -283,6 +283,9 @@ def run_task(cfg) -> None:
     write_run(result, out, whatif=whatif)
     say(summary_text(result.metrics, result.events, result.wall_time_s, settings))
     say(f"run directory: {out}")
+    if settings.run.event_tables:
+        say(f"event tables: {out / 'tables'} (Parquet, and {out / 'tables' / 'events.duckdb'}; "
+            f"query them with: preflight sql {out} \"SELECT ...\")")
 
 
 def compare_task(cfg) -> None:
@@ -383,6 +386,64 @@ def list_levers(args: list[str]) -> None:
         _fail(str(err))
 
 
+_SQL_OPTIONS = ("--query", "--csv", "--parquet")
+
+
+def _sql_args(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``(positional, options)`` of ``preflight sql``: RUN_DIR, an optional query, and the options."""
+    positional, options = [], {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        flag, eq, inline = arg.partition("=")
+        if flag in _SQL_OPTIONS:
+            value = inline if eq else (args[i + 1] if i + 1 < len(args) else None)
+            if not value:
+                _fail(f"sql {flag}: needs a value (allowed: {flag} NAME)" if flag == "--query"
+                      else f"sql {flag}: needs a value (allowed: {flag} OUT, a file to write)")
+            if flag in options:
+                _fail(f"sql {flag}: given twice (allowed: once)")
+            options[flag] = value
+            i += 1 if eq else 2
+            continue
+        if arg.startswith("--"):
+            _fail(f"sql {arg}: unknown option (allowed: {', '.join(_SQL_OPTIONS)}, --help)")
+        positional.append(arg)
+        i += 1
+    return positional, options
+
+
+def sql_command(args: list[str]) -> None:
+    """``preflight sql RUN_DIR [QUERY] [--query NAME] [--csv OUT | --parquet OUT]``."""
+    from preflight.sql import QueryError, open_run, print_table, run_query, shell, shipped_query, write_result
+
+    positional, options = _sql_args(args)
+    if not positional or len(positional) > 2:
+        _fail(f"sql: {'no RUN_DIR given' if not positional else f'{len(positional)} arguments'} "
+              f"(allowed: RUN_DIR, then one query in quotes)")
+    outputs = [k for k in ("--csv", "--parquet") if k in options]
+    try:
+        if len(positional) == 2 and "--query" in options:
+            raise QueryError("sql: a query and --query NAME (allowed: one of them)")
+        if len(outputs) > 1:
+            raise QueryError("sql: --csv and --parquet (allowed: one output file)")
+        query = shipped_query(options["--query"]) if "--query" in options else (positional[1:] or [None])[0]
+        con = open_run(positional[0])
+        if query is None:
+            if outputs:
+                raise QueryError(f"sql {outputs[0]}: needs a query (allowed: a query in quotes, or --query NAME)")
+            shell(con)
+            return
+        table = run_query(con, query)
+        if outputs:
+            path = write_result(table, options[outputs[0]], outputs[0].lstrip("-"))
+            print(f"{table.num_rows:,} rows written to {path}")
+        else:
+            print_table(table)
+    except QueryError as err:
+        _fail(str(err))
+
+
 def main(argv: list[str] | None = None) -> None:
     """``preflight COMMAND [ARGUMENTS]`` (``preflight --help`` lists the commands)."""
     from preflight.cli_help import COMMANDS, help_text
@@ -415,6 +476,8 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "sensitivity":
         from experiments.sensitivity import sensitivity_main
         sensitivity_main(rest)
+    elif command == "sql":
+        sql_command(rest)
     elif command == "reproduce":
         from experiments.reproduce import reproduce_main
         reproduce_main(rest)

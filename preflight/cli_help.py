@@ -19,6 +19,7 @@ COMMANDS = {
     "collect": "every summary.json below a folder into results.parquet and results.duckdb",
     "sensitivity": "which behavioural assumptions a comparison's result depends on (Morris or Sobol)",
     "reproduce": "re-run a run or comparison from its provenance; IDENTICAL or DIFFERENT",
+    "sql": "SQL over a run's event tables (the data dump's schema): print, --csv/--parquet, a shell",
 }
 
 EXIT_CODES = """exit codes:
@@ -64,8 +65,9 @@ outputs/runs/<time>_<scenario>_seed<k>/):
   summary.json        every metric by family, fairness by group, the resolved config, provenance
   timeseries.parquet  one row per simulated day
   config.yaml         the resolved configuration
-  tables/             with run.event_tables=true: Stack Exchange dump-style Parquet tables and a
-                      DuckDB database over them
+  tables/             with run.event_tables=true: the data dump's tables (Posts, Votes, PostHistory
+                      ...), trust & safety tables and ground truth, as Parquet with a DuckDB
+                      database of views; query them with preflight sql (docs/data.md)
   cli.log             what the terminal showed
 A sweep (-m) writes one folder per job under outputs/multirun/<time>/ and, at the end, collects
 them into results.parquet and results.duckdb there (as preflight collect does).
@@ -77,6 +79,7 @@ common overrides:
   run.days=D                   simulated days (default {days:g})
   run.warmup_days=W            days before measurement starts (default {warmup:g})
   run.event_tables=true        also write the event tables
+  run.start_date=YYYY-MM-DD    the calendar date of the tables' first minute (default 2018-01-01)
   run.progress=false           no progress bar (there is none anyway when stderr is not a terminal)
   hydra.run.dir=DIR            the run folder (hydra.sweep.dir=DIR for a sweep)
   --config-dir DIR             your own what-ifs, as DIR/scenario/NAME.yaml
@@ -185,6 +188,8 @@ usage: preflight collect DIR
 Reads every run's summary.json below DIR (a sweep, or any folder of runs and comparisons) and
 writes DIR/results.parquet and DIR/results.duckdb (table runs: one row per run; columns run_dir,
 scenario, site, seed, every metric, and every configuration key that differs between the runs).
+When runs wrote event tables (run.event_tables=true), DIR/events.duckdb gathers them too: every
+table as one view over all the runs' Parquet files, with a RunId column (the run_dir of runs).
 A -m sweep does this by itself when it ends.
 
 examples:
@@ -253,7 +258,31 @@ exit codes:
   1  DIFFERENT; or an unexpected error (a bug), printed with its traceback
   2  nothing to reproduce in DIR, or its recorded configuration is not valid today"""
 
-TEXTS = {"run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
+SQL = """preflight sql: SQL over a run's event tables, as over the Stack Exchange data dump.
+
+usage: preflight sql RUN_DIR "SELECT ..."          print the result as a table
+       preflight sql RUN_DIR "SELECT ..." --csv OUT   write it to OUT as CSV (--parquet OUT: Parquet)
+       preflight sql RUN_DIR --query NAME           run a shipped query (listed below)
+       preflight sql RUN_DIR                        an interactive shell (end statements with ';')
+
+RUN_DIR is a run folder written with run.event_tables=true (or its tables/ folder). The tables
+follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, Tags,
+PostTags) and add the trust & safety tables the dump lacks (Flags, ModeratorActions,
+Suspensions, Detections, Escalations, Appeals, GroundTruth) and a lookup table for every code
+(PostTypes, VoteTypes, HarmTypes ...); docs/data.md describes every column. Queries run in
+DuckDB's SQL over views of the run's Parquet files; nothing is changed. Output files are written
+whole or not at all.
+
+examples:
+  preflight sql outputs/runs/RUN "SELECT PostTypeId, count(*) FROM Posts GROUP BY 1"
+  preflight sql outputs/runs/RUN --query close_reasons_by_month --csv closures.csv
+
+exit codes:
+  0  done
+  1  an unexpected error (a bug), printed with its traceback
+  2  no event tables in RUN_DIR, an unknown query name or option, or SQL DuckDB cannot run"""
+
+TEXTS = {"sql": SQL, "run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
          "sensitivity": SENSITIVITY, "reproduce": REPRODUCE}
 
 
@@ -286,4 +315,10 @@ def help_text(command: str | None = None) -> str:
         width = max(map(len, COMMANDS))
         listed = "\n".join(f"  {name:<{width}}  {line}" for name, line in COMMANDS.items())
         return MAIN.format(commands=listed, exit_codes=EXIT_CODES, sites=", ".join(options("site")))
-    return TEXTS[command].format(**_defaults())
+    text = TEXTS[command].format(**_defaults())
+    if command == "sql":
+        from preflight.sql import shipped_queries
+
+        text += "\n\nshipped queries (--query NAME):\n" + "\n".join(
+            f"  {name:<34}{path.read_text().splitlines()[0].lstrip('- ')}" for name, path in shipped_queries().items())
+    return text

@@ -64,3 +64,30 @@ def json_ready(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def atomic_parquet_batches(batches, path: Path, compression: str = "zstd", dictionary=None) -> Path:
+    """Write an iterable of pyarrow tables (one schema) to one Parquet file, each a row group,
+    via a temporary file and a rename, compressed. ``dictionary(schema)`` names the columns to
+    dictionary-encode (default: all)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        writer = None
+        for batch in batches:
+            if writer is None:
+                encode = True if dictionary is None else dictionary(batch.schema)
+                writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=encode)
+            if batch.num_rows:  # (an empty batch only sets the schema)
+                writer.write_table(batch, row_group_size=batch.num_rows)
+        if writer is not None:
+            writer.close()
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -31,7 +31,7 @@ class RunResult:
         series: Daily time series (column -> values).
         events: Simulated platform events (posts, comments, votes, flags, actions, detections).
         wall_time_s: Wall-clock seconds.
-        tables: The event tables, when kept.
+        tables: The event tables, when kept (name -> :class:`preflight.dump_tables.Export`).
         survival: Time to removal as survival estimates (:func:`sim.metrics.removal_survival`).
     """
 
@@ -42,7 +42,7 @@ class RunResult:
     events: int
     views: float
     wall_time_s: float
-    tables: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
     survival: dict[str, list[float]] = field(default_factory=dict)
 
 

@@ -1,80 +1,129 @@
-"""The event tables of a run: columns in the Stack Exchange data-dump schema, written as Parquet
-files and one DuckDB database."""
+"""The event tables of a run: the Stack Exchange data dump's tables (:mod:`preflight.dump_tables`),
+the trust & safety tables the dump lacks (:mod:`preflight.safety_tables`) and the code tables
+(:mod:`preflight.codes`), written as Parquet files (zstd, dictionary-encoded, one row group per
+batch) with a DuckDB database ``events.duckdb`` of views over them. docs/data.md describes them.
+"""
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
-import numpy as np
+import pyarrow as pa
 
-from preflight.files import atomic_parquet
+from preflight.codes import lookup_tables
+from preflight.dump_tables import Export, dump_tables, whole
+from preflight.files import atomic_parquet_batches
 from preflight.outputs import file_mode
-from sim.metric_registry import REVIEW_QUEUES
+from preflight.safety_tables import safety_tables
+
+#: The views over the tables, as SEDE has them: the dump's ``Posts`` and ``Comments`` hold only
+#: what is not deleted.
+VIEWS = {
+    "Posts": "SELECT * FROM PostsWithDeleted WHERE DeletionDate IS NULL",
+    "Comments": "SELECT * FROM CommentsWithDeleted WHERE DeletionDate IS NULL",
+}
+DATABASE = "events.duckdb"
 
 
-def export_tables(site) -> dict[str, dict[str, np.ndarray]]:
-    """Event tables in the Stack Exchange data-dump schema (plus Flags, ModActions and the review
-    and edit tables)."""
-    p, u, v, c = site.posts.frame(), site.users, site.votes.frame(), site.comments.frame()
-    n = u.n
-    return {
-        "Users": {"Id": np.arange(n), "Reputation": u.col("reputation"), "CreationMinute": u.col("joined"),
-                  "Kind": u.col("kind"), "Region": u.col("region"), "Active": u.col("active"),
-                  "Suspensions": u.col("suspensions")},
-        "Posts": {"Id": np.arange(site.posts.n), "PostTypeId": p["kind"], "ParentId": p["parent"],
-                  "OwnerUserId": p["owner"], "CreationMinute": p["created"], "Score": p["score"],
-                  "AnswerCount": p["answers"], "AcceptedAnswerId": p["accepted"], "ClosedMinute": p["closed_at"],
-                  "DeletionMinute": p["removed_at"], "ViewCount": p["views"], "Harm": p["harm"],
-                  "RemovalCause": p["removal_cause"], "RemovedMinute": p["removed_at"]},
-        "Votes": {"Id": np.arange(site.votes.n), "PostId": v["post"], "VoteTypeId": v["vote_type"],
-                  "UserId": v["voter"], "CreationMinute": v["created"], "VoterReputation": v["voter_rep"],
-                  "Reversed": v["reversed"], "Fraud": v["fraud"]},
-        "Comments": {"Id": np.arange(site.comments.n), "PostId": c["post"], "UserId": c["author"],
-                     "CreationMinute": c["created"], "Tone": c["tone"], "Harm": c["harm"],
-                     "TargetUserId": p["owner"][c["post"]], "RemovedMinute": c["removed_at"],
-                     "RemovalCause": c["removal_cause"]},
-        "Flags": {"Id": np.arange(site.flags_table.n), **site.flags_table.frame()},
-        "ModActions": {"Id": np.arange(site.actions.n), **site.actions.frame()},
-        **review_tables(site),
-    }
+def start_microseconds(start_date: str) -> int:
+    """Microseconds since 1970 of midnight on ``start_date`` (``YYYY-MM-DD``): simulated minute 0."""
+    day = datetime.date.fromisoformat(start_date)
+    return (day - datetime.date(1970, 1, 1)).days * 86_400_000_000
 
 
-def review_tables(site) -> dict[str, dict[str, np.ndarray]]:
-    """``ReviewTasks`` and ``ReviewTaskResults`` (codes as in the data dump, plus the queue's name,
-    the reviewer and the audit outcome), and ``PostEdits`` (every edit, with its ground truth)."""
-    t, r, e = site.review_tasks.frame(), site.review_results.frame(), site.edits_table.frame()
-    names = np.asarray(list(REVIEW_QUEUES))
-    return {
-        "ReviewTasks": {"Id": np.arange(site.review_tasks.n), "ReviewTaskTypeId": t["kind"],
-                        "Queue": names[t["queue"]], "CreationMinute": t["created"],
-                        "ReviewTaskStateId": t["state"], "PostId": t["post"], "SuggestedEditId": t["edit"],
-                        "CompletedByReviewTaskId": t["completed_by"], "CompletionMinute": t["completed_at"],
-                        "Audit": t["audit"]},
-        "ReviewTaskResults": {"Id": np.arange(site.review_results.n), "ReviewTaskId": r["task"],
-                              "ReviewTaskResultTypeId": r["result"], "Queue": names[r["queue"]],
-                              "CreationMinute": r["created"], "UserId": r["reviewer"], "Audit": r["audit"],
-                              "AuditPassed": r["audit_passed"]},
-        "PostEdits": {"Id": np.arange(site.edits_table.n), "PostId": e["post"], "UserId": e["editor"],
-                      "CreationMinute": e["created"], "Kind": e["kind"], "Improves": e["improves"],
-                      "State": e["state"], "DecisionMinute": e["decided_at"],
-                      "RolledBackMinute": e["rolled_back_at"]},
-    }
+def export_tables(site) -> dict[str, Export]:
+    """Every event table of a finished run, by name, ready to be written in batches."""
+    start_us = start_microseconds(site.settings.run.start_date)
+    lookups = {name: whole(pa.table(cols)) for name, cols in lookup_tables().items()}
+    return {**dump_tables(site, start_us), **safety_tables(site, start_us), **lookups}
 
 
-def write_event_tables(tables: dict, out: Path) -> None:
-    import duckdb
-    import pyarrow as pa
-
+def write_event_tables(tables: dict[str, Export], out: Path) -> Path:
+    """Write each table to ``out/NAME.parquet`` and ``out/events.duckdb`` (views over the files,
+    by absolute path; ``preflight sql`` makes its own views, so a moved folder still works)."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for name, cols in tables.items():
-        atomic_parquet(pa.table({k: pa.array(np.asarray(v)) for k, v in cols.items()}), out / f"{name}.parquet")
-    db = out / "events.duckdb"
-    tmp = out / ".events.duckdb.tmp"
+    for name, export in tables.items():
+        atomic_parquet_batches(export.batches(), out / f"{name}.parquet", dictionary=code_columns)
+    _write_database(out, list(tables))
+    return out
+
+
+def code_columns(schema: pa.Schema) -> list[str]:
+    """The columns Parquet dictionary-encodes: codes (``...Id`` columns of small integers), flags
+    and text drawn from a few values. Ids and times are left plain: a dictionary of unique values
+    only costs time and space."""
+    return [f.name for f in schema if f.type in (pa.int16(), pa.int8(), pa.bool_()) or pa.types.is_dictionary(f.type)
+            or f.type == pa.string()]
+
+
+def create_views(con, folder: Path, names: list[str], derived: bool = True) -> None:
+    """One view per table over its Parquet file, and (``derived``) the views of :data:`VIEWS`."""
+    for name in names:
+        path = (Path(folder).resolve() / f"{name}.parquet").as_posix().replace("'", "''")
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+    for name, query in VIEWS.items() if derived else ():
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+
+
+def _write_database(out: Path, names: list[str]) -> None:
+    import duckdb
+
+    tmp = out / f".{DATABASE}.tmp"
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
-    for name in tables:
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{(out / f'{name}.parquet').as_posix()}')")
-    con.close()
+    try:
+        create_views(con, out, names)
+    finally:
+        con.close()
     os.chmod(tmp, file_mode())
-    os.replace(tmp, db)
+    os.replace(tmp, out / DATABASE)
+
+
+def write_sweep_database(path: Path, runs: dict[str, Path]) -> Path | None:
+    """One DuckDB database over the event tables of many runs (``run id -> tables folder``): each
+    table a view over every run's Parquet file with a ``RunId`` column first (the lookup tables,
+    the same in every run, once, from the first run). None when no run has tables."""
+    import duckdb
+
+    runs = {run: Path(folder) for run, folder in runs.items() if (Path(folder) / "PostsWithDeleted.parquet").is_file()}
+    if not runs:
+        return None
+    lookups = set(lookup_tables())
+    names = sorted(set.intersection(*(set(table_names(f)) for f in runs.values())))
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
+    try:
+        create_views(con, next(iter(runs.values())), [n for n in names if n in lookups], derived=False)
+        for name in (n for n in names if n not in lookups):
+            parts = [f"SELECT {_quoted(run)} AS RunId, * FROM read_parquet({_quoted(str((f / f'{name}.parquet').resolve()))})"
+                     for run, f in runs.items()]
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS " + " UNION ALL ".join(parts))
+        for name, query in VIEWS.items():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {query}")
+    finally:
+        con.close()
+    os.chmod(tmp, file_mode())
+    os.replace(tmp, path)
+    return path
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def table_names(folder: Path) -> list[str]:
+    """The tables written to ``folder`` (its Parquet files), sorted."""
+    return sorted(p.stem for p in Path(folder).glob("*.parquet"))
+
+
+def connect(folder: Path):
+    """An in-memory DuckDB connection with views over the tables in ``folder``."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    create_views(con, folder, table_names(folder))
+    return con

@@ -487,6 +487,9 @@ class RunConfig:
     tick_minutes: int = num(60, _rng(1, MINUTES_PER_DAY))
     progress: bool = True
     event_tables: bool = False
+    #: The calendar date of simulated minute 0 (``YYYY-MM-DD``): the event tables' timestamps
+    #: (``CreationDate`` ...) are this date plus the simulated minutes.
+    start_date: str = "2018-01-01"
 
 
 @dataclass(frozen=True)
@@ -675,12 +678,26 @@ def _apply_context(tree: dict, context: dict) -> dict:
     return tree
 
 
+def _check_start_date(text: str) -> None:
+    """``run.start_date`` must be a calendar date, ``YYYY-MM-DD``."""
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(str(text))
+        ok = len(str(text)) == 10
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"run.start_date={text}: not a date (allowed: YYYY-MM-DD, e.g. 2018-01-01)")
+
+
 def _cross_checks(s: Settings) -> None:
     shares = sum(g.share for g in s.population.regions.values())
     if not s.population.regions:
         raise ConfigError("population.regions={}: at least one region group is required")
     if abs(shares - 1.0) > 1e-6:
         raise ConfigError(f"population.regions: shares sum to {shares:g}; they must sum to 1")
+    _check_start_date(s.run.start_date)
     if s.run.warmup_days >= s.run.days:
         raise ConfigError(f"run.warmup_days={s.run.warmup_days:g}: must be < run.days ({s.run.days:g})")
     if s.scenario.levers and s.scenario.launch_day >= s.run.days:

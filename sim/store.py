@@ -387,6 +387,16 @@ def detections_table(capacity: int) -> Table:
     }, capacity)
 
 
+def staff_cases_table(capacity: int) -> Table:
+    """Cases opened for the staff team (a :class:`StaffCase`): escalations about an account, naming
+    the flag or detection behind them, and appeals of a sanction (``action``). ``handled_at`` is
+    when staff worked the case (NONE: still open); ``upheld`` whether an appeal succeeded."""
+    i4, i1 = np.int32, np.int8
+    return Table({"created": (i4, 0), "kind": (i1, 0), "user": (i4, NONE), "action": (i4, NONE),
+                  "cause_flag": (i4, NONE), "cause_detection": (i4, NONE), "handled_at": (i4, NONE),
+                  "upheld": (np.bool_, False)}, capacity)
+
+
 def restorations_table(capacity: int) -> Table:
     """Hides and deletions that were reversed (undeleted by a moderator, upheld appeals): the action
     stays on record here while the post itself is visible again; ``handler`` is who undeleted it

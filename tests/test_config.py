@@ -92,14 +92,16 @@ def test_good_run_writes_run_directory(tmp_path):
 def test_event_tables_are_queryable_with_sql(tmp_path):
     res = run_cli(tmp_path, "run", "run.days=6", "run.warmup_days=1", "run.progress=false", "run.event_tables=true")
     assert res.returncode == 0, res.stderr
+    assert f"event tables: {tmp_path / 'out' / 'tables'}" in res.stdout  # the run says where they went
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "out" / "tables" / "events.duckdb"), read_only=True)
     tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
-    assert {"Users", "Posts", "Votes", "Comments", "Flags", "ModActions"} <= tables
+    assert {"Users", "Posts", "PostsWithDeleted", "Votes", "Comments", "PostHistory", "Flags", "ModeratorActions",
+            "GroundTruth", "PostTypes"} <= tables
     questions = con.execute("SELECT count(*) FROM Posts WHERE PostTypeId = 1").fetchone()[0]
     assert questions > 0
-    orphans = con.execute("SELECT count(*) FROM Votes v LEFT JOIN Posts p ON v.PostId = p.Id WHERE p.Id IS NULL")
+    orphans = con.execute("SELECT count(*) FROM Votes v LEFT JOIN PostsWithDeleted p ON v.PostId = p.Id WHERE p.Id IS NULL")
     assert orphans.fetchone()[0] == 0
 
 

@@ -238,7 +238,7 @@ def test_review_tables_are_written(sixty_days, tmp_path):
     types = {row[0] for row in con.execute("SELECT DISTINCT ReviewTaskTypeId FROM ReviewTasks").fetchall()}
     assert {1, 2, 3, 4, 5, 6} <= types
     audits = con.execute("SELECT count(*), sum(CASE WHEN AuditPassed THEN 0 ELSE 1 END) FROM ReviewTaskResults "
-                         "WHERE Audit").fetchone()
+                         "WHERE IsAudit").fetchone()
     assert audits[0] > 0
     assert con.execute("SELECT count(*) FROM PostEdits").fetchone()[0] == sixty_days.edits_table.n
 
