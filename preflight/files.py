@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -34,22 +36,28 @@ def atomic_write(path: Path, data: bytes) -> Path:
     return path
 
 
-def atomic_parquet(table, path: Path) -> Path:
-    """Write a pyarrow table to Parquet via a temporary file in the same directory and a rename."""
-    import pyarrow.parquet as pq
-
+@contextmanager
+def _replacing(path: Path) -> Iterator[str]:
+    """A temporary file beside ``path`` for a writer that opens files by name: on success it gets
+    the new-file mode and replaces ``path``; on any error it is removed."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        pq.write_table(table, tmp)
+        yield tmp
         os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_parquet(table, path: Path) -> Path:
+    """Write a pyarrow table to Parquet via a temporary file in the same directory and a rename."""
+    import pyarrow.parquet as pq
+
+    with _replacing(path) as tmp:
+        pq.write_table(table, tmp)
     return path
-
-
 
 
 def json_ready(value):
@@ -73,21 +81,16 @@ def atomic_parquet_batches(batches, path: Path, compression: str = "zstd", dicti
     import pyarrow.parquet as pq
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with _replacing(path) as tmp:
         writer = None
-        for batch in batches:
-            if writer is None:
-                encode = True if dictionary is None else dictionary(batch.schema)
-                writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=encode)
-            if batch.num_rows:  # (an empty batch only sets the schema)
-                writer.write_table(batch, row_group_size=batch.num_rows)
-        if writer is not None:
-            writer.close()
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        try:
+            for batch in batches:
+                if writer is None:
+                    encode = True if dictionary is None else dictionary(batch.schema)
+                    writer = pq.ParquetWriter(tmp, batch.schema, compression=compression, use_dictionary=encode)
+                if batch.num_rows:  # (an empty batch only sets the schema)
+                    writer.write_table(batch, row_group_size=batch.num_rows)
+        finally:
+            if writer is not None:
+                writer.close()
     return path
