@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict
+from html import escape
 
 import solara
 from mesa.visualization import SolaraViz
@@ -47,23 +48,35 @@ def _number(value: float) -> str:
     return "n/a" if value != value else f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+def _table(header: list[str], rows: list[list[str]], name: str) -> str:
+    """An HTML table (cells escaped); ``name`` is its ``data-table`` attribute, for tests and styles."""
+    def cells(tag: str, row: list[str]) -> str:
+        return "<tr>" + "".join(f"<{tag} style='padding:1px 8px;text-align:left'>{escape(c)}</{tag}>" for c in row) + "</tr>"
+
+    body = "".join(cells("td", row) for row in rows)
+    return f"<table data-table='{name}' style='font-size:13px'>{cells('th', header)}{body}</table>"
+
+
+def Html(text: str, name: str):
+    """Our own HTML (every value escaped) in a ``div`` named ``name``: Solara's Markdown would fetch
+    KaTeX from a CDN, and the page must work offline."""
+    return solara.HTML(tag="div", unsafe_innerHTML=text, attributes={"data-panel": name})
 
 
 def status_text(model: SideBySide) -> str:
     """The status line: what runs, which day, when the levers launch, how long a day took."""
     c = model.choice
-    head = f"### {c.scenario} vs baseline · site {c.site} · seed {c.seed}"
     phase = "levers not launched yet" if model.day <= c.launch_day else "levers launched"
     step = "" if model.last_step_s != model.last_step_s else f" · last day took {model.last_step_s:.2f} s (both arms)"
-    lines = [head, f"Day **{model.day}** of {model.days} · launch day {c.launch_day:g} ({phase}){step}"]
-    since = c.launch_day
-    if model.day > since:
-        base, scen = (model.total(arm, "harm_exposure", since) for arm in ARMS)
-        lines.append(f"Harmful views since launch: baseline **{_number(base)}** · scenario **{_number(scen)}**")
-    return "\n\n".join(lines)
+    lines = [f"<h3>{escape(c.scenario)} vs baseline · site {escape(c.site)} · seed {c.seed}</h3>",
+             f"<p data-day='{model.day}'>Day <b>{model.day}</b> of {model.days} · launch day {c.launch_day:g} "
+             f"({phase}){step}</p>"]
+    if model.day > c.launch_day:
+        base, scen = (model.total(arm, "harm_exposure", c.launch_day) for arm in ARMS)
+        lines.append(f"<p data-since-launch='{base!r} {scen!r}'>Harmful views since launch: baseline "
+                     f"<b>{_number(base)}</b> · scenario <b>{_number(scen)}</b></p>")
+    lines.append("<p>Changed inputs take effect on <b>Reset</b> (both arms restart from day 0 on the seed).</p>")
+    return "".join(lines)
 
 
 @solara.component
@@ -78,8 +91,7 @@ def Status(model: SideBySide):
         if model.slow:
             solara.Warning(f"The {model.choice.site} preset is full scale: each simulated day takes a long "
                            f"time to step (the small preset steps in well under a second).")
-        solara.Markdown(status_text(model))
-        solara.Markdown("Changed inputs take effect on **Reset** (both arms restart from day 0 on the seed).")
+        Html(status_text(model), "status")
 
 
 def moment_text(model: SideBySide) -> str:
@@ -94,14 +106,14 @@ def moment_text(model: SideBySide) -> str:
              for what in ("serving", "striking", "online", "working")]
     rows += [[f"{family} active", *(f"{a[family][0]} of {a[family][1]}" for a in actors)]
              for family in actors[0] if actors[0][family][1] or actors[1][family][1]]
-    parts = [f"#### The moment (end of day {model.day})", _table(header, rows)]
+    parts = [f"<h4>The moment (end of day {model.day})</h4>", _table(header, rows, "moment")]
     for arm, site in zip(ARMS, sites, strict=True):
         removals = recent_removals(site, model.view.recent_removals)
-        parts.append(f"**Recent removals, {arm}**")
+        parts.append(f"<p><b>Recent removals, {arm}</b></p>")
         parts.append(_table(["day", "item", "truth", "removed by", "minutes up"],
-                            [[str(r.day), r.item, r.truth, r.cause, f"{r.minutes_up:,}"] for r in removals])
-                     if removals else "none yet")
-    return "\n\n".join(parts)
+                            [[str(r.day), r.item, r.truth, r.cause, f"{r.minutes_up:,}"] for r in removals],
+                            f"removals-{arm}") if removals else "<p>none yet</p>")
+    return "".join(parts)
 
 
 @solara.component
@@ -109,8 +121,8 @@ def Moment(model: SideBySide):
     """Open flags by type, moderators, bad actors by family and recent removals, per arm."""
     update_counter.get()
     if model.error:
-        return solara.Markdown("#### The moment\n\nNo run: the inputs were refused.")
-    return solara.Markdown(moment_text(model))
+        return Html("<h4>The moment</h4><p>No run: the inputs were refused.</p>", "moment")
+    return Html(moment_text(model), "moment")
 
 
 @solara.component
@@ -119,14 +131,14 @@ def Experiment(model: SideBySide):
     update_counter.get()
     shown, set_shown = solara.use_state(False)
     with solara.Column():
-        solara.Markdown("#### The formal experiment")
+        Html("<h4>The formal experiment</h4>", "experiment")
         solara.Button("Make the compare command", color="primary", on_click=lambda: set_shown(True),
                       disabled=model.error is not None)
         if shown and model.choice is not None:
-            solara.Markdown("Paired seeds from this seed on, over the whole run (settings in force since Reset):")
+            solara.Text("Paired seeds from this seed on, over the whole run (the settings in force since Reset):")
             solara.Preformatted(compare_command(model.choice, model.shipped))
-            solara.Markdown(f"Or save this what-if as `DIR/scenario/{whatif_name(model.choice)}.yaml` and run "
-                            f"`{whatif_command(model.choice)}`:")
+            solara.Text(f"Or save this what-if as DIR/scenario/{whatif_name(model.choice)}.yaml and run: "
+                        f"{whatif_command(model.choice)}")
             solara.Preformatted(scenario_yaml(model.choice, model.shipped))
 
 
@@ -152,7 +164,7 @@ def Page():
     """The dashboard: one SideBySide model per browser session, in Mesa's SolaraViz."""
     view, choice = solara.use_memo(startup, [])
     params = solara.use_memo(lambda: {"view": view, **model_params(choice)}, [])
-    model = solara.use_memo(lambda: SideBySide(**params), [])
+    model = solara.use_memo(lambda: SideBySide(view, **{k: v["value"] for k, v in params.items() if k != "view"}), [])
     return SolaraViz(model, components=components(), model_params=params, play_interval=view.play_interval_ms,
                      name=f"Preflight · {choice.scenario} vs baseline")
 
