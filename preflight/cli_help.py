@@ -267,9 +267,10 @@ usage: preflight sql RUN_DIR "SELECT ..."          print the result as a table
        preflight sql RUN_DIR                        an interactive shell (end statements with ';')
 
 RUN_DIR is a run folder written with run.event_tables=true (or its tables/ folder). The tables
-follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, Tags,
-PostTags) and add the trust & safety tables the dump lacks (Flags, ModeratorActions,
-Suspensions, Detections, Escalations, Appeals, GroundTruth) and a lookup table for every code
+follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, PostLinks,
+SuggestedEdits, Tags, PostTags) and add the trust & safety tables the dump lacks (Flags,
+ModeratorActions, Suspensions, Detections, Escalations, Appeals, ReviewTasks, ReviewTaskResults,
+PostEdits, GroundTruth) and a lookup table for every code
 (PostTypes, VoteTypes, HarmTypes ...); docs/data.md describes every column. Queries run in
 DuckDB's SQL over views of the run's Parquet files; nothing is changed. Output files are written
 whole or not at all.
