@@ -172,6 +172,7 @@ def Page():
 def serve(view: View, choice: Choice) -> None:
     """Serve the page on ``view.host:view.port`` until interrupted (port 0: a free one)."""
     import socket
+    import warnings
 
     os.environ[STARTUP] = json.dumps({"view": asdict(view), "choice": asdict(choice)})
     os.environ["SOLARA_APP"] = "preflight.dashboard:Page"
@@ -180,6 +181,8 @@ def serve(view: View, choice: Choice) -> None:
     from solara.server import settings
 
     settings.main.mode = "production"
+    # Solara warns on every page load that a plain-http loopback page gets SameSite=Lax cookies: true, and harmless here
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
     port = view.port
     if port == 0:
         with socket.socket() as s:
