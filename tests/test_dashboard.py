@@ -251,18 +251,30 @@ def dashboard_server(*args: str, timeout: float = 90.0):
     assert "Traceback" not in "".join(output), "".join(output)[-3000:]
 
 
+#: Charts on the page: one per entry of ``preflight.dashboard_charts.CHARTS``.
+N_CHARTS = 7
 #: The SHA-256 of every chart image's bytes (a redraw with the same content has a new blob address,
-#: so the addresses alone would not show that a chart changed)
+#: so the addresses alone would not show that a chart changed); null while a drawing is replaced
 CHART_DIGESTS = """async () => Promise.all([...document.querySelectorAll('img')].map(async (img) => {
-    const bytes = await (await fetch(img.src)).arrayBuffer();
-    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-    return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    try {
+        const bytes = await (await fetch(img.src)).arrayBuffer();
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+        return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+    } catch (e) { return null; }
 }))"""
 
 
-def chart_images(page) -> list[str]:
-    """What every chart shows now (a digest of its image), in page order."""
-    return page.evaluate(CHART_DIGESTS)
+def chart_images(page, timeout: float = 15.0) -> list[str]:
+    """What every chart shows now (a digest of its image), in page order: polled until all
+    :data:`N_CHARTS` are on the page and readable (Solara swaps a drawing for the next one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        digests = page.evaluate(CHART_DIGESTS)
+        if len(digests) == N_CHARTS and None not in digests:
+            return digests
+        if time.monotonic() > deadline:
+            pytest.fail(f"the page shows {len(digests)} readable charts of {N_CHARTS}: {digests}")
+        page.wait_for_timeout(200)
 
 
 def redrawn(page, before: list[str], every: bool, timeout: float = 15.0) -> bool:
@@ -312,9 +324,7 @@ def test_the_page_steps_both_arms_and_shows_them_diverge_in_chromium():
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.goto(url, timeout=60_000)
             page.wait_for_selector("[data-panel=status] [data-day='0']", timeout=60_000)
-            page.wait_for_function("document.querySelectorAll('img').length >= 7")
             drawn = chart_images(page)
-            assert len(drawn) == 7
             step(page, 2, first=0)
             assert redrawn(page, drawn, every=False), "no chart changed after two days"
             assert page.locator("[data-since-launch]").count() == 0  # not past the launch day yet
