@@ -43,7 +43,7 @@ from sim.config import ConfigError
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(p.stem for p in (ROOT / "conf" / "scenario").glob("*.yaml"))
 ARTIFACTS = ROOT / "outputs" / "test-artifacts"
-#: seed 1 of the small site: both of its moderators strike at the shipped share (on seed 0 none does)
+#: the seed of the strike tests (at the shipped share both of the small site's moderators strike, on every seed)
 STRIKE_SEED = 1
 
 
