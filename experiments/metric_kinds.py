@@ -65,8 +65,9 @@ def event_counts(name: str, runs: Sequence[Mapping[str, float]],
     """Per-seed event counts behind metric ``name`` in each run (NaN where the run lacks it).
 
     A count metric counts its own events when its values are whole numbers (``harm_exposure``
-    counts views, which the traffic model spreads fractionally, so it has none); a ``*_per_day``
-    metric is a count over the ``window_days`` of the measurement window. A rate or share listed
+    counts views, which the traffic model spreads fractionally, so it has none); a per-day
+    metric (the registry's ``per_day`` kind whatever its name, e.g. ``suspensions_by_moderators``,
+    or a name ending ``_per_day``) is a count over the ``window_days`` of the measurement window. A rate or share listed
     in :data:`EVENT_COUNT_OF` borrows the count of its events from that metric.
 
     Args:
@@ -81,7 +82,7 @@ def event_counts(name: str, runs: Sequence[Mapping[str, float]],
     """
     if metric_kind(name) == COUNT:
         source, exposure = name, 1.0
-    elif name.endswith("_per_day") and window_days:
+    elif window_days and (name.endswith("_per_day") or (name in REGISTRY and REGISTRY[name].kind == "per_day")):
         source, exposure = name, float(window_days)
     elif name in EVENT_COUNT_OF:
         source, exposure = EVENT_COUNT_OF[name], None

@@ -119,3 +119,14 @@ def test_the_statistics_read_metric_kinds_from_the_registry(name, kind):
     from experiments.metric_kinds import metric_kind
 
     assert metric_kind(name) == kind
+
+
+@pytest.mark.parametrize("name", ["suspensions_by_moderators", "reviews_per_day_close", "spam_posts_per_day"])
+def test_every_per_day_metric_has_its_events_whatever_its_name(name):
+    """A per-day metric of the registry is a count over the window's days, so it gets the rare-event
+    interval when its events are few: without the events, a strike whose scenario arm suspends
+    nobody on most seeds got a collapsed t interval that missed the truth (the coverage study)."""
+    from experiments.metric_kinds import event_counts
+
+    counts, exposure = event_counts(name, [{name: 1 / 30}, {name: 0.0}, {name: 2 / 30}], window_days=30)
+    assert exposure == 30 and counts.tolist() == [1.0, 0.0, 2.0]
