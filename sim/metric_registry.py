@@ -144,6 +144,12 @@ _METRICS: tuple[Metric, ...] = (
            "deciding flag, vote or decision."),
     Metric("time_to_removal_min_p90", "time_to_removal", LOWER_IS_BETTER, "minutes", "level",
            "Kaplan-Meier 90th percentile of the same time to removal (not reached: no value)."),
+    Metric("time_to_removal_posts_min_p50", "time_to_removal", LOWER_IS_BETTER, "minutes", "level",
+           "Kaplan-Meier median of the same time to removal over the harmful posts alone (chiefly spam, "
+           "removed in minutes): the pooled median mixes posts and comments and moves with their mix."),
+    Metric("time_to_removal_comments_min_p50", "time_to_removal", LOWER_IS_BETTER, "minutes", "level",
+           "Kaplan-Meier median of the same time to removal over the harmful comments alone (abuse and "
+           "harassment, removed by flags and moderators, typically in hours to days)."),
     Metric("never_removed_share", "time_to_removal", LOWER_IS_BETTER, "share of harmful items", "share",
            "Share of harmful posts and comments posted in the window, at least a day before its end, that "
            "were still not removed at the window's end.", no_groups="harm is measured on what viewers see"),

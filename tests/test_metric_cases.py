@@ -67,6 +67,11 @@ def test_time_to_removal_is_a_kaplan_meier_estimate_with_censoring_and_restores(
     assert math.isnan(m["time_to_removal_min_p90"])
     # five items at least a day old at the end; one never removed
     assert m["never_removed_share"] == pytest.approx(1 / 5)
+    # each kind alone. Posts: 100, 300, 600, censored at 200 and 10,400: S(100) = 4/5, three at
+    # risk after the censoring at 200, S(300) = 4/5 * 2/3 = 8/15 (> 1/2), S(600) = 4/15: median 600.
+    # Comments: the one removed after 50 min
+    assert m["time_to_removal_posts_min_p50"] == 600
+    assert m["time_to_removal_comments_min_p50"] == 50
 
 
 def test_proactive_rate_counts_the_first_enforcement_action_of_every_episode():
