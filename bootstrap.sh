@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up Preflight in ./.venv with a Python 3.12+ interpreter found on this machine.
-#   bash bootstrap.sh          install the package
+#   bash bootstrap.sh          install the package (with the dashboard's Solara)
 #   bash bootstrap.sh --test   install the package, the test tools and headless Chromium (report test)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -29,9 +29,9 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "${1:-}" = "--test" ]; then
-  .venv/bin/python -m pip install -q -e ".[test,ray]"
+  .venv/bin/python -m pip install -q -e ".[test,ray,dashboard]"
   bash .ci/install_chromium.sh
 else
-  .venv/bin/python -m pip install -q -e .
+  .venv/bin/python -m pip install -q -e ".[dashboard]"
 fi
 echo "bootstrap: ready ($(.venv/bin/python --version))"

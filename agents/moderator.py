@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import mesa
@@ -144,9 +145,10 @@ class Moderator(FlagDesk, mesa.Agent):
         minutes_per_day: Time this moderator gives the site each day.
         tz: Hour offset; decides when the moderator is online.
         start_hour: Local hour the moderator's session starts.
-        strike_draw, urgent_draw: This moderator's standing draws: on strike while
-            ``strike_draw < policy.moderator_strike_share``, and then still handling urgent flags while
-            ``urgent_draw < policy.strike_urgent_share`` (own stream: the same in every arm).
+        strike_draw, urgent_draw: This moderator's standing draws (own stream: the same in every
+            arm). A strike of share ``s`` stops the ``round(s x n)`` of the ``n`` moderators with the
+            lowest strike draws, and of those the ``round(u x k)`` of the ``k`` strikers with the
+            lowest urgent draws keep handling urgent flags (``u``: ``policy.strike_urgent_share``).
         resigned: Whether the moderator has stepped down.
         minutes_today: Minutes spent on the queue today.
         overload_days: Consecutive days the queue exceeded what moderators can handle.
@@ -172,8 +174,25 @@ class Moderator(FlagDesk, mesa.Agent):
         return h < cfg.online_hours
 
     def striking(self) -> bool:
-        """Whether this moderator is on strike now."""
-        return bool(self.strike_draw < self.site.policy.moderator_strike_share)
+        """Whether this moderator is on strike now: one of the ``round(share x n)`` moderators with
+        the lowest strike draws. A count, not a draw against the share per moderator, so a strike
+        of a given share stops the same number of moderators on every seed (with a site's few
+        moderators, a per-moderator draw makes the strike a lottery: on the small site's two, share
+        0.8 would stop neither on 4% of seeds and one on 32%); a larger share adds strikers
+        without reshuffling the others."""
+        share = self.site.policy.moderator_strike_share
+        if share <= 0.0:
+            return False
+        return _rank(self, self.site.moderators, "strike_draw") < _count(share, len(self.site.moderators))
+
+    def urgent_only(self) -> bool:
+        """Whether this striking moderator still handles the urgent flags: one of the
+        ``round(urgent_share x k)`` of the ``k`` strikers with the lowest urgent draws."""
+        share = self.site.policy.strike_urgent_share
+        if share <= 0.0:
+            return False
+        strikers = [m for m in self.site.moderators if m.striking()]
+        return _rank(self, strikers, "urgent_draw") < _count(share, len(strikers))
 
     def step(self) -> None:
         site = self.site
@@ -182,7 +201,7 @@ class Moderator(FlagDesk, mesa.Agent):
         cfg = site.settings.moderation.moderators
         max_priority = None
         if self.striking():
-            if self.urgent_draw >= site.policy.strike_urgent_share:
+            if not self.urgent_only():
                 return
             max_priority = cfg.strike_urgent_priority  # on strike, but still handling the urgent flags
         self._budget += self.minutes_per_day / cfg.online_hours * site.clock.tick_minutes / MINUTES_PER_HOUR
@@ -205,3 +224,13 @@ class Moderator(FlagDesk, mesa.Agent):
                 return True
         return False
 
+
+def _count(share: float, n: int) -> int:
+    """``share`` of ``n``, rounded half up."""
+    return int(math.floor(share * n + 0.5))
+
+
+def _rank(moderator: Moderator, among, draw: str) -> int:
+    """How many of ``among`` come before ``moderator`` by their ``draw`` (then by election order)."""
+    key = (getattr(moderator, draw), moderator.index)
+    return sum(1 for m in among if (getattr(m, draw), m.index) < key)

@@ -5,13 +5,15 @@
     python benchmarks/event_tables.py site=stackoverflow_2018 run.days=365     # the full-scale year
 
 Any Hydra override of ``preflight run`` is accepted. Prints one JSON line: the simulation's and
-the tables' wall seconds, the tables' total size and each table's rows and bytes; the tables go
+the tables' wall seconds, the peak memory after the simulation and after the tables, the
+tables' total size and each table's rows and bytes; the tables go
 to a temporary folder that is removed afterwards (``--keep DIR`` writes them to DIR instead).
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -32,11 +34,14 @@ def measure(overrides: list[str], out: Path) -> dict:
     site = build_site(settings)
     site.run()
     t1 = time.perf_counter()
+    rss_run = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     write_event_tables(export_tables(site), out)
     t2 = time.perf_counter()
+    rss_tables = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     files = {p.stem: p for p in sorted(out.glob("*.parquet"))}
     return {
         "overrides": overrides, "simulate_s": round(t1 - t0, 2), "tables_s": round(t2 - t1, 2),
+        "peak_rss_mb_simulation": round(rss_run), "peak_rss_mb_with_tables": round(rss_tables),
         "tables_mb": round(sum(p.stat().st_size for p in out.iterdir()) / 1e6, 2),
         "tables": {name: {"rows": pq.ParquetFile(p).metadata.num_rows, "mb": round(p.stat().st_size / 1e6, 3)}
                    for name, p in files.items()},

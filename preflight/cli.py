@@ -444,6 +444,47 @@ def sql_command(args: list[str]) -> None:
         _fail(str(err))
 
 
+#: ``preflight dashboard``'s arguments: the page's starting values (and its port).
+_DASHBOARD_KEYS = ("site", "scenario", "seed", "launch_day", "port")
+
+
+def dashboard_command(args: list[str]) -> None:
+    """``preflight dashboard [site=NAME] [scenario=NAME] [seed=N] [launch_day=D] [port=P]``: check the
+    arguments as ``compare`` would check the same what-if, then serve the page until interrupted."""
+    import dataclasses
+
+    from preflight.dashboard_inputs import choice_of
+    from preflight.dashboard_model import load_view
+    from scenarios.lever import Param
+    from sim.config import ConfigError
+
+    given: dict[str, str] = {}
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if not eq or key not in _DASHBOARD_KEYS:
+            _fail(f"dashboard {arg}: unknown argument (allowed: {', '.join(k + '=...' for k in _DASHBOARD_KEYS)})")
+        given[key] = value
+    view = load_view()
+    try:
+        port = Param(int, view.port, 0, 65535).check("port", int(given["port"])) if "port" in given else view.port
+    except ConfigError as err:  # (a ConfigError is a ValueError)
+        _fail(str(err))
+    except ValueError:
+        _fail(f"port={given['port']!r}: expected a whole number (0 to 65535)")
+    view = dataclasses.replace(view, port=port, scenario=given.get("scenario", view.scenario))
+    overrides = [f"scenario={view.scenario}", *(f"{k}={given[k]}" for k in ("site", "seed") if k in given)]
+    if "launch_day" in given:
+        overrides.append(f"scenario.launch_day={given['launch_day']}")
+    _, settings = compose(overrides)
+    _check_comparison(settings)
+    from preflight.dashboard import serve
+
+    try:
+        serve(view, choice_of(settings))
+    except KeyboardInterrupt:
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """``preflight COMMAND [ARGUMENTS]`` (``preflight --help`` lists the commands)."""
     from preflight.cli_help import COMMANDS, help_text
@@ -478,6 +519,8 @@ def main(argv: list[str] | None = None) -> None:
         sensitivity_main(rest)
     elif command == "sql":
         sql_command(rest)
+    elif command == "dashboard":
+        dashboard_command(rest)
     elif command == "reproduce":
         from experiments.reproduce import reproduce_main
         reproduce_main(rest)

@@ -22,6 +22,7 @@ COMMANDS = {
     "calibrate": "fit the uncertain behaviour to a calibration file's emergent targets (Optuna); a preset",
     "validate": "run a fitted preset on fresh seeds and check every emergent target; exit 1 on a miss",
     "sql": "SQL over a run's event tables (the data dump's schema): print, --csv/--parquet, a shell",
+    "dashboard": "watch a what-if live beside its baseline in the browser (Mesa's SolaraViz page)",
 }
 
 EXIT_CODES = """exit codes:
@@ -268,9 +269,10 @@ usage: preflight sql RUN_DIR "SELECT ..."          print the result as a table
        preflight sql RUN_DIR                        an interactive shell (end statements with ';')
 
 RUN_DIR is a run folder written with run.event_tables=true (or its tables/ folder). The tables
-follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, Tags,
-PostTags) and add the trust & safety tables the dump lacks (Flags, ModeratorActions,
-Suspensions, Detections, Escalations, Appeals, GroundTruth) and a lookup table for every code
+follow the data dump (Users, Posts, PostsWithDeleted, Votes, Comments, PostHistory, PostLinks,
+SuggestedEdits, Tags, PostTags) and add the trust & safety tables the dump lacks (Flags,
+ModeratorActions, Suspensions, Detections, Escalations, Appeals, ReviewTasks, ReviewTaskResults,
+PostEdits, GroundTruth) and a lookup table for every code
 (PostTypes, VoteTypes, HarmTypes ...); docs/data.md describes every column. Queries run in
 DuckDB's SQL over views of the run's Parquet files; nothing is changed. Output files are written
 whole or not at all.
@@ -344,7 +346,36 @@ exit codes:
   1  a target out of band (one line each), or an unexpected error (a bug, with its traceback)
   2  bad input: one line naming the key or option, the value and what is allowed; nothing written"""
 
-TEXTS = {"sql": SQL, "run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
+DASHBOARD = """preflight dashboard: watch a what-if happen, live, beside its baseline, in the browser.
+
+usage: preflight dashboard [site=NAME] [scenario=NAME] [seed=N] [launch_day=D] [port=P]
+
+Serves a Mesa SolaraViz page on http://{host}:PORT/ (loopback only): baseline and the scenario on
+the same seed, stepped together a simulated day at a time (play / step / reset), with daily charts
+by metric family (the launch day marked), the current moment of both arms (open flags by type,
+moderators, bad actors by family, recent removals with their cause) and a button that turns the
+settings into the preflight compare command line and what-if file. The page offers the site
+preset, the seed, the launch day and every lever parameter of the scenario as typed inputs;
+changes take effect on Reset, and a refused value is shown on the page. The small preset steps a
+day of both arms in well under a second; the full-scale preset works but is slow to step.
+
+arguments (the page's starting values):
+  site=NAME        site preset ({sites}; default {site})
+  scenario=NAME    the what-if whose levers the page offers (default {dashboard_scenario}; it needs levers)
+  seed=N           the seed both arms share (default 0)
+  launch_day=D     when the levers switch on (default: the what-if's)
+  port=P           the loopback port (default {port}; 0 picks a free one)
+
+examples:
+  preflight dashboard scenario=moderator_strike
+  preflight dashboard scenario=spam_flag_threshold_3 seed=3 port=8600
+
+exit codes:
+  0  stopped (Ctrl-C)
+  1  an unexpected error (a bug), printed with its traceback
+  2  bad input: one line naming the argument, the value and what is allowed"""
+
+TEXTS = {"dashboard": DASHBOARD, "sql": SQL, "run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
          "sensitivity": SENSITIVITY, "reproduce": REPRODUCE,
          "calibrate": CALIBRATE, "validate": VALIDATE}
 
@@ -365,7 +396,15 @@ def _defaults() -> dict:
     chosen = {k: v for item in top["defaults"] if isinstance(item, dict) for k, v in item.items()}
     return {"site": chosen["site"], "sites": ", ".join(options("site")), "days": run["days"],
             "warmup": run["warmup_days"], "replicates": top["replicates"],
-            "guardrails": ", ".join(options("guardrails"))}
+            "guardrails": ", ".join(options("guardrails")), **_dashboard_defaults()}
+
+
+def _dashboard_defaults() -> dict:
+    """The page's defaults the dashboard's help quotes (``conf/dashboard.yaml``)."""
+    import yaml
+
+    view = yaml.safe_load((resources.files("conf") / "dashboard.yaml").read_text())
+    return {"host": view["host"], "port": view["port"], "dashboard_scenario": view["scenario"]}
 
 
 def help_text(command: str | None = None) -> str:

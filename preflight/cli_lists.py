@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from scenarios.lever import param_default, param_range, param_type  # noqa: F401  (how a parameter reads)
+
 WIDTH = 100  # wrap prose at this many characters (errors stay one line each, for grep)
 
 # --- preflight levers ---------------------------------------------------------------------------
@@ -26,38 +28,6 @@ def registered_levers() -> dict:
     from scenarios.lever import LEVERS
 
     return dict(LEVERS)
-
-
-def _number(x) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
-def param_type(param) -> str:
-    return {bool: "true/false", int: "whole number", float: "number", str: "word"}.get(param.type,
-                                                                                     param.type.__name__)
-
-
-def param_default(param) -> str:
-    if param.type is bool:
-        return "true" if param.default else "false"
-    if param.type is str:
-        return param.default
-    return _number(param.default)
-
-
-def param_range(param) -> str:
-    """The allowed values, as a person reads them."""
-    if param.type is bool:
-        return "true or false"
-    if param.type is str:
-        return " or ".join(param.choices)
-    if param.min is None and param.max is None:
-        return "any"
-    if param.max is None:
-        return f">= {_number(param.min)}"
-    if param.min is None:
-        return f"<= {_number(param.max)}"
-    return f"{_number(param.min)} to {_number(param.max)}"
 
 
 def _models(cls) -> str:

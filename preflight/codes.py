@@ -18,10 +18,15 @@ from sim.store import (
     Action,
     Cause,
     CloseReason,
+    EditKind,
+    EditState,
     FlagKind,
     FlagStatus,
     Harm,
     PostType,
+    ReviewResult,
+    ReviewTaskState,
+    ReviewTaskType,
     Source,
     StaffCase,
     Tone,
@@ -35,10 +40,20 @@ class PostHistoryType(IntEnum):
     INITIAL_TITLE = 1
     INITIAL_BODY = 2
     INITIAL_TAGS = 3
+    EDIT_BODY = 5
+    ROLLBACK_BODY = 8
     POST_CLOSED = 10
     POST_REOPENED = 11
     POST_DELETED = 12
     POST_UNDELETED = 13
+    SUGGESTED_EDIT_APPLIED = 24
+
+
+class LinkType(IntEnum):
+    """``LinkTypeId`` of ``PostLinks`` as in the data dump (the model links only duplicates)."""
+
+    LINKED = 1
+    DUPLICATE = 3
 
 
 #: The dump's close reason ids (``PostHistory.Comment`` of a close, the codes in use since 2013)
@@ -55,6 +70,25 @@ DUMP_NAMES: dict[type[IntEnum], dict[int, str]] = {
     PostType: {PostType.QUESTION: "Question", PostType.ANSWER: "Answer"},
     VoteType: {VoteType.ACCEPT: "AcceptedByOriginator", VoteType.UP: "UpMod", VoteType.DOWN: "DownMod",
                VoteType.CLOSE: "Close", VoteType.REOPEN: "Reopen"},
+    PostHistoryType: {PostHistoryType.INITIAL_TITLE: "Initial Title", PostHistoryType.INITIAL_BODY: "Initial Body",
+                      PostHistoryType.INITIAL_TAGS: "Initial Tags", PostHistoryType.EDIT_BODY: "Edit Body",
+                      PostHistoryType.ROLLBACK_BODY: "Rollback Body", PostHistoryType.POST_CLOSED: "Post Closed",
+                      PostHistoryType.POST_REOPENED: "Post Reopened", PostHistoryType.POST_DELETED: "Post Deleted",
+                      PostHistoryType.POST_UNDELETED: "Post Undeleted",
+                      PostHistoryType.SUGGESTED_EDIT_APPLIED: "Suggested Edit Applied"},
+    LinkType: {LinkType.LINKED: "Linked", LinkType.DUPLICATE: "Duplicate"},
+    # SEDE's ReviewTaskTypes, ReviewTaskResultTypes and ReviewTaskStates
+    ReviewTaskType: {ReviewTaskType.SUGGESTED_EDIT: "Suggested Edit", ReviewTaskType.CLOSE_VOTES: "Close Votes",
+                     ReviewTaskType.LOW_QUALITY_POSTS: "Low Quality Posts", ReviewTaskType.FIRST_POST: "First Post",
+                     ReviewTaskType.LATE_ANSWER: "Late Answer", ReviewTaskType.REOPEN_VOTE: "Reopen Vote",
+                     ReviewTaskType.STAGING_GROUND: "Staging Ground (Preflight's code)"},
+    ReviewResult: {ReviewResult.APPROVE: "Approve", ReviewResult.REJECT: "Reject", ReviewResult.CLOSE: "Close",
+                   ReviewResult.LOOKS_OK: "Looks OK", ReviewResult.DO_NOT_CLOSE: "Do Not Close",
+                   ReviewResult.RECOMMEND_DELETION: "Recommend Deletion", ReviewResult.IM_DONE: "I'm Done",
+                   ReviewResult.REOPEN: "Reopen", ReviewResult.LEAVE_CLOSED: "Leave Closed",
+                   ReviewResult.NO_ACTION_NEEDED: "No Action Needed"},
+    ReviewTaskState: {ReviewTaskState.ACTIVE: "Active", ReviewTaskState.COMPLETED: "Completed",
+                      ReviewTaskState.INVALIDATED: "Invalidated"},
 }
 
 
@@ -80,7 +114,9 @@ LOOKUPS: dict[str, type[IntEnum]] = {
     "PostTypes": PostType, "VoteTypes": VoteType, "PostHistoryTypes": PostHistoryType,
     "FlagTypes": FlagKind, "FlagStatuses": FlagStatus, "Sources": Source, "HarmTypes": Harm,
     "ToneTypes": Tone, "UserKinds": Kind, "RemovalCauses": Cause, "ModeratorActionTypes": Action,
-    "StaffCaseTypes": StaffCase,
+    "StaffCaseTypes": StaffCase, "LinkTypes": LinkType, "ReviewTaskTypes": ReviewTaskType,
+    "ReviewTaskResultTypes": ReviewResult, "ReviewTaskStates": ReviewTaskState, "EditKinds": EditKind,
+    "EditStates": EditState,
 }
 
 

@@ -1,5 +1,6 @@
 """The tables the Stack Exchange data dump publishes, built from a finished run: ``Users``,
-``PostsWithDeleted``, ``Votes``, ``CommentsWithDeleted``, ``PostHistory``, ``Tags``, ``PostTags``.
+``PostsWithDeleted``, ``Votes``, ``CommentsWithDeleted``, ``PostHistory``, ``PostLinks``,
+``SuggestedEdits``, ``Tags``, ``PostTags``.
 
 Column names, code values and NULLs follow the dump (docs/data.md lists every column and which
 are Preflight's additions). Ids count from 1 (a row's position plus one); a missing reference is
@@ -16,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from preflight.codes import PostHistoryType, close_reason_code
-from sim.store import NONE, PostType, VoteType
+from preflight.codes import LinkType, PostHistoryType, close_reason_code
+from sim.arrivals import uniform
+from sim.store import NONE, CloseReason, EditKind, EditState, PostType, VoteType
 
 #: Rows per batch (and per Parquet row group).
 BATCH_ROWS = 1 << 20
@@ -206,16 +208,37 @@ def _history_parts(site, reopened: tuple[np.ndarray, np.ndarray]) -> list[Callab
         ids = np.flatnonzero(p["removed_at"] != NONE)
         return PostHistoryType.POST_DELETED, ids, p["removed_at"][ids], NONE, 0, p["removal_cause"][ids]
 
+    def edited(t: PostHistoryType):
+        e = site.edits_table.frame() if getattr(site, "edits_table", None) is not None else None
+        if e is None:
+            return t, np.zeros(0, np.int64), np.zeros(0, np.int64), NONE, 0, 0
+        applied = np.isin(e["state"], (EditState.APPLIED, EditState.ROLLED_BACK))
+        if t is PostHistoryType.ROLLBACK_BODY:  # (who rolled it back is not recorded)
+            rows = np.flatnonzero(e["state"] == EditState.ROLLED_BACK)
+            return t, e["post"][rows], e["rolled_back_at"][rows], NONE, 0, 0
+        if t is PostHistoryType.SUGGESTED_EDIT_APPLIED:
+            applied &= _suggested(e["kind"])
+        rows = np.flatnonzero(applied)
+        return t, e["post"][rows], e["decided_at"][rows], e["editor"][rows], 0, 0
+
     return [lambda: initial(PostHistoryType.INITIAL_TITLE, True), lambda: initial(PostHistoryType.INITIAL_BODY, False),
             lambda: initial(PostHistoryType.INITIAL_TAGS, True), closed,
             lambda: (PostHistoryType.POST_REOPENED, reopened[0], reopened[1], NONE, 0, 0),
-            lambda: undone(PostHistoryType.POST_DELETED), lambda: undone(PostHistoryType.POST_UNDELETED), deleted]
+            lambda: undone(PostHistoryType.POST_DELETED), lambda: undone(PostHistoryType.POST_UNDELETED), deleted,
+            lambda: edited(PostHistoryType.EDIT_BODY), lambda: edited(PostHistoryType.SUGGESTED_EDIT_APPLIED),
+            lambda: edited(PostHistoryType.ROLLBACK_BODY)]
+
+
+def _suggested(kind: np.ndarray) -> np.ndarray:
+    """Edits that went through the suggested-edits queue (defacing ones always do)."""
+    return np.isin(kind, (EditKind.SUGGESTED, EditKind.VANDAL))
 
 
 def post_history(site, start_us: int, reopened: tuple[np.ndarray, np.ndarray]) -> Export:
     """``PostHistory``: each post's initial revision (title, body, tags of a question; an answer's
     body), closings (close reason id in ``Comment``), reopenings, deletions (each with its one
-    ``RemovalCauseId``) and undeletions. Written part by part (each kind of event in time order),
+    ``RemovalCauseId``), undeletions, and edits: every edit that went in (``Edit Body`` by its
+    editor; a suggested one also ``Suggested Edit Applied``) and every rollback of a defacing edit. Written part by part (each kind of event in time order),
     so the whole history never exists in memory at once; order by ``CreationDate`` for a timeline."""
     parts = _history_parts(site, reopened)
 
@@ -259,11 +282,74 @@ def tags(site) -> dict[str, Export]:
     return {"Tags": whole(tag_table), "PostTags": post_tags}
 
 
+def suggested_edits(site, start_us: int) -> Export:
+    """``SuggestedEdits``: every edit suggested below the edit privilege, as in the dump (``Id`` is
+    the edit's ``PostEdits.Id``, which ``ReviewTasks.SuggestedEditId`` names; ``ApprovalDate`` or
+    ``RejectionDate`` once the queue decided)."""
+    if getattr(site, "edits_table", None) is None:
+        return whole(pa.table({"Id": pa.array([], pa.int64())}))
+    e = site.edits_table.frame()
+    rows = np.flatnonzero(_suggested(e["kind"]))
+    decided = np.where(e["state"][rows] == EditState.PENDING, NONE, e["decided_at"][rows])
+    approved = np.where(e["state"][rows] == EditState.REJECTED, NONE, decided)
+    rejected = np.where(e["state"][rows] == EditState.REJECTED, decided, NONE)
+
+    def build(lo: int, hi: int) -> pa.Table:
+        return pa.table({"Id": ref(rows[lo:hi]), "PostId": ref(e["post"][rows[lo:hi]]),
+                         "CreationDate": stamp(e["created"][rows[lo:hi]], start_us),
+                         "ApprovalDate": stamp(approved[lo:hi], start_us), "RejectionDate": stamp(rejected[lo:hi], start_us),
+                         "OwnerUserId": ref(e["editor"][rows[lo:hi]])})
+
+    return Export(rows.size, build)
+
+
+def duplicate_targets(site, questions: np.ndarray) -> np.ndarray:
+    """The question each duplicate ``questions`` duplicates: the model marks a question as a
+    duplicate of an earlier one without saying which, so the target is drawn here, once and the
+    same in every export (a hash of the run's seed and the question): an earlier question on the
+    same topic, in proportion to its views at the end of the run (canonical questions are the
+    much-viewed ones). ``NONE`` where the topic has no earlier question."""
+    p = site.posts.frame()
+    q = np.flatnonzero(p["kind"] == PostType.QUESTION)
+    q = q[np.lexsort((q, p["topic"][q]))]  # by topic, then by id (ids are in creation order)
+    topic = p["topic"][q].astype(np.int64)
+    cum = np.cumsum(p["views"][q].astype(np.float64) + 1.0)  # (+1: a question no one viewed yet can be one)
+    starts = np.searchsorted(topic, topic)
+    before = np.concatenate(([0.0], cum))  # before[i]: the views of positions < i, plus one each
+    where = np.empty(site.posts.n, np.int64)
+    where[q] = np.arange(q.size)
+    k = where[np.asarray(questions, np.int64)]
+    keys = np.asarray(questions, np.int64).astype(np.uint64) ^ np.uint64(site.settings.seed)
+    u = uniform(keys, "duplicate_target")
+    first = k == starts[k]
+    lo, hi = before[starts[k]], before[k]  # the topic's questions before this one
+    pick = np.searchsorted(cum, lo + u * (hi - lo), side="right")
+    pick = np.minimum(pick, np.maximum(k - 1, 0))
+    return np.where(first, NONE, q[pick])
+
+
+def post_links(site, start_us: int, closed_now: np.ndarray) -> Export:
+    """``PostLinks``: a ``Duplicate`` link (``LinkTypeId`` 3) from each question closed as a
+    duplicate, and not reopened, to the question it duplicates (:func:`duplicate_targets`),
+    created when it was closed."""
+    p = site.posts.frame()
+    dup = np.flatnonzero(closed_now & (p["close_reason"] == CloseReason.DUPLICATE) & (p["kind"] == PostType.QUESTION))
+    target = duplicate_targets(site, dup)
+    dup, target = dup[target != NONE], target[target != NONE]
+    order = np.lexsort((dup, p["closed_at"][dup]))
+    dup, target = dup[order], target[order]
+    return whole(pa.table({"Id": ref(np.arange(dup.size)), "CreationDate": stamp(p["closed_at"][dup], start_us),
+                           "PostId": ref(dup), "RelatedPostId": ref(target),
+                           "LinkTypeId": code(np.full(dup.size, int(LinkType.DUPLICATE)))}))
+
+
 def dump_tables(site, start_us: int) -> dict[str, Export]:
     """Every table of the dump the model has, by name."""
     reopened = reopenings(site)
+    closed = closed_now(site, reopened)
     return {
-        "Users": users(site, start_us), "PostsWithDeleted": posts(site, start_us, closed_now(site, reopened)),
+        "Users": users(site, start_us), "PostsWithDeleted": posts(site, start_us, closed),
         "Votes": votes(site, start_us), "CommentsWithDeleted": comments(site, start_us),
-        "PostHistory": post_history(site, start_us, reopened), **tags(site),
+        "PostHistory": post_history(site, start_us, reopened), "PostLinks": post_links(site, start_us, closed),
+        "SuggestedEdits": suggested_edits(site, start_us), **tags(site),
     }

@@ -147,7 +147,7 @@ TRUTH_SCHEMA = pa.schema([
     ("PostId", pa.int64()), ("CommentId", pa.int64()), ("UserId", pa.int64()), ("HarmTypeId", pa.int16()),
     ("ToneTypeId", pa.int16()), ("UserKindId", pa.int16()), ("Quality", pa.float64()), ("IsCorrect", pa.bool_()),
     ("IsLowQuality", pa.bool_()), ("IsAiGenerated", pa.bool_()), ("IsDuplicate", pa.bool_()),
-    ("IsCloseWorthy", pa.bool_()),
+    ("IsCloseWorthy", pa.bool_()), ("Views", pa.float64()),
 ])
 
 
@@ -158,7 +158,9 @@ def _truth(n: int, **columns: pa.Array) -> pa.Table:
 
 def ground_truth(site) -> Export:
     """``GroundTruth``: each post's hidden labels (harm, quality, correct, AI-written, duplicate,
-    deserving closure), each comment's harm and tone, each account's kind (who controls it)."""
+    deserving closure) and the views it drew while readers could see it (answers included, which
+    the dump's ``ViewCount`` leaves NULL), each comment's harm and tone, each account's kind (who
+    controls it)."""
     p, c, u = site.posts.frame(), site.comments.frame(), site.users
     junk = low_quality(p["quality"], p["correct"], p["kind"], site.settings.population.low_quality_threshold)
     n_p, n_c = site.posts.n, site.comments.n
@@ -170,7 +172,8 @@ def ground_truth(site) -> Export:
             parts.append(_truth(s.stop - s.start, PostId=ref(np.arange(s.start, s.stop)), HarmTypeId=code(p["harm"][s]),
                                 Quality=pa.array(p["quality"][s]), IsCorrect=pa.array(p["correct"][s]),
                                 IsLowQuality=pa.array(junk[s]), IsAiGenerated=pa.array(p["ai"][s]),
-                                IsDuplicate=pa.array(p["duplicate"][s]), IsCloseWorthy=pa.array(p["close_worthy"][s])))
+                                IsDuplicate=pa.array(p["duplicate"][s]), IsCloseWorthy=pa.array(p["close_worthy"][s]),
+                                Views=pa.array(p["views"][s].astype(np.float64))))
         s = slice(max(lo - n_p, 0), max(min(hi - n_p, n_c), 0))
         if s.start < s.stop:
             parts.append(_truth(s.stop - s.start, CommentId=ref(np.arange(s.start, s.stop)), HarmTypeId=code(c["harm"][s]),

@@ -61,6 +61,39 @@ class Param:
         return self.type(value)
 
 
+# -- how a parameter reads, for people (``preflight levers``, the dashboard's inputs) ---------
+def _number(x) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def param_type(param) -> str:
+    return {bool: "true/false", int: "whole number", float: "number", str: "word"}.get(param.type,
+                                                                                     param.type.__name__)
+
+
+def param_default(param) -> str:
+    if param.type is bool:
+        return "true" if param.default else "false"
+    if param.type is str:
+        return param.default
+    return _number(param.default)
+
+
+def param_range(param) -> str:
+    """The allowed values, as a person reads them."""
+    if param.type is bool:
+        return "true or false"
+    if param.type is str:
+        return " or ".join(param.choices)
+    if param.min is None and param.max is None:
+        return "any"
+    if param.max is None:
+        return f">= {_number(param.min)}"
+    if param.min is None:
+        return f"<= {_number(param.max)}"
+    return f"{_number(param.min)} to {_number(param.max)}"
+
+
 #: The shapes of a ramp: a straight line, or the S-curve of an adoption (logistic).
 RAMP_SHAPES = ("linear", "logistic")
 #: The logistic ramp's ``ramp_days`` is the time its S-curve takes from 1% to 99% of the full

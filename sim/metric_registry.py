@@ -251,6 +251,9 @@ _METRICS: tuple[Metric, ...] = (
     # -- community health -----------------------------------------------------------------------------------
     Metric("questions_per_day", "community_health", HIGHER_IS_BETTER, "questions/day", "per_day",
            "Questions that are not harmful, created in the window, per day."),
+    Metric("newcomer_questions_per_day", "community_health", HIGHER_IS_BETTER, "questions/day", "per_day",
+           "questions_per_day asked by newcomers: members within population.newcomer_days (30) of registering "
+           "when they asked."),
     Metric("answered_share", "community_health", HIGHER_IS_BETTER, "share of questions", "share",
            "Share of those questions with at least one answer by the window's end; by group of the asker.",
            groups="asker"),

@@ -677,7 +677,9 @@ def _community_health(rec: RunRecord, w: Window, out: Summary) -> None:
     q = np.flatnonzero(win & is_q & (P["harm"] == Harm.NONE))
     out["questions_per_day"] = w.per_day(q.size)
     asker = P["owner"][q]
-    groups = Groups(P["group"][q], P["created"][q] - U["joined"][asker] < rec.newcomer_minutes)
+    newcomer = P["created"][q] - U["joined"][asker] < rec.newcomer_minutes
+    out["newcomer_questions_per_day"] = w.per_day(np.count_nonzero(newcomer))
+    groups = Groups(P["group"][q], newcomer)
     answered = P["answers"][q] > 0
     out.share("answered_share", answered, groups)
     tfa = P["first_answer_at"][q[answered]].astype(np.int64) - _public_since(P, q[answered])

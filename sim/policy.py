@@ -24,8 +24,9 @@ class Policy:
         newcomer_question_interval_min: Minimum minutes between questions below ``newcomer_rep``.
         ask_multiplier: Multiplier on every asker's rate (e.g. askers going elsewhere).
         spam_detector: Whether the spam detector runs.
-        moderator_strike_share: Share of the moderators on strike (0: none; each moderator's own draw
-            decides who, so a larger share adds strikers without reshuffling the others).
+        moderator_strike_share: Share of the moderators on strike (0: none): ``round(share x n)`` of
+            them, chosen by each moderator's own draw, so a larger share adds strikers without
+            reshuffling the others (:meth:`agents.moderator.Moderator.striking`).
         curator_strike_share: Share of the curators (members with the close-vote privilege, and the
             review queues' capacity) on strike.
         strike_urgent_share: Share of the striking moderators who still handle the most urgent

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,6 +19,7 @@ from preflight.compose import compose
 from preflight.run import simulate, write_run
 from preflight.sql import open_run, run_query, shell, shipped_queries
 from preflight.tables import connect
+from sim.store import NONE, PostType
 
 ROOT = Path(__file__).resolve().parents[1]
 WARMUP_DAYS = 7
@@ -101,6 +103,14 @@ REFERENCES = [
     ("Escalations", "UserId", "Users"), ("Escalations", "CauseFlagId", "Flags"),
     ("Escalations", "CauseDetectionId", "Detections"), ("Escalations", "StaffCaseTypeId", "StaffCaseTypes"),
     ("Appeals", "ModeratorActionId", "ModeratorActions"), ("Appeals", "UserId", "Users"),
+    ("PostLinks", "PostId", "PostsWithDeleted"), ("PostLinks", "RelatedPostId", "PostsWithDeleted"),
+    ("PostLinks", "LinkTypeId", "LinkTypes"), ("SuggestedEdits", "PostId", "PostsWithDeleted"),
+    ("SuggestedEdits", "OwnerUserId", "Users"), ("ReviewTasks", "SuggestedEditId", "SuggestedEdits"),
+    ("ReviewTasks", "PostId", "PostsWithDeleted"), ("ReviewTasks", "ReviewTaskTypeId", "ReviewTaskTypes"),
+    ("ReviewTasks", "ReviewTaskStateId", "ReviewTaskStates"), ("ReviewTaskResults", "ReviewTaskId", "ReviewTasks"),
+    ("ReviewTaskResults", "ReviewTaskResultTypeId", "ReviewTaskResultTypes"), ("ReviewTaskResults", "UserId", "Users"),
+    ("PostEdits", "PostId", "PostsWithDeleted"), ("PostEdits", "EditKindId", "EditKinds"),
+    ("PostEdits", "EditStateId", "EditStates"),
 ]
 
 
@@ -109,7 +119,8 @@ def test_every_reference_resolves(con, table, column, target):
     missing = one(con, f"SELECT count(*) FROM {table} AS t WHERE t.{column} IS NOT NULL "
                        f"AND NOT EXISTS (SELECT 1 FROM {target} AS r WHERE r.Id = t.{column})")
     assert missing == 0
-    if table in ("PostsWithDeleted", "Votes", "CommentsWithDeleted", "PostHistory", "GroundTruth"):
+    if table in ("PostsWithDeleted", "Votes", "CommentsWithDeleted", "PostHistory", "GroundTruth", "PostLinks",
+                 "ReviewTasks", "ReviewTaskResults", "SuggestedEdits"):
         assert one(con, f"SELECT count(*) FROM {table} WHERE {column} IS NOT NULL") > 0  # (not vacuous)
 
 
@@ -151,6 +162,99 @@ def test_nulls_where_the_dump_has_nulls_and_ids_from_one(con, run):
     assert str(schema.field("ViewCount").type) == "int64"
     assert str(schema.field("CreationDate").type) == "timestamp[us]"
     assert str(one(con, "SELECT min(CreationDate) FROM PostsWithDeleted"))[:10] == "2019-03-01"
+
+
+def test_spam_queries_give_the_models_spam_metrics(con, run):
+    days = 30 - WARMUP_DAYS
+    window = f"TIMESTAMP '2019-03-01' + INTERVAL {WARMUP_DAYS} DAY"
+    spam = one(con, f"""SELECT count(*) FROM PostsWithDeleted AS p JOIN GroundTruth AS g ON g.PostId = p.Id
+                        JOIN HarmTypes AS h ON h.Id = g.HarmTypeId WHERE h.Name = 'Spam' AND p.CreationDate >= {window}""")
+    assert spam > 0 and spam / days == pytest.approx(run[1]["spam_posts_per_day"])
+    # spam exposure: the views spam posts drew while visible (answers too, which have no ViewCount):
+    # over the whole run, exactly the daily series; in the window, between the views of the spam
+    # posted in it and those of all spam (spam posted in the warm-up and still up is seen in it too)
+    all_spam, posted_in_window = (
+        one(con, f"""SELECT sum(g.Views) FROM GroundTruth AS g JOIN PostsWithDeleted AS p ON p.Id = g.PostId
+                     JOIN HarmTypes AS h ON h.Id = g.HarmTypeId WHERE h.Name = 'Spam' AND {when}""")
+        for when in ("TRUE", f"p.CreationDate >= {window}"))
+    daily = pq.read_table(run[0] / "timeseries.parquet").column("harm_exposure_spam").to_numpy()
+    assert all_spam > 0 and all_spam == pytest.approx(daily.sum(), rel=1e-5)
+    assert posted_in_window <= run[1]["harm_exposure_spam"] <= all_spam * (1 + 1e-6)
+    precision = one(con, f"""SELECT avg(IsTargetBad::INT) FROM Detections AS d JOIN Sources AS s ON s.Id = d.SourceId
+                            WHERE s.Name = 'Spam detector' AND d.CreationDate >= {window}""")
+    assert precision == pytest.approx(run[1]["spam_autoflag_precision"])
+    # the shipped query: every spam post counted on its day, deleted ones with their time
+    by_day = run_query(con, shipped_queries()["median_time_to_spam_deletion"].read_text()).to_pydict()
+    assert sum(by_day["SpamPosts"]) == one(con, "SELECT count(*) FROM GroundTruth WHERE HarmTypeId = "
+                                                "(SELECT Id FROM HarmTypes WHERE Name = 'Spam') AND PostId IS NOT NULL")
+    assert all((m is None) == (k == 0) for m, k in zip(by_day["MedianMinutesToDeletion"], by_day["SpamPostsDeleted"]))
+
+
+def test_edits_are_post_history_and_suggested_edits_as_in_the_dump(con):
+    applied = one(con, "SELECT count(*) FROM PostEdits AS e JOIN EditStates AS s ON s.Id = e.EditStateId "
+                       "WHERE s.Name IN ('Applied', 'Rolled back')")
+    assert applied > 0
+    assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 5") == applied
+    assert one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 8") == \
+        one(con, "SELECT count(*) FROM PostEdits WHERE RolledBackDate IS NOT NULL")
+    # a suggested edit is approved or rejected at most once, and only the approved ones are revisions
+    assert one(con, "SELECT count(*) FROM SuggestedEdits WHERE ApprovalDate IS NOT NULL AND RejectionDate IS NOT NULL") == 0
+    assert one(con, "SELECT count(*) FROM SuggestedEdits WHERE ApprovalDate IS NOT NULL") == \
+        one(con, "SELECT count(*) FROM PostHistory WHERE PostHistoryTypeId = 24") > 0
+    assert one(con, "SELECT count(*) FROM SuggestedEdits WHERE RejectionDate IS NOT NULL") > 0
+    # every suggested-edit review names its suggested edit, and the queue's name joins SEDE's type name
+    assert one(con, "SELECT count(*) FROM ReviewTasks AS t JOIN ReviewTaskTypes AS y ON y.Id = t.ReviewTaskTypeId "
+                    "WHERE y.Name = 'Suggested Edit' AND t.SuggestedEditId IS NULL AND NOT t.IsAudit") == 0
+
+
+def test_duplicate_links_point_to_an_earlier_question_on_the_same_topic(con):
+    links = one(con, "SELECT count(*) FROM PostLinks WHERE LinkTypeId = 3")
+    closed_dups = one(con, """SELECT count(*) FROM PostHistory AS h JOIN PostsWithDeleted AS p ON p.Id = h.PostId
+                             WHERE h.PostHistoryTypeId = 10 AND h.Comment = '101' AND p.ClosedDate IS NOT NULL""")
+    assert 0 < links <= closed_dups and links >= 0.9 * closed_dups  # (none only where a topic had no earlier one)
+    wrong = one(con, """
+      SELECT count(*) FROM PostLinks AS l JOIN PostsWithDeleted AS d ON d.Id = l.PostId
+      JOIN PostsWithDeleted AS t ON t.Id = l.RelatedPostId
+      WHERE t.CreationDate > d.CreationDate OR t.Id >= d.Id OR t.Tags <> d.Tags OR t.PostTypeId <> 1
+         OR l.CreationDate <> d.ClosedDate""")
+    assert wrong == 0
+
+
+class _Posts:
+    """Questions on two alternating topics (even ids topic 0, odd ids topic 1), with given views."""
+
+    def __init__(self, views):
+        self.n = len(views)
+        self._frame = {"kind": np.full(self.n, PostType.QUESTION, np.int8), "topic": np.arange(self.n) % 2,
+                       "views": np.asarray(views, np.float32)}
+
+    def frame(self):
+        return self._frame
+
+
+def test_a_duplicates_target_is_drawn_in_proportion_to_views_among_earlier_questions_of_its_topic():
+    from types import SimpleNamespace
+
+    from preflight.dump_tables import duplicate_targets
+
+    n = 4000
+    views = np.ones(n)
+    views[0] = 1e6  # one canonical question on topic 0
+    site = SimpleNamespace(posts=_Posts(views), settings=SimpleNamespace(seed=3))
+    later = np.arange(2000, n)
+    target = duplicate_targets(site, later)
+    assert np.all(target < later) and np.all(target % 2 == later % 2)
+    assert np.mean(target[later % 2 == 0] == 0) > 0.99
+    assert not np.any(target[later % 2 == 1] == 0)
+    # equal views: every earlier question of the topic alike (mean position half-way)
+    site = SimpleNamespace(posts=_Posts(np.zeros(n)), settings=SimpleNamespace(seed=3))
+    target = duplicate_targets(site, later)
+    assert np.mean(target / later) == pytest.approx(0.5, abs=0.03)
+    # the first question of a topic has nothing to duplicate; the draw is the run's, every time
+    assert list(duplicate_targets(site, np.array([0, 1]))) == [NONE, NONE]
+    np.testing.assert_array_equal(duplicate_targets(site, later), target)
+    other = duplicate_targets(SimpleNamespace(posts=site.posts, settings=SimpleNamespace(seed=4)), later)
+    assert np.mean(other != target) > 0.9
 
 
 def test_answer_count_counts_only_answers_not_deleted(con):

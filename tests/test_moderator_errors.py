@@ -103,3 +103,23 @@ def test_a_partial_strike_sits_between_no_strike_and_a_full_strike():
     urgent = _backlog(*full[:2], "urgent_share=1", full[3])
     staff = _backlog(*full[:3], "staff_cover=0.5")
     assert urgent < _backlog(*full) and staff < _backlog(*full)  # urgent flags handled; staff take overflow
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_strike_stops_the_same_number_of_moderators_on_every_seed(seed):
+    """A strike of share s stops round(s x n) of the n moderators on every seed (a draw per
+    moderator against the share made the small site's strike a lottery), nested as the share grows,
+    and round(u x k) of the k strikers keep handling urgent flags."""
+    site = Site(small("moderation.moderators.count=5", days=2, warmup=0, seed=seed))
+    mods = list(site.moderators)
+    assert len(mods) == 5
+    before = set()
+    for share, expected in ((0.0, 0), (0.1, 1), (0.3, 2), (0.5, 3), (0.8, 4), (1.0, 5)):
+        site.policy.moderator_strike_share = share
+        striking = {m.index for m in mods if m.striking()}
+        assert len(striking) == expected and before <= striking, (share, striking)
+        before = striking
+    site.policy.moderator_strike_share = 0.8
+    for urgent, expected in ((0.0, 0), (0.5, 2), (1.0, 4)):
+        site.policy.strike_urgent_share = urgent
+        assert sum(m.striking() and m.urgent_only() for m in mods) == expected

@@ -3,6 +3,8 @@ seeds), removals have exactly one cause, sanctions trace back to a flag or a det
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -13,8 +15,14 @@ from tests.sites import run_site, small
 SEEDS = (0, 1)
 
 
+@functools.lru_cache(maxsize=16)
+def _metrics(overrides: tuple[str, ...], days: float, seed: int) -> dict:
+    """One run's metrics (several tests read different metrics of the same runs)."""
+    return simulate(small(*overrides, days=days, seed=seed)).metrics
+
+
 def total(metric: str, *overrides: str, days: float = 50) -> float:
-    return sum(simulate(small(*overrides, days=days, seed=s)).metrics[metric] for s in SEEDS)
+    return sum(_metrics(overrides, days, s)[metric] for s in SEEDS)
 
 
 def test_no_moderators_raises_time_to_removal_and_harm_exposure():
