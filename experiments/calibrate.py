@@ -143,7 +143,14 @@ def calibrate_main(argv: list[str]) -> None:
 def summarize_study(study, calibration, settings, request: dict, folder: Path) -> tuple[dict, list[dict]]:
     """The result of a finished study: the best candidate re-run on the fitting seeds (checked to
     reproduce its trial exactly), its target rows, the best-fit ranges."""
-    from experiments.calibration_search import BEST_SHARE, best_ranges, best_trial, candidate, finished, measure
+    from experiments.calibration_search import (
+        BEST_SHARE,
+        best_ranges,
+        best_trial,
+        candidate,
+        finished,
+        measure,
+    )
     from experiments.compare import in_parallel
     from sim.config import replace
 

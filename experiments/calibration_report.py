@@ -18,7 +18,6 @@ import numpy as np
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from experiments.calibration import Calibration
 from preflight.files import atomic_write, json_ready
 from sim.clock import MINUTES_PER_DAY
 

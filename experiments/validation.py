@@ -17,7 +17,14 @@ from importlib import resources
 from pathlib import Path
 
 from experiments.calibrate import site_of, split_options, whole
-from experiments.calibration import Calibration, CalibrationError, load_calibration, misses, spread_rows, target_values
+from experiments.calibration import (
+    Calibration,
+    CalibrationError,
+    load_calibration,
+    misses,
+    spread_rows,
+    target_values,
+)
 from sim.config import ConfigError
 
 OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "out")

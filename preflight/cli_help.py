@@ -322,7 +322,8 @@ exit codes:
 
 VALIDATE = """preflight validate: check a fitted preset against every emergent target, on fresh seeds.
 
-usage: preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...] [OVERRIDE ...]
+usage: preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...]
+                         [OPTION=VALUE ...] [OVERRIDE ...]
 
 Runs the preset (default: the calibration file's, e.g. conf/population/calibrated_small.yaml) on
 the validation seeds (default: the file's validation_seeds; never the fitting seeds its header

@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 
 from experiments.calibration import Calibration, Parameter, Search, Target, target_values
-from experiments.calibration_search import best_ranges, best_trial, candidate, finished, measure, open_study, search
+from experiments.calibration_search import (
+    best_ranges,
+    best_trial,
+    candidate,
+    finished,
+    measure,
+    open_study,
+    search,
+)
 from sim.config import replace
 from tests.sites import small
 
