@@ -329,7 +329,8 @@ Runs the preset (default: the calibration file's, e.g. conf/population/calibrate
 the validation seeds (default: the file's validation_seeds; never the fitting seeds its header
 records) over the file's horizon, and checks the mean over seeds of every emergent target against
 its band. Prints the table (Markdown, with the command) and one line per miss; writes
-validation.md and validation.json to a fresh folder (default outputs/validate/<calibration>_<time>/).
+validation.md and validation.json to a fresh folder (default
+outputs/validate/<calibration>_<time>/).
 
 options:
   calibration=NAME|PATH   the calibration file (default: the site's)
