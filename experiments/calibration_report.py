@@ -113,7 +113,7 @@ def _view(result: dict, figures: dict[str, bytes]) -> dict:
     emergent = [r for r in rows if r["kind"] == "emergent"]
     return {**result, "rows": rows, "in_band": sum(r["in_band"] for r in emergent), "emergent_count": len(emergent),
             "figures": {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in figures.items()},
-            "range_rows": [{"key": k, **v, **{f"prior_{a}": result["parameters"][k][a] for a in ("low", "high", "prior")},
+            "range_rows": [{"key": k, "prcc": math.nan, "p": math.nan, **v, **{f"prior_{a}": result["parameters"][k][a] for a in ("low", "high", "prior")},
                             "best": result["best"]["params"][k]} for k, v in result["ranges"].items()]}
 
 
@@ -145,12 +145,13 @@ def markdown(view: dict) -> str:
         lines += ["", "Targets of the full-scale file left out here:", ""]
         lines += [f"- `{k}`: {v}" for k, v in view["excluded"].items()]
     lines += ["", f"## Best-fit parameter ranges (best {view['best_share']:.0%} of trials)", "",
-              "| parameter | prior | prior range | best | best-fit range | span of prior | identified |",
-              "|---|---|---|---:|---|---:|---|"]
+              "| parameter | prior | prior range | best | best-fit range | span of prior | loss dependence (PRCC) "
+              "| p | identified |",
+              "|---|---|---|---:|---|---:|---:|---:|---|"]
     for r in view["range_rows"]:
         lines.append(f"| `{r['key']}` | {r['prior_prior']} | [{r['prior_low']:g}, {r['prior_high']:g}] | "
                      f"{r['best']:.4g} | [{r['low']:.4g}, {r['high']:.4g}] | {r['span_of_prior']:.2f} | "
-                     f"{'yes' if r['identified'] else 'no'} |")
+                     f"{r['prcc']:.2f} | {r['p']:.2g} | {'yes' if r['identified'] else 'no'} |")
     lines += ["", "## Figures", "", "![activity days per answerer](figures/answer_days.png)", "",
               "![reputation Lorenz curve](figures/lorenz.png)", "", "![daily volumes](figures/volumes.png)", "",
               f"Install the preset: `{view['install']}`", "", f"Confirm at full scale: `{view['confirm']}`", ""]

@@ -26,9 +26,9 @@ STUDY_FILE = "study.journal"
 #: share of the finished trials, best first, whose parameter ranges the report calls the best fit
 BEST_SHARE = 0.1
 BEST_MIN_TRIALS = 5  # ... and at least this many (a range over one or two trials says nothing)
-#: a parameter whose best-fit range spans at least this share of its prior range (log scale for a
-#: log-uniform prior) is reported as not identifiable from the targets
-UNIDENTIFIED_SPAN = 0.5
+#: one-sided significance level of the identifiability test (:func:`loss_dependence`), shared over the
+#: parameters (Bonferroni: each is tested at ``IDENTIFIED_ALPHA / number of parameters``)
+IDENTIFIED_ALPHA = 0.05
 STARTUP_TRIALS = 10  # TPE's random start (Optuna's default), fewer when the budget is small
 
 
@@ -168,16 +168,70 @@ def best_trial(study):
     return min(trials, key=lambda t: (t.value, t.number))
 
 
+def _scaled(values, p: Parameter) -> np.ndarray:
+    """Values on the prior's scale (log for a log-uniform prior), as shares of the prior's range."""
+    scale = np.log if p.prior == "log_uniform" else (lambda x: np.asarray(x, dtype=float))
+    return (scale(np.asarray(values, dtype=float)) - scale(p.low)) / (scale(p.high) - scale(p.low))
+
+
+def loss_dependence(trials: list, parameters: dict[str, Parameter]) -> dict[str, dict]:
+    """Per parameter: how much the loss depends on it, over all finished ``trials``.
+
+    The partial rank correlation coefficient (PRCC, the standard global sensitivity measure for
+    simulation models) between the loss and the parameter's distance from the best trial (on the
+    prior's scale), controlling for the other parameters' distances: ranks of the loss and of the
+    distances, each regressed on the ranks of the other distances, then the correlation of the
+    residuals. Controlling for the others matters: TPE narrows every parameter at once, so a
+    parameter the loss ignores also lies close to the best in the good (late) trials. ``p`` is the
+    one-sided p-value of a positive PRCC (Student's t, n - 2 - k degrees of freedom for k
+    controls); NaN when there are too few trials or the loss does not vary.
+    """
+    from scipy import stats
+
+    keys = list(parameters)
+    n, k = len(trials), len(keys) - 1
+    nan = {key: {"prcc": math.nan, "p": math.nan} for key in keys}
+    if n - 2 - k < 1:
+        return nan
+    best = min(trials, key=lambda t: (t.value, t.number))
+    y = stats.rankdata([t.value for t in trials])
+    if np.ptp(y) == 0:
+        return nan
+    d = np.column_stack([stats.rankdata(np.abs(_scaled([t.params[key] for t in trials], parameters[key])
+                                                - _scaled(best.params[key], parameters[key]))) for key in keys])
+    out = {}
+    for j, key in enumerate(keys):
+        controls = np.column_stack([np.ones(n), np.delete(d, j, axis=1)])
+        res_y = y - controls @ np.linalg.lstsq(controls, y, rcond=None)[0]
+        res_x = d[:, j] - controls @ np.linalg.lstsq(controls, d[:, j], rcond=None)[0]
+        norm = float(np.linalg.norm(res_y) * np.linalg.norm(res_x))
+        if norm < 1e-12:
+            out[key] = {"prcc": math.nan, "p": math.nan}
+            continue
+        r = float(np.clip(res_y @ res_x / norm, -1.0, 1.0))
+        df = n - 2 - k
+        t = r * math.sqrt(df / max(1.0 - r * r, 1e-300))
+        out[key] = {"prcc": r, "p": float(stats.t.sf(t, df))}
+    return out
+
+
 def best_ranges(study, parameters: dict[str, Parameter], share: float = BEST_SHARE) -> dict[str, dict]:
-    """Per parameter: the range over the best ``share`` of finished trials, and whether it is
-    narrow enough (under :data:`UNIDENTIFIED_SPAN` of the prior) to call the parameter identified."""
-    trials = sorted(finished(study), key=lambda t: (t.value, t.number))
+    """Per parameter: the range over the best ``share`` of finished trials (at least
+    :data:`BEST_MIN_TRIALS`), its span as a share of the prior's, and whether the parameter is
+    identified: the loss depends on it (:func:`loss_dependence` over all finished trials, a positive
+    partial rank correlation significant at :data:`IDENTIFIED_ALPHA`, Bonferroni over the
+    parameters). A narrow best-fit range alone is no evidence: TPE narrows every parameter together."""
+    everything = finished(study)
+    trials = sorted(everything, key=lambda t: (t.value, t.number))
     top = trials[:max(min(BEST_MIN_TRIALS, len(trials)), math.ceil(share * len(trials)))]
+    dependence = loss_dependence(everything, parameters)
+    level = IDENTIFIED_ALPHA / max(len(parameters), 1)
     out = {}
     for key, p in parameters.items():
         values = np.array([t.params[key] for t in top])
-        scale = np.log if p.prior == "log_uniform" else (lambda x: x)
-        span = float((scale(values.max()) - scale(values.min())) / (scale(p.high) - scale(p.low)))
+        span = float(np.ptp(_scaled(values, p)))
+        dep = dependence[key]
         out[key] = {"low": float(values.min()), "high": float(values.max()), "trials": len(top),
-                    "span_of_prior": span, "identified": bool(len(top) >= BEST_MIN_TRIALS and span < UNIDENTIFIED_SPAN)}
+                    "span_of_prior": span, "prcc": dep["prcc"], "p": dep["p"],
+                    "identified": bool(dep["prcc"] > 0 and dep["p"] < level)}
     return out
