@@ -524,6 +524,12 @@ def main(argv: list[str] | None = None) -> None:
     elif command == "reproduce":
         from experiments.reproduce import reproduce_main
         reproduce_main(rest)
+    elif command == "calibrate":
+        from experiments.calibrate import calibrate_main
+        calibrate_main(rest)
+    elif command == "validate":
+        from experiments.validation import validate_main
+        validate_main(rest)
 
 
 def entry() -> None:

@@ -19,6 +19,8 @@ COMMANDS = {
     "collect": "every summary.json below a folder into results.parquet and results.duckdb",
     "sensitivity": "which behavioural assumptions a comparison's result depends on (Morris or Sobol)",
     "reproduce": "re-run a run or comparison from its provenance; IDENTICAL or DIFFERENT",
+    "calibrate": "fit the uncertain behaviour to a calibration file's emergent targets (Optuna); a preset",
+    "validate": "run a fitted preset on fresh seeds and check every emergent target; exit 1 on a miss",
     "sql": "SQL over a run's event tables (the data dump's schema): print, --csv/--parquet, a shell",
     "dashboard": "watch a what-if live beside its baseline in the browser (Mesa's SolaraViz page)",
 }
@@ -284,6 +286,68 @@ exit codes:
   1  an unexpected error (a bug), printed with its traceback
   2  no event tables in RUN_DIR, an unknown query name or option, or SQL DuckDB cannot run"""
 
+CALIBRATE = """preflight calibrate: fit the uncertain behavioural parameters to real figures.
+
+usage: preflight calibrate [site=NAME] [calibration=NAME] [OPTION=VALUE ...] [OVERRIDE ...]
+       preflight calibrate resume=DIR [trials=N] [n_jobs=N]
+
+Reads a calibration file (conf/calibration/NAME.yaml; default: the site's, site small's is
+small.yaml, its targets per capita) and the uncertain parameters it names (key, range, prior).
+Optuna's TPE sampler (seeded) proposes candidates; each runs on every fitting seed of the file and
+scores the sum over emergent targets of the squared distance outside the band, in band widths,
+of the mean over seeds (input targets are never counted). A progress bar counts the runs. The
+study is kept in DIR/study.journal, so an interrupted calibration goes on with resume=DIR.
+Writes to a fresh folder (default outputs/calibrate/<calibration>_<time>/): the fitted population
+preset (calibrated_<calibration>.yaml, its header naming the command, seeds and targets),
+calibration_report.html and .md (every target observed vs simulated, best-fit ranges, figures),
+calibration.json. How to read it: docs/calibration.md.
+
+options:
+  calibration=NAME|PATH   the calibration file (default: the site's)
+  trials=N                trials to finish (default: the file's search.trials)
+  n_jobs=N                parallel simulations (default: the file's search.n_jobs; 0 = every core)
+  name=PRESET             the preset's name (default calibrated_<calibration>)
+  out=DIR                 the output folder
+  resume=DIR              go on with the study in DIR (its own settings; trials=N adds trials)
+Overrides (KEY=VALUE) are those of preflight run: site, run.days, run.warmup_days, ...
+
+examples:
+  preflight calibrate site=small trials=120 n_jobs=2
+  preflight calibrate resume=outputs/calibrate/small_2026-12-02_09-00-00-000000-p123
+
+exit codes:
+  0  done
+  1  an unexpected error (a bug), printed with its traceback
+  2  bad input: one line naming the key or option, the value and what is allowed; nothing written"""
+
+VALIDATE = """preflight validate: check a fitted preset against every emergent target, on fresh seeds.
+
+usage: preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...]
+                         [OPTION=VALUE ...] [OVERRIDE ...]
+
+Runs the preset (default: the calibration file's, e.g. conf/population/calibrated_small.yaml) on
+the validation seeds (default: the file's validation_seeds; never the fitting seeds its header
+records) over the file's horizon, and checks the mean over seeds of every emergent target against
+its band. Prints the table (Markdown, with the command) and one line per miss; writes
+validation.md and validation.json to a fresh folder (default
+outputs/validate/<calibration>_<time>/).
+
+options:
+  calibration=NAME|PATH   the calibration file (default: the site's)
+  preset=NAME|PATH        a preset of conf/population/ or a file preflight calibrate wrote
+  seeds=S,S,...           the seeds (refused if the preset was fitted on any of them)
+  n_jobs=N                parallel simulations (0 = every core)
+  out=DIR                 the output folder
+
+examples:
+  preflight validate site=small
+  preflight validate site=stackoverflow_2018 n_jobs=1
+
+exit codes:
+  0  every emergent target in band
+  1  a target out of band (one line each), or an unexpected error (a bug, with its traceback)
+  2  bad input: one line naming the key or option, the value and what is allowed; nothing written"""
+
 DASHBOARD = """preflight dashboard: watch a what-if happen, live, beside its baseline, in the browser.
 
 usage: preflight dashboard [site=NAME] [scenario=NAME] [seed=N] [launch_day=D] [port=P]
@@ -314,7 +378,8 @@ exit codes:
   2  bad input: one line naming the argument, the value and what is allowed"""
 
 TEXTS = {"dashboard": DASHBOARD, "sql": SQL, "run": RUN, "compare": COMPARE, "scenarios": SCENARIOS, "levers": LEVERS, "collect": COLLECT,
-         "sensitivity": SENSITIVITY, "reproduce": REPRODUCE}
+         "sensitivity": SENSITIVITY, "reproduce": REPRODUCE,
+         "calibrate": CALIBRATE, "validate": VALIDATE}
 
 
 def options(group: str) -> list[str]:

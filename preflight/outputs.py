@@ -22,8 +22,10 @@ from pathlib import Path
 
 from sim.config import ConfigError
 
-# files that mark a folder as holding results (a run, a comparison, a collected sweep, a screening)
-RESULT_FILES = ("summary.json", "comparison.json", "scorecard.json", "results.parquet", "sensitivity.json")
+# files that mark a folder as holding results (a run, a comparison, a collected sweep, a screening,
+# a calibration, a validation)
+RESULT_FILES = ("summary.json", "comparison.json", "scorecard.json", "results.parquet", "sensitivity.json",
+                "calibration.json", "validation.json")
 MAX_ATTEMPTS = 1000  # names tried before giving up (each one already unique to this process and microsecond)
 NEW_FILE_MODE = 0o666  # what open() asks for; the umask takes bits away
 LOG = logging.getLogger("preflight")

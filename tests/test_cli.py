@@ -76,7 +76,7 @@ def test_a_bug_prints_its_traceback_and_exits_1(tmp_path, command, patch):
 
 # --- help for people ---------------------------------------------------------------------------
 
-COMMANDS = ("run", "compare", "scenarios", "levers", "collect", "sensitivity", "reproduce")
+COMMANDS = ("run", "compare", "scenarios", "levers", "collect", "sensitivity", "reproduce", "calibrate", "validate")
 
 
 def main_output(capsys, *args: str) -> tuple[int, str, str]:
@@ -130,6 +130,15 @@ def test_every_option_of_the_argparse_commands_is_in_their_help(capsys):
         text = main_output(capsys, command, "--help")[1]
         flags = [f for action in parser._actions for f in action.option_strings if f.startswith("--")]
         missing = [f for f in flags if f != "--help" and f not in text]
+        assert missing == [], f"{command} --help does not mention {missing}"
+
+
+def test_every_option_of_calibrate_and_validate_is_in_their_help(capsys):
+    from experiments import calibrate, validation
+
+    for command, options in (("calibrate", calibrate.OPTIONS), ("validate", validation.OPTIONS)):
+        text = main_output(capsys, command, "--help")[1]
+        missing = [o for o in options if f"  {o}=" not in text]
         assert missing == [], f"{command} --help does not mention {missing}"
 
 

@@ -34,9 +34,12 @@ def test_calibration_targets_ship_with_the_package():
 
 def test_calibration_table_marks_values_inside_their_band():
     targets = {"closure_rate": {"value": 0.115, "band": [0.09, 0.14], "source": "x"},
-               "moderators": {"value": 25, "band": [20, 30], "source": "x"}}
+               "moderators": {"value": 25, "band": [20, 30], "source": "x", "kind": "input"}}
     rows = calibration_table({"closure_rate": 0.2, "moderators": 25.0}, targets)
     assert [r["in_band"] for r in rows] == [False, True]
+    assert [r["kind"] for r in rows] == ["emergent", "input"]
+    # the summary counts every target and, apart, the emergent ones (the only evidence; inputs echo config)
+    assert format_table(rows).endswith("1/2 targets inside their band (0/1 emergent)")
     rows = calibration_table({"closure_rate": math.nan}, targets)  # missing or NaN: outside
     assert [r["in_band"] for r in rows] == [False, False]
-    assert format_table(rows).endswith("0/2 targets inside their band")
+    assert format_table(rows).endswith("0/2 targets inside their band (0/1 emergent)")

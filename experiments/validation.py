@@ -1,0 +1,158 @@
+"""``preflight validate``: run the shipped population preset on fresh seeds (never its fitting
+seeds) and check every emergent target's band (docs/calibration.md).
+
+``preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...] [n_jobs=N]
+[out=DIR] [OVERRIDE ...]``. Exit 0 when every emergent target's mean over the seeds is in band, 1
+otherwise (one line per miss), 2 on bad input (nothing written). Writes ``validation.json`` and
+``validation.md`` (the table, with the command) to a fresh folder, default
+``outputs/validate/<calibration>_<time>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from experiments.calibrate import site_of, split_options, whole
+from experiments.calibration import (
+    Calibration,
+    CalibrationError,
+    load_calibration,
+    misses,
+    spread_rows,
+    target_values,
+)
+from sim.config import ConfigError
+
+OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "out")
+RESULT_FILE = "validation.json"
+
+
+def preset_file(name: str) -> tuple[str, Path]:
+    """``(option name, file)`` of ``preset=NAME`` (``conf/population/NAME.yaml``) or a path to a preset."""
+    shipped = resources.files("conf") / "population" / f"{name}.yaml"
+    if shipped.is_file():
+        return name, Path(str(shipped))
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path.stem, path
+    options = sorted(p.name[:-5] for p in (resources.files("conf") / "population").iterdir() if p.name.endswith(".yaml"))
+    raise CalibrationError(f"preset={name}: no such population preset (allowed: {', '.join(options)}, or a path "
+                           f"to a preset file that `preflight calibrate` wrote)")
+
+
+def parse_seeds(text: str | None, default: tuple[int, ...]) -> list[int]:
+    """``seeds=2001,2002`` (or ``[2001, 2002]``) as a list of distinct seeds."""
+    if text is None:
+        return list(default)
+    try:
+        seeds = [int(s) for s in text.strip("[]").split(",") if s.strip()]
+    except ValueError:
+        raise CalibrationError(f"seeds={text}: not a list of whole numbers (allowed: seeds=2001,2002,2003)") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) < len(seeds):
+        raise CalibrationError(f"seeds={text}: needs distinct seeds >= 0 (allowed: seeds=2001,2002,2003)")
+    return seeds
+
+
+def check_fresh(seeds: list[int], preset: str, path: Path) -> None:
+    """Refuse validation seeds the preset was fitted on (its header records them)."""
+    from experiments.calibration_report import fitting_seeds
+
+    fitted = fitting_seeds(path.read_text()) or []
+    overlap = sorted(set(seeds) & set(fitted))
+    if overlap:
+        raise CalibrationError(f"seeds={','.join(map(str, seeds))}: {overlap} fitted preset {preset} (its fitting seeds "
+                               f"{fitted}); validation needs fresh seeds (allowed: seeds not in {fitted})")
+
+
+def _overrides(calibration: Calibration, preset: str, path: Path, overrides: list[str], search_dir: str) -> list[str]:
+    from experiments.calibration_search import base_overrides
+
+    shipped = resources.files("conf") / "population" / f"{preset}.yaml"
+    extra = [f"population={preset}"]
+    if not (shipped.is_file() and Path(str(shipped)) == path):  # a preset file outside conf/: on the search path
+        (Path(search_dir) / "population").mkdir(parents=True, exist_ok=True)
+        (Path(search_dir) / "population" / f"{preset}.yaml").write_text(path.read_text())
+        extra.append(f"hydra.searchpath=[file://{search_dir}]")
+    return base_overrides(calibration, [*extra, *overrides])
+
+
+def validate_main(argv: list[str]) -> None:
+    """``preflight validate ...``: exit 0 if every emergent target is in band, 1 otherwise."""
+    from preflight.compose import _fail, compose
+    from preflight.outputs import check_writable, new_folder, prepare
+
+    try:
+        options, overrides = split_options(argv, OPTIONS)
+        calibration = load_calibration(options.get("calibration") or site_of(overrides) or "small")
+        preset, path = preset_file(options.get("preset") or calibration.preset)
+        seeds = parse_seeds(options.get("seeds"), calibration.validation_seeds)
+        check_fresh(seeds, preset, path)
+        n_jobs = whole(options, "n_jobs", calibration.search.n_jobs, 0)
+        with tempfile.TemporaryDirectory(prefix="preflight-validate-") as search_dir:
+            run_overrides = _overrides(calibration, preset, path, overrides, search_dir)
+            _, settings = compose(run_overrides)
+        check_writable(options.get("out") or Path("outputs") / "validate", "out")
+    except (CalibrationError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
+        _fail(str(err))
+    command = " ".join(["preflight", "validate", *argv])
+    rows = validation_rows(calibration, settings, seeds, n_jobs)
+    try:
+        folder = (prepare(options["out"], "out") if options.get("out") else
+                  new_folder(Path("outputs") / "validate", calibration.name, "out"))
+    except ConfigError as err:
+        _fail(str(err))
+    report = validation_markdown(rows, command, calibration, preset, seeds, settings)
+    _write(folder, rows, report, command, calibration, preset, seeds, run_overrides)
+    print(report)
+    missed = misses(rows)
+    for line in missed:
+        print(line)
+    print(f"validation: {folder.resolve() / RESULT_FILE}")
+    raise SystemExit(1 if missed else 0)
+
+
+def validation_rows(calibration: Calibration, settings, seeds: list[int], n_jobs: int) -> list[dict]:
+    """The preset's target rows over ``seeds`` (runs in parallel, with a progress bar)."""
+    from experiments.calibration_search import measure
+    from experiments.compare import in_parallel
+    from preflight.progress import bar
+    from sim.config import replace
+
+    tasks = [(replace(settings, seed=s), False) for s in seeds]
+    jobs = min(n_jobs or os.cpu_count() or 1, len(tasks))
+    with bar(len(tasks), f"validate {calibration.name}", "run", settings.run.progress) as runs:
+        results = in_parallel(measure, tasks, jobs, runs)
+    values = target_values([r["metrics"] for r in results], calibration.targets, settings.site.registered_users)
+    return spread_rows(values, calibration.targets)
+
+
+def validation_markdown(rows: list[dict], command: str, calibration: Calibration, preset: str, seeds: list[int],
+                        settings) -> str:
+    """The table a README quotes: every target, its kind, band, mean and spread over the seeds."""
+    emergent = [r for r in rows if r["kind"] == "emergent"]
+    lines = [f"`{command}`: preset `{preset}`, site {settings.site.name}, {settings.run.days:g} days "
+             f"(warm-up {settings.run.warmup_days:g}), seeds {seeds}: **{sum(r['in_band'] for r in emergent)}/"
+             f"{len(emergent)} emergent targets in band** ({calibration.path}).", "",
+             "| target | kind | observed | band | simulated mean | sd over seeds | in band |",
+             "|---|---|---:|---|---:|---:|:---:|"]
+    for r in rows:
+        per = f" per {r['per']}" if r["per"] else ""
+        verdict = ("yes" if r["in_band"] else "**no**") if r["kind"] == "emergent" else ("(input) yes" if r["in_band"]
+                                                                                        else "(input) no")
+        lines.append(f"| `{r['target']}`{per} | {r['kind']} | {r['real']:g} | [{r['band'][0]:g}, {r['band'][1]:g}] | "
+                     f"{r['mean']:.4g} | {r['sd']:.2g} | {verdict} |")
+    return "\n".join(lines)
+
+
+def _write(folder: Path, rows, report: str, command: str, calibration: Calibration, preset: str, seeds,
+           run_overrides) -> None:
+    from preflight.files import atomic_write, json_ready
+
+    atomic_write(folder / "validation.md", (report + "\n").encode())
+    result = {"command": command, "calibration": calibration.path, "preset": preset, "seeds": seeds,
+              "overrides": run_overrides, "rows": rows, "misses": misses(rows)}
+    atomic_write(folder / RESULT_FILE, json.dumps(json_ready(result), indent=2, allow_nan=False).encode())

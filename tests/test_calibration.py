@@ -1,0 +1,162 @@
+"""Calibration targets, the loss, and the ``calibrate`` / ``validate`` commands' input checks and
+exit codes (docs/calibration.md). The search itself is checked in test_calibration_recovery.py."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from experiments.calibration import (
+    CalibrationError,
+    Target,
+    band_distance,
+    load_calibration,
+    loss,
+    misses,
+    simulated_value,
+    spread_rows,
+)
+from experiments.calibration_report import fitting_seeds, preset_text
+from preflight.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+FULL_USERS, FULL_QUESTIONS = 1_000_000, 7915  # the full-scale denominators small.yaml divides by
+
+
+def _target(kind="emergent", band=(1.0, 3.0), per=None, name="closure_rate"):
+    return Target(name, sum(band) / 2, band, kind, per, "x")
+
+
+def test_band_distance_is_zero_inside_and_counts_band_widths_outside():
+    assert band_distance(2.0, (1.0, 3.0)) == 0.0
+    assert band_distance(1.0, (1.0, 3.0)) == 0.0
+    assert band_distance(4.0, (1.0, 3.0)) == 0.5  # one unit above, the band is two wide
+    assert band_distance(-1.0, (1.0, 3.0)) == 1.0
+    assert band_distance(math.nan, (1.0, 3.0)) == 2.0  # undefined: two widths
+
+
+def test_loss_sums_squared_distances_of_emergent_targets_only():
+    targets = {"a": _target(), "b": _target(band=(0.0, 10.0)), "c": _target(kind="input")}
+    # a: 4 is 0.5 widths out; b: 15 is 0.5 widths out; c (an input) is far out but never counted
+    assert loss({"a": 4.0, "b": 15.0, "c": 100.0}, targets) == pytest.approx(0.25 + 0.25)
+    assert loss({"a": 2.0, "b": 5.0, "c": 100.0}, targets) == 0.0
+
+
+def test_per_capita_targets_divide_by_their_denominator():
+    metrics = {"questions_per_day": 16.0, "upvotes_per_day": 80.0}
+    assert simulated_value(_target(per="registered_users", name="questions_per_day"), metrics, 2000) == 0.008
+    assert simulated_value(_target(per="questions_per_day", name="upvotes_per_day"), metrics, 2000) == 5.0
+    assert simulated_value(_target(name="upvotes_per_day"), metrics, 2000) == 80.0
+    assert math.isnan(simulated_value(_target(per="questions_per_day", name="upvotes_per_day"),
+                                      {"questions_per_day": 0.0, "upvotes_per_day": 3.0}, 2000))
+
+
+def test_rows_report_mean_and_spread_and_one_miss_line_per_emergent_target():
+    targets = {"closure_rate": _target(band=(0.09, 0.14)), "moderators": _target(kind="input", band=(20, 30))}
+    rows = spread_rows({"closure_rate": [0.2, 0.3], "moderators": [2, 2]}, targets)
+    assert rows[0]["mean"] == pytest.approx(0.25) and rows[0]["sd"] == pytest.approx(0.0707, abs=1e-4)
+    assert [r["in_band"] for r in rows] == [False, False]
+    lines = misses(rows)
+    assert len(lines) == 1 and lines[0].startswith("MISS closure_rate: simulated 0.25")
+
+
+def test_every_shipped_target_is_emergent_or_input():
+    full = load_calibration("stackoverflow_2018")
+    inputs = {k for k, t in full.targets.items() if t.kind == "input"}
+    assert inputs == {"moderators", "spam_autoflag_precision"}  # set by the site preset / the detector's precision
+    assert len(full.emergent()) == len(full.targets) - 2
+
+
+def test_small_site_targets_are_the_full_scale_ones_per_capita():
+    full, small = load_calibration("stackoverflow_2018"), load_calibration("small")
+    assert set(small.targets) | set(small.excluded) == set(full.targets)
+    for name, t in small.targets.items():
+        f = full.targets[name]
+        scale = {"registered_users": FULL_USERS, "questions_per_day": FULL_QUESTIONS, None: 1}[t.per]
+        assert t.kind == f.kind, name
+        assert t.value == pytest.approx(f.value / scale, rel=1e-3), name
+        assert t.band == pytest.approx(tuple(b / scale for b in f.band), rel=1e-3), name
+    assert set(small.search.seeds).isdisjoint(small.validation_seeds)
+
+
+def test_a_calibration_file_without_kinds_is_refused_in_one_line(tmp_path):
+    raw = yaml.safe_load((ROOT / "conf/calibration/small.yaml").read_text())
+    del raw["targets"]["closure_rate"]["kind"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(CalibrationError, match=r"closure_rate.kind=None: unknown \(allowed: emergent, input\)"):
+        load_calibration(str(path))
+
+
+def test_the_preset_header_records_the_fitting_seeds():
+    result = {"preset": "calibrated_x", "created": "now", "command": "preflight calibrate", "site": "small",
+              "calibration": {"path": "conf/calibration/small.yaml"}, "days": 60, "warmup_days": 14,
+              "best": {"loss": 0.0, "number": 3, "params": {"population.ask_rate": 0.008}}, "trials": 10,
+              "sampler_seed": 0, "emergent": ["questions_per_day"], "inputs": [], "seeds": [1001, 1002],
+              "best_share": 0.1, "parameters": {"population.ask_rate": {"prior": "log_uniform", "low": 0.0035,
+                                                                          "high": 0.014}},
+              "ranges": {"population.ask_rate": {"low": 0.0079, "high": 0.0081, "identified": True}}}
+    text = preset_text(result)
+    assert fitting_seeds(text) == [1001, 1002]
+    assert yaml.safe_load(text) == {"defaults": ["default", "_self_"], "ask_rate": 0.008}
+
+
+@pytest.mark.parametrize("command, message", [
+    (["calibrate", "calibration=nope"], "calibration=nope: no such calibration file"),
+    (["calibrate", "site=small", "trials=0"], "trials=0: must be at least 1"),
+    (["calibrate", "site=small", "population.nope=1"], "population.nope"),
+    (["calibrate", "resume=nowhere"], "resume=nowhere: not a calibration folder"),
+    (["validate", "preset=nope"], "preset=nope: no such population preset"),
+    (["validate", "seeds=1001,9"], "[1001] fitted preset calibrated_small"),
+    (["validate", "seeds=x"], "seeds=x: not a list of whole numbers"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(command, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_exits_1_and_names_the_target_out_of_band(tmp_path, monkeypatch, capsys):
+    raw = yaml.safe_load((ROOT / "conf/calibration/small.yaml").read_text())
+    raw["targets"]["questions_per_day"]["band"] = [1.0, 2.0]  # a question a day per member: unreachable
+    raw["targets"]["questions_per_day"]["value"] = 1.5
+    (tmp_path / "impossible.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", "calibration=impossible.yaml", "seeds=2001", "run.days=6", "run.warmup_days=2",
+              "n_jobs=1", "out=check"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 1
+    # six days miss other targets too (in the file's order); the impossible one must be among the misses
+    assert "MISS questions_per_day" in [line.split(":")[0] for line in out.splitlines() if line.startswith("MISS ")]
+    assert (tmp_path / "check" / "validation.json").is_file() and (tmp_path / "check" / "validation.md").is_file()
+
+
+def test_the_shipped_small_preset_is_validated_on_fresh_seeds(tmp_path, monkeypatch, capsys):
+    """CI's validation: the shipped preset on the small site's per-capita targets, its five fresh
+    seeds, the file's 60-day horizon. The exit code and the MISS lines are the emergent targets out
+    of band in validation.json, no more, no less (inputs never count). The goal, every emergent
+    target in band (exit 0), is an expected failure until the preset is refitted: it was fitted
+    before the merge of main (supply responding to demand), and 9/18 are in band after it (README)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["validate", "site=small", "n_jobs=1", "out=check"])
+    out = capsys.readouterr().out
+    result = json.loads((tmp_path / "check" / "validation.json").read_text())
+    assert result["seeds"] == [2001, 2002, 2003, 2004, 2005] and result["preset"] == "calibrated_small"
+    out_of_band = [r["target"] for r in result["rows"] if r["kind"] == "emergent" and not r["in_band"]]
+    missed = [line.split(":")[0].removeprefix("MISS ") for line in out.splitlines() if line.startswith("MISS ")]
+    assert missed == out_of_band
+    assert exit_.value.code == (1 if out_of_band else 0)
+    assert "moderators" not in missed  # an input (out of band on this site) is never a miss
+    shutil.rmtree(tmp_path / "check")
+    if out_of_band:  # reported as XFAIL (not a pass) until calibrated_small.yaml is refitted
+        pytest.xfail(f"the shipped preset misses {len(out_of_band)} emergent targets: {', '.join(out_of_band)}")
