@@ -67,8 +67,9 @@ def event_counts(name: str, runs: Sequence[Mapping[str, float]],
     A count metric counts its own events when its values are whole numbers (``harm_exposure``
     counts views, which the traffic model spreads fractionally, so it has none); a per-day
     metric (the registry's ``per_day`` kind whatever its name, e.g. ``suspensions_by_moderators``,
-    or a name ending ``_per_day``) is a count over the ``window_days`` of the measurement window. A rate or share listed
-    in :data:`EVENT_COUNT_OF` borrows the count of its events from that metric.
+    or a name ending ``_per_day``) is a count over the ``window_days`` of the measurement window.
+    A rate or share listed in :data:`EVENT_COUNT_OF` borrows the count of its events from that
+    metric.
 
     Args:
         name: The metric.
