@@ -123,12 +123,14 @@ class Community(mesa.Agent):
                            found=own)
 
     def _late_answers(self, events: Events, targets: np.ndarray) -> None:
-        """A share of answers go to an older question found by search (late answers): ``targets``
-        rewritten in place."""
+        """A share of answers go to an older question found by search (late answers), a share of
+        its own for members below the comment-everywhere privilege: ``targets`` rewritten in place."""
         site = self.site
         posts, p = site.posts, site.settings.population
         lo = site.hot_start()
-        old = (uniform(events.keys, "answer_old") < p.old_question_answer_share) & (lo > 0)
+        new_member = site.users.reputation[events.users] < site.policy.priv_comment_everywhere
+        share = np.where(new_member, p.old_question_answer_share_new_members, p.old_question_answer_share)
+        old = (uniform(events.keys, "answer_old") < share) & (lo > 0)
         if old.any():
             found = (uniform(events.keys[old], "answer_old_target") * lo).astype(np.int64)
             targets[old] = np.where(posts.kind[found] == PostType.QUESTION, found, np.maximum(posts.parent[found], 0))

@@ -83,6 +83,7 @@ class Search:
     sampler_seed: int
     batch: int
     n_jobs: int
+    centre_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,9 @@ def load_calibration(name: str) -> Calibration:
                       seeds=_seeds(search.get("seeds"), f"{name}: search.seeds"),
                       sampler_seed=int(_number(search, "sampler_seed", f"{name}: search", 0)),
                       batch=int(_number(search, "batch", f"{name}: search", 1)),
-                      n_jobs=int(_number(search, "n_jobs", f"{name}: search", 0))))
+                      n_jobs=int(_number(search, "n_jobs", f"{name}: search", 0)),
+                      centre_weight=_number(search, "centre_weight", f"{name}: search", 0)
+                      if "centre_weight" in search else 0.0))
 
 
 def load_parameters(name: str) -> dict[str, Parameter]:
@@ -258,9 +261,22 @@ def band_distance(value: float, band: tuple[float, float]) -> float:
     return max(low - value, 0.0, value - high) / (high - low)
 
 
-def loss(means: dict[str, float], targets: dict[str, Target]) -> float:
-    """Sum over the emergent targets of the squared distance outside the band (in band widths)."""
-    return float(sum(band_distance(means[name], t.band) ** 2 for name, t in targets.items() if t.kind == "emergent"))
+def centre_distance(value: float, target: Target) -> float:
+    """How far ``value`` lies from the target's observed value, in band widths (NaN counts as
+    :data:`UNDEFINED_DISTANCE`)."""
+    low, high = target.band
+    if not math.isfinite(value):
+        return UNDEFINED_DISTANCE
+    return abs(value - target.value) / (high - low)
+
+
+def loss(means: dict[str, float], targets: dict[str, Target], centre_weight: float = 0.0) -> float:
+    """Sum over the emergent targets of the squared distance outside the band (in band widths),
+    plus ``centre_weight`` times the squared distance from the observed value (in band widths):
+    a gentle pull inside the band, so that a fit does not rest on a band's edge, where a fresh
+    seed falls out of it."""
+    return float(sum(band_distance(means[name], t.band) ** 2 + centre_weight * centre_distance(means[name], t) ** 2
+                     for name, t in targets.items() if t.kind == "emergent"))
 
 
 def target_values(per_seed: list[dict[str, float]], targets: dict[str, Target], registered_users: int) -> dict:

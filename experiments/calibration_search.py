@@ -152,7 +152,7 @@ def search(study, calibration: Calibration, settings: Settings, trials: int, n_j
                 per_seed = [r["metrics"] for r in results[i * len(seeds):(i + 1) * len(seeds)]]
                 values = target_values(per_seed, calibration.targets, settings.site.registered_users)
                 trial.set_user_attr("values", json_ready(values))
-                study.tell(trial, loss(_means(values), calibration.targets))
+                study.tell(trial, loss(_means(values), calibration.targets, calibration.search.centre_weight))
 
 
 def _means(values: dict[str, list[float]]) -> dict[str, float]:

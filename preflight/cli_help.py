@@ -295,7 +295,8 @@ Reads a calibration file (conf/calibration/NAME.yaml; default: the site's, site 
 small.yaml, its targets per capita) and the uncertain parameters it names (key, range, prior).
 Optuna's TPE sampler (seeded) proposes candidates; each runs on every fitting seed of the file and
 scores the sum over emergent targets of the squared distance outside the band, in band widths,
-of the mean over seeds (input targets are never counted). A progress bar counts the runs. The
+of the mean over seeds, plus a gentle pull toward the observed value (search.centre_weight; input
+targets are never counted). A progress bar counts the runs. The
 study is kept in DIR/study.journal, so an interrupted calibration goes on with resume=DIR.
 Writes to a fresh folder (default outputs/calibrate/<calibration>_<time>/): the fitted population
 preset (calibrated_<calibration>.yaml, its header naming the command, seeds and targets),

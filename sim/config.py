@@ -262,6 +262,7 @@ class PopulationConfig:
     vandal_quality_drop: float = num(0.3, PROB)
     rollback_hours: float = num(12.0, HOURS_POS)
     old_question_answer_share: float = num(0.05, PROB)
+    old_question_answer_share_new_members: float = num(0.05, PROB)
     newcomer_days: float = num(30.0, DAYS_POS)
     views_per_hour_new_question: float = num(6.0, _rng(0.0, MAX_VIEWS_PER_HOUR))
     views_decay_hours: float = num(10.0, HOURS_POS)

@@ -47,6 +47,18 @@ def test_loss_sums_squared_distances_of_emergent_targets_only():
     assert loss({"a": 2.0, "b": 5.0, "c": 100.0}, targets) == 0.0
 
 
+def test_the_centre_pull_prefers_the_observed_value_but_never_outweighs_a_miss():
+    targets = {"a": _target(), "c": _target(kind="input")}  # a: observed 2, band [1, 3] (two wide)
+    # inside the band: 0.1 x (distance from 2 in band widths)^2; the input is never counted
+    assert loss({"a": 2.0, "c": 50.0}, targets, centre_weight=0.1) == 0.0
+    assert loss({"a": 3.0, "c": 50.0}, targets, centre_weight=0.1) == pytest.approx(0.1 * 0.5 ** 2)
+    assert loss({"a": 1.5, "c": 50.0}, targets, centre_weight=0.1) == pytest.approx(0.1 * 0.25 ** 2)
+    # outside: the band distance squared plus the pull; the edge is always better than any miss
+    assert loss({"a": 3.4, "c": 50.0}, targets, centre_weight=0.1) == pytest.approx(0.2 ** 2 + 0.1 * 0.7 ** 2)
+    assert loss({"a": 3.0, "c": 0.0}, targets, 0.1) < loss({"a": 3.01, "c": 0.0}, targets, 0.1)
+    assert loss({"a": math.nan, "c": 0.0}, targets, 0.1) == pytest.approx(2.0 ** 2 + 0.1 * 2.0 ** 2)
+
+
 def test_per_capita_targets_divide_by_their_denominator():
     metrics = {"questions_per_day": 16.0, "upvotes_per_day": 80.0}
     assert simulated_value(_target(per="registered_users", name="questions_per_day"), metrics, 2000) == 0.008

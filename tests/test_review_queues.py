@@ -17,7 +17,7 @@ from sim.clock import MINUTES_PER_DAY
 from sim.metric_registry import REVIEW_QUEUES
 from sim.population import Kind
 from sim.review_queues import QUEUE_NAMES
-from sim.store import Closer, EditKind, EditState, ReviewResult, ReviewTaskState, State
+from sim.store import Closer, EditKind, EditState, PostType, ReviewResult, ReviewTaskState, State
 from tests.sites import small
 
 
@@ -254,3 +254,31 @@ def test_clear_close_notices_raise_the_askers_edits_of_closed_questions():
     base = owner_edits_per_closure()
     lever = owner_edits_per_closure("scenario=clear_close_notices", "scenario.launch_day=0")
     assert lever > 1.5 * base > 0, (base, lever)
+
+
+@pytest.mark.parametrize(("new_share", "old_share"), [(1.0, 0.0), (0.0, 1.0)])
+def test_members_below_the_comment_privilege_have_their_own_share_of_answers_to_old_questions(new_share, old_share):
+    """Answers go to an older question found by search with ``old_question_answer_share``, or, for
+    members below the comment-everywhere privilege (who land from a web search and cannot comment),
+    with ``old_question_answer_share_new_members``: at shares 1 and 0 exactly one group is sent to
+    old questions (posted before the hot window), the other keeps the question it picked."""
+    from sim.arrivals import Events
+
+    site = _warm_site(f"population.old_question_answer_share_new_members={new_share}",
+                      f"population.old_question_answer_share={old_share}", warm_days=8)
+    users, lo = site.users, site.hot_start()
+    assert lo > 0
+    ids = site.active_members()
+    new = ids[users.reputation[ids] < site.policy.priv_comment_everywhere][:100]
+    est = ids[users.reputation[ids] >= site.policy.priv_comment_everywhere][:100]
+    assert new.size == est.size == 100
+    who = np.r_[new, est]
+    hot = site.posts.n - 1  # the newest post, inside the hot window
+    targets = np.full(who.size, hot, dtype=np.int64)
+    keys = np.arange(who.size, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    site.community._late_answers(Events(who, np.full(who.size, site.clock.minute), keys), targets)
+    moved = targets != hot
+    assert moved[:100].all() == bool(new_share) and (~moved[:100]).all() == (not new_share)
+    assert moved[100:].all() == bool(old_share) and (~moved[100:]).all() == (not old_share)
+    assert (targets[moved] < lo).all()  # before the hot window, and questions
+    assert (site.posts.kind[targets[moved]] == PostType.QUESTION).all()
