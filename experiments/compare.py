@@ -50,7 +50,7 @@ from experiments.stats import (
     spending_levels,
 )
 from preflight.files import json_ready
-from sim.config import Settings, flatten, seeds_of, to_tree
+from sim.config import Settings, baseline_of, flatten, seeds_of, to_tree
 from sim.metric_registry import DIRECTIONS, GROUPED, REGISTRY
 
 ARMS = ("baseline", "scenario")
@@ -58,17 +58,6 @@ MOD_WORKLOAD = tuple(name for name, m in REGISTRY.items() if m.family == "mod_wo
 TARGET_PRECISION = 0.05  # replicates_needed: CI half-width of 5% of the baseline level
 ABSOLUTE_PRECISION = 1.0  # ... or of one unit when the baseline level is zero
 _NOT_DIFFED = {"seed", "scenario.description", "scenario.hypothesis"}
-
-
-def baseline_of(settings: Settings) -> Settings:
-    """The same settings with the scenario's levers and guardrails removed.
-
-    Launch day, primary metric and context (already applied to both arms' configuration) are
-    kept, so the arms differ only in what the scenario changes.
-    """
-    empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
-                                description="The site as it is, with no change.")
-    return dataclasses.replace(settings, scenario=empty)
 
 
 def guardrails_of(settings: Settings) -> list:

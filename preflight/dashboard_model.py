@@ -24,6 +24,7 @@ from preflight.dashboard_charts import CHARTS, NEWCOMER_CLOSED, NEWCOMER_UNWELCO
 from preflight.dashboard_inputs import Choice, overrides, parse
 from preflight.dashboard_moment import newcomer_shares
 from sim.clock import MINUTES_PER_DAY
+from sim.config import baseline_of
 
 ARMS = ("baseline", "scenario")
 
@@ -57,14 +58,6 @@ def load_view() -> View:
     import yaml
 
     return View(**yaml.safe_load((resources.files("conf") / "dashboard.yaml").read_text()))
-
-
-def baseline_of(settings):
-    """The scenario's settings without its levers and guardrails: the baseline arm (the same as
-    ``experiments.compare.baseline_of``, which this layer does not import; a test checks they agree)."""
-    empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
-                                description="The site as it is, with no change.")
-    return dataclasses.replace(settings, scenario=empty)
 
 
 def compose_choice(choice: Choice):

@@ -747,6 +747,18 @@ def to_tree(settings: Settings) -> dict:
     return dataclasses.asdict(settings)
 
 
+def baseline_of(settings: Settings) -> Settings:
+    """The same settings with the scenario's levers and guardrails removed: the baseline arm of a
+    comparison (``preflight compare``, ``sensitivity``, the dashboard).
+
+    Launch day, primary metric and context (already applied to both arms' configuration) are
+    kept, so the arms differ only in what the scenario changes.
+    """
+    empty = dataclasses.replace(settings.scenario, name="baseline", levers={}, guardrails=[], hypothesis="",
+                                description="The site as it is, with no change.")
+    return dataclasses.replace(settings, scenario=empty)
+
+
 def replace(settings: Settings, **changes: Any) -> Settings:
     """A copy of ``settings`` with dotted keys replaced, e.g. ``replace(s, **{"run.days": 3})``."""
     tree = to_tree(settings)

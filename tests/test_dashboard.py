@@ -8,6 +8,7 @@ serves the page as a user does (``preflight dashboard port=0``) and works it thr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import re
@@ -34,11 +35,11 @@ from preflight.dashboard_inputs import (
     scenario_yaml,
     whatif_command,
 )
-from preflight.dashboard_model import SideBySide, baseline_of, compose_choice, load_view
+from preflight.dashboard_model import SideBySide, compose_choice, load_view
 from preflight.dashboard_moment import moderators_now
 from scenarios.lever import LEVERS, RAMP_PARAMS, param_range, param_type
 from sim.clock import MINUTES_PER_DAY
-from sim.config import ConfigError
+from sim.config import ConfigError, baseline_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(p.stem for p in (ROOT / "conf" / "scenario").glob("*.yaml"))
@@ -156,11 +157,15 @@ def test_side_by_side_is_the_baseline_until_launch_and_the_scenario_after():
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_the_dashboard_baseline_is_the_compare_baseline(scenario):
-    from experiments.compare import baseline_of as compare_baseline
-
+def test_the_baseline_arm_has_no_levers_and_keeps_everything_else(scenario):
+    """The dashboard's baseline arm is compare's (``sim.config.baseline_of``, one function both use):
+    the scenario's levers, guardrails and hypothesis gone, every other setting as it was."""
     _, settings = compose([f"scenario={scenario}", "seed=4"])
-    assert baseline_of(settings) == compare_baseline(settings)
+    base = baseline_of(settings)
+    assert base.scenario.levers == {} and base.scenario.guardrails == [] and base.scenario.name == "baseline"
+    assert base.scenario.launch_day == settings.scenario.launch_day
+    assert base.scenario.primary_metric == settings.scenario.primary_metric
+    assert dataclasses.replace(base, scenario=settings.scenario) == settings
 
 
 # -- the formal experiment -----------------------------------------------------------------------
