@@ -1,23 +1,24 @@
 """``preflight calibrate``: fit the uncertain behavioural parameters to the emergent targets of a
 calibration file and write the fit as a population preset with its report (docs/calibration.md).
 
-``preflight calibrate [site=NAME] [calibration=NAME] [trials=N] [n_jobs=N] [name=PRESET] [out=DIR]
-[OVERRIDE ...]``, or ``preflight calibrate resume=DIR [trials=N] [n_jobs=N]`` to go on with an
-interrupted (or finished, to add trials) calibration in its folder.
+``preflight calibrate [site=NAME] [calibration=NAME] [trials=N] [n_jobs=N] [ray=ADDRESS] [name=PRESET]
+[out=DIR] [OVERRIDE ...]``, or ``preflight calibrate resume=DIR [trials=N] [n_jobs=N] [ray=ADDRESS]``
+to go on with an interrupted (or finished, to add trials) calibration in its folder. ``ray=``
+spreads the runs over a Ray instance (:mod:`experiments.cluster`).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from experiments.calibration import CalibrationError, load_calibration, spread_rows, target_values
+from experiments.cluster import ClusterError, backend, cores
 from sim.config import ConfigError
 
-OPTIONS = ("calibration", "resume", "trials", "n_jobs", "name", "out")
+OPTIONS = ("calibration", "resume", "trials", "n_jobs", "ray", "name", "out")
 REQUEST_FILE = "request.json"
 RESULT_FILE = "calibration.json"
 
@@ -68,10 +69,10 @@ def _request(options: dict, overrides: list[str]) -> dict:
     """What to run: from the arguments, or, with ``resume=DIR``, from the folder's request."""
     if "resume" in options:
         folder = Path(options["resume"])
-        stray = set(options) - {"resume", "trials", "n_jobs"}
+        stray = set(options) - {"resume", "trials", "n_jobs", "ray"}
         if stray or overrides:
             raise CalibrationError(f"resume={folder}: the calibration's own settings are kept (allowed with resume: "
-                                   f"trials=N, n_jobs=N; not {', '.join(sorted(stray) or overrides)})")
+                                   f"trials=N, n_jobs=N, ray=ADDRESS; not {', '.join(sorted(stray) or overrides)})")
         try:
             request = json.loads((folder / REQUEST_FILE).read_text())
         except (OSError, ValueError):
@@ -95,6 +96,7 @@ def _prepare(options: dict, overrides: list[str]):
                                f"(allowed: resume with the same targets; start a new calibration)")
     request["trials"] = whole(options, "trials", request.get("trials") or calibration.search.trials, 1)
     request["n_jobs"] = whole(options, "n_jobs", calibration.search.n_jobs, 0)
+    request["ray"] = options.get("ray") or None
     request["preset"] = request.get("preset") or f"calibrated_{calibration.name}"
     if not request["preset"].replace("_", "").isalnum():
         raise CalibrationError(f"name={request['preset']}: not a preset name (allowed: letters, digits and _)")
@@ -117,17 +119,18 @@ def calibrate_main(argv: list[str]) -> None:
     try:
         options, overrides = split_options(argv, OPTIONS)
         request, calibration, settings = _prepare(options, overrides)
+        request["backend"] = backend(request["ray"])
         if request["folder"] is None:
             folder = (prepare(request["out"], "out") if request["out"] else
                       new_folder(Path("outputs") / "calibrate", calibration.name, "out"))
         else:
             folder = Path(request["folder"])
-    except (CalibrationError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
+    except (CalibrationError, ClusterError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
         _fail(str(err))
     command = " ".join(["preflight", "calibrate", *argv])
     if not request["resumed"]:
         request.update(command=command, created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-        keep = {k: v for k, v in request.items() if k not in ("folder", "resumed", "n_jobs")}
+        keep = {k: v for k, v in request.items() if k not in ("folder", "resumed", "n_jobs", "ray", "backend")}
         atomic_write(folder / REQUEST_FILE, json.dumps(keep, indent=2).encode())
     study = open_study(folder, calibration.name)
     left = abandon_unfinished(study)
@@ -135,7 +138,8 @@ def calibrate_main(argv: list[str]) -> None:
         sys.stderr.write(f"preflight calibrate: {left} trials an interruption left unfinished are asked again\n")
     print(f"preflight calibrate: {calibration.path} on site {settings.site.name}: {request['trials']} trials x "
           f"{len(calibration.search.seeds)} seeds of {settings.run.days:g} days; study in {folder / 'study.journal'}")
-    search(study, calibration, settings, request["trials"], request["n_jobs"], settings.run.progress)
+    search(study, calibration, settings, request["trials"], request["n_jobs"], settings.run.progress,
+           request["backend"])
     result, portraits = summarize_study(study, calibration, settings, request, folder)
     _write_and_say(result, portraits, folder)
 
@@ -156,8 +160,9 @@ def summarize_study(study, calibration, settings, request: dict, folder: Path) -
 
     best = best_trial(study)
     seeds = list(calibration.search.seeds)
+    pool = request.get("backend", "loky")
     runs = in_parallel(measure, [(replace(candidate(settings, best.params), seed=s), True) for s in seeds],
-                       min(request["n_jobs"] or os.cpu_count() or 1, len(seeds)))
+                       min(cores(request["n_jobs"], pool), len(seeds)), backend=pool)
     values = target_values([r["metrics"] for r in runs], calibration.targets, settings.site.registered_users)
     if _rounded(values) != _rounded(best.user_attrs["values"]):
         raise RuntimeError(f"the best candidate (trial {best.number}) did not reproduce its trial's metrics")

@@ -11,13 +11,13 @@ resumed study asks what an uninterrupted one would have asked (a batch cut short
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from experiments.calibration import Calibration, CalibrationError, Parameter, loss, target_values
+from experiments.cluster import cores
 from experiments.compare import in_parallel
 from preflight.files import json_ready
 from sim.config import ConfigError, Settings, replace, to_tree
@@ -130,7 +130,7 @@ def _distributions(parameters: dict[str, Parameter]) -> dict:
 
 
 def search(study, calibration: Calibration, settings: Settings, trials: int, n_jobs: int,
-           progress: bool = True) -> None:
+           progress: bool = True, backend: str = "loky") -> None:
     """Ask and evaluate candidates until ``trials`` trials have finished.
 
     Each candidate runs on every fitting seed; its value is :func:`experiments.calibration.loss` of
@@ -140,14 +140,14 @@ def search(study, calibration: Calibration, settings: Settings, trials: int, n_j
 
     seeds = calibration.search.seeds
     distributions = _distributions(calibration.parameters)
-    jobs = n_jobs or os.cpu_count() or 1
+    jobs = cores(n_jobs, backend)
     with bar(trials * len(seeds), f"calibrate {calibration.name}", "run", progress) as runs:
         runs.update(len(finished(study)) * len(seeds))
         while (done := len(finished(study))) < trials:
             study.sampler = _sampler(calibration, done, trials)
             asked = [study.ask(distributions) for _ in range(min(calibration.search.batch, trials - done))]
             tasks = [(replace(candidate(settings, t.params), seed=s), False) for t in asked for s in seeds]
-            results = in_parallel(measure, tasks, min(jobs, len(tasks)), runs)
+            results = in_parallel(measure, tasks, min(jobs, len(tasks)), runs, backend)
             for i, trial in enumerate(asked):
                 per_seed = [r["metrics"] for r in results[i * len(seeds):(i + 1) * len(seeds)]]
                 values = target_values(per_seed, calibration.targets, settings.site.registered_users)

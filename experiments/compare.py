@@ -143,8 +143,9 @@ def run_pairs(settings: Settings, jobs: int | None = None, command: str | None =
     return out
 
 
-def in_parallel(function, arguments: list[tuple], n_jobs: int, progress=None) -> list:
-    """``[function(*a) for a in arguments]`` in joblib's loky processes, in the order given.
+def in_parallel(function, arguments: list[tuple], n_jobs: int, progress=None, backend: str = "loky") -> list:
+    """``[function(*a) for a in arguments]`` in joblib's loky processes (or on Ray, ``backend="ray"``,
+    :mod:`experiments.cluster`), in the order given.
 
     The results arrive as they finish (each advances ``progress`` by one) and are put back in
     order, so the outcome does not depend on which run finished first.
@@ -152,8 +153,14 @@ def in_parallel(function, arguments: list[tuple], n_jobs: int, progress=None) ->
     from joblib import Parallel, delayed
 
     results: list = [None] * len(arguments)
-    parallel = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-    for index, result in parallel(delayed(_numbered)(i, function, a) for i, a in enumerate(arguments)):
+    if backend == "ray":
+        from experiments.cluster import on_ray
+
+        finishing = on_ray(_numbered, function, arguments, n_jobs)
+    else:
+        parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
+        finishing = parallel(delayed(_numbered)(i, function, a) for i, a in enumerate(arguments))
+    for index, result in finishing:
         results[index] = result
         if progress is not None:
             progress.update(1)

@@ -1,7 +1,7 @@
 """``preflight validate``: run the shipped population preset on fresh seeds (never its fitting
 seeds) and check every emergent target's band (docs/calibration.md).
 
-``preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...] [n_jobs=N]
+``preflight validate [site=NAME] [calibration=NAME] [preset=NAME|PATH] [seeds=S,S,...] [n_jobs=N] [ray=ADDRESS]
 [out=DIR] [OVERRIDE ...]``. Exit 0 when every emergent target's mean over the seeds is in band, 1
 otherwise (one line per miss), 2 on bad input (nothing written). Writes ``validation.json`` and
 ``validation.md`` (the table, with the command) to a fresh folder, default
@@ -11,7 +11,6 @@ otherwise (one line per miss), 2 on bad input (nothing written). Writes ``valida
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -25,9 +24,10 @@ from experiments.calibration import (
     spread_rows,
     target_values,
 )
+from experiments.cluster import ClusterError, backend, cores
 from sim.config import ConfigError
 
-OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "out")
+OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "ray", "out")
 RESULT_FILE = "validation.json"
 
 
@@ -96,10 +96,11 @@ def validate_main(argv: list[str]) -> None:
             run_overrides = _overrides(calibration, preset, path, overrides, search_dir)
             _, settings = compose(run_overrides)
         check_writable(options.get("out") or Path("outputs") / "validate", "out")
-    except (CalibrationError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
+        pool = backend(options.get("ray"))
+    except (CalibrationError, ClusterError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
         _fail(str(err))
     command = " ".join(["preflight", "validate", *argv])
-    rows = validation_rows(calibration, settings, seeds, n_jobs)
+    rows = validation_rows(calibration, settings, seeds, n_jobs, pool)
     try:
         folder = (prepare(options["out"], "out") if options.get("out") else
                   new_folder(Path("outputs") / "validate", calibration.name, "out"))
@@ -115,7 +116,8 @@ def validate_main(argv: list[str]) -> None:
     raise SystemExit(1 if missed else 0)
 
 
-def validation_rows(calibration: Calibration, settings, seeds: list[int], n_jobs: int) -> list[dict]:
+def validation_rows(calibration: Calibration, settings, seeds: list[int], n_jobs: int,
+                    pool: str = "loky") -> list[dict]:
     """The preset's target rows over ``seeds`` (runs in parallel, with a progress bar)."""
     from experiments.calibration_search import measure
     from experiments.compare import in_parallel
@@ -123,9 +125,9 @@ def validation_rows(calibration: Calibration, settings, seeds: list[int], n_jobs
     from sim.config import replace
 
     tasks = [(replace(settings, seed=s), False) for s in seeds]
-    jobs = min(n_jobs or os.cpu_count() or 1, len(tasks))
+    jobs = min(cores(n_jobs, pool), len(tasks))
     with bar(len(tasks), f"validate {calibration.name}", "run", settings.run.progress) as runs:
-        results = in_parallel(measure, tasks, jobs, runs)
+        results = in_parallel(measure, tasks, jobs, runs, pool)
     values = target_values([r["metrics"] for r in results], calibration.targets, settings.site.registered_users)
     return spread_rows(values, calibration.targets)
 

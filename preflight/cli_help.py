@@ -289,7 +289,7 @@ exit codes:
 CALIBRATE = """preflight calibrate: fit the uncertain behavioural parameters to real figures.
 
 usage: preflight calibrate [site=NAME] [calibration=NAME] [OPTION=VALUE ...] [OVERRIDE ...]
-       preflight calibrate resume=DIR [trials=N] [n_jobs=N]
+       preflight calibrate resume=DIR [trials=N] [n_jobs=N] [ray=ADDRESS]
 
 Reads a calibration file (conf/calibration/NAME.yaml; default: the site's, site small's is
 small.yaml, its targets per capita) and the uncertain parameters it names (key, range, prior).
@@ -307,6 +307,8 @@ options:
   calibration=NAME|PATH   the calibration file (default: the site's)
   trials=N                trials to finish (default: the file's search.trials)
   n_jobs=N                parallel simulations (default: the file's search.n_jobs; 0 = every core)
+  ray=ADDRESS             run them on Ray: local (a private instance here), auto or ray://HOST:PORT
+                          (a running cluster; every node needs pip install ".[ray]")
   name=PRESET             the preset's name (default calibrated_<calibration>)
   out=DIR                 the output folder
   resume=DIR              go on with the study in DIR (its own settings; trials=N adds trials)
@@ -338,6 +340,7 @@ options:
   preset=NAME|PATH        a preset of conf/population/ or a file preflight calibrate wrote
   seeds=S,S,...           the seeds (refused if the preset was fitted on any of them)
   n_jobs=N                parallel simulations (0 = every core)
+  ray=ADDRESS             run them on Ray: local, auto or ray://HOST:PORT (as calibrate)
   out=DIR                 the output folder
 
 examples:

@@ -126,6 +126,8 @@ def test_the_preset_header_records_the_fitting_seeds():
     (["validate", "preset=nope"], "preset=nope: no such population preset"),
     (["validate", "seeds=1001,9"], "[1001] fitted preset calibrated_small"),
     (["validate", "seeds=x"], "seeds=x: not a list of whole numbers"),
+    (["validate", "ray=nowhere"], "ray=nowhere: not a Ray address (allowed: local, auto, ray://HOST:PORT"),
+    (["calibrate", "site=small", "ray=ray://"], "ray=ray://: not a Ray address"),
 ])
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(command, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
@@ -134,6 +136,32 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(command, message, tm
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and len(err.splitlines()) == 1 and message in err, err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_validate_on_a_private_ray_instance_gives_the_table_of_local_processes(tmp_path, monkeypatch):
+    """``ray=local`` spreads the runs over Ray tasks; the rows are the same as with joblib's local
+    processes, value for value, and results come back in the order asked, whatever finishes first."""
+    ray = pytest.importorskip("ray")
+    import operator
+
+    from experiments.compare import in_parallel
+
+    monkeypatch.chdir(tmp_path)
+    short = ["site=small", "seeds=2001,2002", "run.days=3", "run.warmup_days=1", "run.progress=false"]
+    tables = {}
+    try:
+        for name, extra in (("loky", ["n_jobs=2"]), ("ray", ["ray=local", "n_jobs=2"])):
+            with pytest.raises(SystemExit):
+                main(["validate", *short, *extra, f"out={name}"])
+            tables[name] = json.loads((tmp_path / name / "validation.json").read_text())["rows"]
+        assert ray.is_initialized() and ray.cluster_resources().get("CPU", 0) >= 1
+        asked = [(k, 10 ** k) for k in range(12)]
+        assert in_parallel(operator.mul, asked, 3, backend="ray") == [k * 10 ** k for k in range(12)]
+    finally:
+        ray.shutdown()
+    assert tables["ray"] == tables["loky"] and len(tables["loky"]) == len(yaml.safe_load(
+        (ROOT / "conf/calibration/small.yaml").read_text())["targets"])
 
 
 def test_validate_exits_1_and_names_the_target_out_of_band(tmp_path, monkeypatch, capsys):
