@@ -173,7 +173,7 @@ def summarize_study(study, calibration, settings, request: dict, folder: Path) -
         "days": settings.run.days, "warmup_days": settings.run.warmup_days, "overrides": request["run_overrides"],
         "seeds": seeds, "sampler_seed": calibration.search.sampler_seed, "trials": len(finished(study)),
         "emergent": list(calibration.emergent()), "inputs": [k for k in calibration.targets if k not in calibration.emergent()],
-        "excluded": calibration.excluded,
+        "excluded": calibration.excluded, "unreached": calibration.unreached,
         "parameters": {k: {"low": p.low, "high": p.high, "prior": p.prior, "drives": list(p.drives)}
                        for k, p in calibration.parameters.items()},
         "best": {"number": best.number, "loss": float(best.value), "params": dict(best.params)},

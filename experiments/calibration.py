@@ -101,6 +101,9 @@ class Calibration:
     targets: dict[str, Target]
     excluded: dict[str, str]
     parameters: dict[str, Parameter]
+    #: emergent targets the model cannot reach yet -> the mechanism that is missing (still counted
+    #: by the loss and by ``validate``'s exit code; their MISS lines say they are known)
+    unreached: dict[str, str]
     search: Search
 
     def emergent(self) -> dict[str, Target]:
@@ -146,6 +149,7 @@ def load_calibration(name: str) -> Calibration:
         preset=_text(raw, "preset", name), validation_seeds=_seeds(raw.get("validation_seeds"), f"{name}: validation_seeds"),
         targets={k: _target(k, v, name) for k, v in raw["targets"].items()},
         excluded={str(k): str(v) for k, v in (raw.get("excluded") or {}).items()},
+        unreached=_unreached(raw, name),
         parameters=load_parameters(_text(raw, "parameters", name)),
         search=Search(trials=int(_number(search, "trials", f"{name}: search", 1)),
                       seeds=_seeds(search.get("seeds"), f"{name}: search.seeds"),
@@ -154,6 +158,21 @@ def load_calibration(name: str) -> Calibration:
                       n_jobs=int(_number(search, "n_jobs", f"{name}: search", 0)),
                       centre_weight=_number(search, "centre_weight", f"{name}: search", 0)
                       if "centre_weight" in search else 0.0))
+
+
+def _unreached(raw: dict, name: str) -> dict[str, str]:
+    """The ``unreached:`` mapping (emergent target -> the missing mechanism), checked."""
+    found = raw.get("unreached") or {}
+    if not isinstance(found, dict):
+        raise CalibrationError(f"calibration={name}: unreached must map a target to the missing mechanism")
+    for key, why in found.items():
+        target = raw["targets"].get(key)
+        if not isinstance(target, dict) or target.get("kind") != "emergent":
+            raise CalibrationError(f"calibration={name}: unreached.{key}: not an emergent target of the file "
+                                   f"(allowed: {', '.join(k for k, t in raw['targets'].items() if isinstance(t, dict) and t.get('kind') == 'emergent')})")
+        if not isinstance(why, str) or not why.strip():
+            raise CalibrationError(f"calibration={name}: unreached.{key}: needs the missing mechanism, in words")
+    return {str(k): str(v) for k, v in found.items()}
 
 
 def load_parameters(name: str) -> dict[str, Parameter]:
@@ -299,10 +318,13 @@ def spread_rows(values: dict[str, list[float]], targets: dict[str, Target]) -> l
     return rows
 
 
-def misses(rows: list[dict]) -> list[str]:
-    """One line per emergent target outside its band (inputs are never counted)."""
+def misses(rows: list[dict], unreached: dict[str, str] | None = None) -> list[str]:
+    """One line per emergent target outside its band (inputs are never counted); a target the
+    calibration file declares unreached says so, with the missing mechanism."""
+    unreached = unreached or {}
     return [f"MISS {r['target']}: simulated {r['mean']:.4g} (sd {r['sd']:.2g} over {r['seeds']} seeds) outside "
             f"[{r['band'][0]:g}, {r['band'][1]:g}]" + (f" (per {r['per']})" if r["per"] else "")
+            + (f"; known, missing: {unreached[r['target']]}" if r["target"] in unreached else "")
             for r in rows if r["kind"] == "emergent" and not r["in_band"]]
 
 

@@ -144,6 +144,9 @@ def markdown(view: dict) -> str:
     if view["excluded"]:
         lines += ["", "Targets of the full-scale file left out here:", ""]
         lines += [f"- `{k}`: {v}" for k, v in view["excluded"].items()]
+    if view.get("unreached"):
+        lines += ["", "Targets the model cannot reach yet (still in the loss), with the mechanism that is missing:", ""]
+        lines += [f"- `{k}`: {v}" for k, v in view["unreached"].items()]
     lines += ["", f"## Best-fit parameter ranges (best {view['best_share']:.0%} of trials)", "",
               "| parameter | prior | prior range | best | best-fit range | span of prior | loss dependence (PRCC) "
               "| p | identified |",

@@ -77,6 +77,29 @@ def test_rows_report_mean_and_spread_and_one_miss_line_per_emergent_target():
     assert len(lines) == 1 and lines[0].startswith("MISS closure_rate: simulated 0.25")
 
 
+def test_a_miss_the_file_declares_unreached_names_the_missing_mechanism():
+    targets = {"closure_rate": _target(band=(0.09, 0.14)), "accepted_share": _target(band=(0.35, 0.48))}
+    rows = spread_rows({"closure_rate": [0.2, 0.3], "accepted_share": [0.6, 0.6]}, targets)
+    lines = misses(rows, {"accepted_share": "askers who never come back"})
+    assert len(lines) == 2 and "known" not in lines[0]
+    assert lines[1].startswith("MISS accepted_share: simulated 0.6") and lines[1].endswith(
+        "; known, missing: askers who never come back")
+
+
+@pytest.mark.parametrize("unreached, message", [
+    ({"moderators": "x"}, "unreached.moderators: not an emergent target"),
+    ({"nope": "x"}, "unreached.nope: not an emergent target"),
+    ({"closure_rate": " "}, "unreached.closure_rate: needs the missing mechanism"),
+])
+def test_unreached_names_emergent_targets_with_a_reason(unreached, message, tmp_path):
+    raw = yaml.safe_load((ROOT / "conf/calibration/small.yaml").read_text())
+    raw["unreached"] = unreached
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(CalibrationError, match=message):
+        load_calibration(str(path))
+
+
 def test_every_shipped_target_is_emergent_or_input():
     full = load_calibration("stackoverflow_2018")
     inputs = {k for k, t in full.targets.items() if t.kind == "input"}
