@@ -104,7 +104,7 @@ def _prepare(options: dict, overrides: list[str]):
     _, settings = compose(run_overrides)
     check_parameters(settings, calibration.parameters)
     if not request["resumed"]:
-        check_writable(request["out"] or Path("outputs") / "calibrate", "out")
+        check_writable(request["out"] or Path("outputs") / "calibrate", "out", fresh=bool(request["out"]))
     request.update(run_overrides=run_overrides, calibration_text=calibration.text)
     return request, calibration, settings
 

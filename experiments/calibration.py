@@ -101,8 +101,9 @@ class Calibration:
     targets: dict[str, Target]
     excluded: dict[str, str]
     parameters: dict[str, Parameter]
-    #: emergent targets the model cannot reach yet -> the mechanism that is missing (still counted
-    #: by the loss and by ``validate``'s exit code; their MISS lines say they are known)
+    #: emergent targets the model cannot reach yet -> the mechanism that is missing (left out of the
+    #: search's loss; still reported, and still deciding ``validate``'s exit code: their MISS lines
+    #: say they are known)
     unreached: dict[str, str]
     search: Search
 

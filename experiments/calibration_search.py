@@ -152,7 +152,14 @@ def search(study, calibration: Calibration, settings: Settings, trials: int, n_j
                 per_seed = [r["metrics"] for r in results[i * len(seeds):(i + 1) * len(seeds)]]
                 values = target_values(per_seed, calibration.targets, settings.site.registered_users)
                 trial.set_user_attr("values", json_ready(values))
-                study.tell(trial, loss(_means(values), calibration.targets, calibration.search.centre_weight))
+                study.tell(trial, loss(_means(values), fitted_targets(calibration), calibration.search.centre_weight))
+
+
+def fitted_targets(calibration: Calibration) -> dict:
+    """The targets the loss counts: every target but those the file declares unreached (a target
+    the model cannot reach would pull the fit of the others toward it, to no end); they are still
+    reported and still decide ``validate``'s exit code."""
+    return {k: t for k, t in calibration.targets.items() if k not in calibration.unreached}
 
 
 def _means(values: dict[str, list[float]]) -> dict[str, float]:

@@ -324,7 +324,7 @@ def sensitivity_main(argv: list[str]) -> None:
     args = arg_parser().parse_intermixed_args(argv)
     _, settings = compose(args.overrides)
     try:
-        check_writable(args.out or Path("outputs") / "sensitivity", "--out")  # before hours of simulation
+        check_writable(args.out or Path("outputs") / "sensitivity", "--out", fresh=bool(args.out))  # before hours of simulation
         params = dict(_parse_param(p) for p in args.param) or None
         result = sensitivity(settings, params, method=args.method, trajectories=args.trajectories,
                              samples=args.samples, metric=args.metric, jobs=args.jobs)

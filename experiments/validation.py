@@ -95,7 +95,7 @@ def validate_main(argv: list[str]) -> None:
         with tempfile.TemporaryDirectory(prefix="preflight-validate-") as search_dir:
             run_overrides = _overrides(calibration, preset, path, overrides, search_dir)
             _, settings = compose(run_overrides)
-        check_writable(options.get("out") or Path("outputs") / "validate", "out")
+        check_writable(options.get("out") or Path("outputs") / "validate", "out", fresh=bool(options.get("out")))
         pool = backend(options.get("ray"))
     except (CalibrationError, ClusterError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
         _fail(str(err))

@@ -96,14 +96,16 @@ def _fresh(folder: str | os.PathLike, key: str) -> Path:
     return folder
 
 
-def check_writable(folder: str | os.PathLike, key: str) -> Path:
+def check_writable(folder: str | os.PathLike, key: str, fresh: bool = True) -> Path:
     """:func:`prepare` without creating anything: the folder, or its nearest existing parent, must be
     a writable folder (for commands that validate their own input later and create the folder then).
+    ``fresh=False`` for a parent the command will make a new folder in (:func:`new_folder`), which
+    may hold other runs' folders.
 
     Raises:
-        OutputError: Not a folder, not writable, or already holding results.
+        OutputError: Not a folder, not writable, or (``fresh``) already holding results.
     """
-    folder = _fresh(folder, key)
+    folder = _fresh(folder, key) if fresh else Path(folder)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
