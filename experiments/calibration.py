@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -101,11 +101,11 @@ class Calibration:
     targets: dict[str, Target]
     excluded: dict[str, str]
     parameters: dict[str, Parameter]
+    search: Search
     #: emergent targets the model cannot reach yet -> the mechanism that is missing (left out of the
     #: search's loss; still reported, and still deciding ``validate``'s exit code: their MISS lines
     #: say they are known)
-    unreached: dict[str, str]
-    search: Search
+    unreached: dict[str, str] = field(default_factory=dict)
 
     def emergent(self) -> dict[str, Target]:
         return {k: t for k, t in self.targets.items() if t.kind == "emergent"}
