@@ -145,7 +145,7 @@ def markdown(view: dict) -> str:
         lines += ["", "Targets of the full-scale file left out here:", ""]
         lines += [f"- `{k}`: {v}" for k, v in view["excluded"].items()]
     if view.get("unreached"):
-        lines += ["", "Targets the model cannot reach yet (still in the loss), with the mechanism that is missing:", ""]
+        lines += ["", "Targets the model cannot reach yet (left out of the loss, still reported), with the mechanism that is missing:", ""]
         lines += [f"- `{k}`: {v}" for k, v in view["unreached"].items()]
     lines += ["", f"## Best-fit parameter ranges (best {view['best_share']:.0%} of trials)", "",
               "| parameter | prior | prior range | best | best-fit range | span of prior | loss dependence (PRCC) "

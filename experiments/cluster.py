@@ -24,7 +24,8 @@ class ClusterError(ValueError):
 
 
 def backend(address: str | None) -> str:
-    """The joblib backend for ``ray=ADDRESS`` (``loky`` without one), connecting to Ray first.
+    """Where :func:`experiments.compare.in_parallel` runs for ``ray=ADDRESS``: ``"loky"`` (joblib's
+    local processes) without one, else ``"ray"`` (Ray tasks, :func:`on_ray`), connecting to Ray first.
 
     Raises:
         ClusterError: Ray is not installed, or the address cannot be reached.
