@@ -1,24 +1,28 @@
 """``preflight calibrate``: fit the uncertain behavioural parameters to the emergent targets of a
 calibration file and write the fit as a population preset with its report (docs/calibration.md).
 
-``preflight calibrate [site=NAME] [calibration=NAME] [trials=N] [n_jobs=N] [ray=ADDRESS] [name=PRESET]
-[out=DIR] [OVERRIDE ...]``, or ``preflight calibrate resume=DIR [trials=N] [n_jobs=N] [ray=ADDRESS]``
+``preflight calibrate [site=NAME] [calibration=NAME] [parameters=NAME] [trials=N] [n_jobs=N] [ray=ADDRESS]
+[name=PRESET] [out=DIR] [OVERRIDE ...]``, or ``preflight calibrate resume=DIR [trials=N] [n_jobs=N] [ray=ADDRESS]``
 to go on with an interrupted (or finished, to add trials) calibration in its folder. ``ray=``
-spreads the runs over a Ray instance (:mod:`experiments.cluster`).
+spreads the runs over a Ray instance (:mod:`experiments.cluster`). ``parameters=NAME`` fits the
+parameter set ``conf/calibration/parameters/NAME.yaml`` instead of the calibration file's; with a
+``population=PRESET`` override every candidate starts from that preset, and the preset written
+keeps its keys (a staged fit: docs/calibration.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from experiments.calibration import CalibrationError, load_calibration, spread_rows, target_values
+from experiments.calibration import CalibrationError, load_calibration, load_parameters, spread_rows, target_values
 from experiments.cluster import ClusterError, backend, cores
 from sim.config import ConfigError
 
-OPTIONS = ("calibration", "resume", "trials", "n_jobs", "ray", "name", "out")
+OPTIONS = ("calibration", "parameters", "resume", "trials", "n_jobs", "ray", "name", "out")
 REQUEST_FILE = "request.json"
 RESULT_FILE = "calibration.json"
 
@@ -79,8 +83,14 @@ def _request(options: dict, overrides: list[str]) -> dict:
             raise CalibrationError(f"resume={folder}: not a calibration folder (no readable {REQUEST_FILE})") from None
         return {**request, "folder": str(folder), "resumed": True}
     name = options.get("calibration") or site_of(overrides) or "small"
-    return {"calibration": name, "overrides": overrides, "preset": options.get("name"), "out": options.get("out", ""),
-            "folder": None, "resumed": False}
+    return {"calibration": name, "parameters": options.get("parameters"), "overrides": overrides,
+            "preset": options.get("name"), "out": options.get("out", ""), "folder": None, "resumed": False}
+
+
+def starting_preset(overrides: list[str]) -> str | None:
+    """The ``population=PRESET`` among the overrides (the preset every candidate starts from), if any."""
+    found = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").split("=", 1)[0] == "population"]
+    return found[-1] if found else None
 
 
 def _prepare(options: dict, overrides: list[str]):
@@ -94,6 +104,8 @@ def _prepare(options: dict, overrides: list[str]):
     if request["resumed"] and request["calibration_text"] != calibration.text:
         raise CalibrationError(f"resume={request['folder']}: {calibration.path} changed since the study began "
                                f"(allowed: resume with the same targets; start a new calibration)")
+    if request.get("parameters"):
+        calibration = dataclasses.replace(calibration, parameters=load_parameters(request["parameters"]))
     request["trials"] = whole(options, "trials", request.get("trials") or calibration.search.trials, 1)
     request["n_jobs"] = whole(options, "n_jobs", calibration.search.n_jobs, 0)
     request["ray"] = options.get("ray") or None
@@ -171,6 +183,7 @@ def summarize_study(study, calibration, settings, request: dict, folder: Path) -
         "preset": preset, "command": request["command"], "created": request["created"],
         "calibration": {"name": calibration.name, "path": calibration.path}, "site": settings.site.name,
         "days": settings.run.days, "warmup_days": settings.run.warmup_days, "overrides": request["run_overrides"],
+        "parameter_set": request.get("parameters") or None, "base": starting_preset(request["overrides"]),
         "seeds": seeds, "sampler_seed": calibration.search.sampler_seed, "trials": len(finished(study)),
         "emergent": list(calibration.emergent()), "inputs": [k for k in calibration.targets if k not in calibration.emergent()],
         "excluded": calibration.excluded, "unreached": calibration.unreached,

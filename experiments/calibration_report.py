@@ -12,6 +12,7 @@ import io
 import json
 import math
 from datetime import date, timedelta
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,8 @@ def portrait_of(record, window, settings) -> dict:
 
 def preset_text(result: dict) -> str:
     """The fitted population preset: a header naming the command, seeds and targets, then the
-    fitted keys (everything else is ``conf/population/default.yaml``)."""
+    fitted keys (everything else is ``conf/population/default.yaml``). A staged fit (every
+    candidate started from ``population=BASE``) keeps the base preset's keys that it did not refit."""
     best, ranges = result["best"], result["ranges"]
     lines = [f"# {result['preset']}: population preset fitted by `preflight calibrate` ({result['created']}).",
              f"# command: {result['command']}",
@@ -70,14 +72,35 @@ def preset_text(result: dict) -> str:
              f"# emergent targets: {', '.join(result['emergent'])}",
              f"# input targets (not fitted): {', '.join(result['inputs']) or 'none'}",
              f"{FITTING_SEEDS_LINE}{json.dumps(result['seeds'])}",
-             "# `preflight validate` refuses these seeds (validation runs on fresh ones).",
-             "defaults:", "  - default", "  - _self_"]
+             "# `preflight validate` refuses these seeds (validation runs on fresh ones)."]
+    base = result.get("base")
+    fitted = {key.split(".", 1)[1] for key in best["params"]}
+    kept = _base_lines(base, fitted) if base else []
+    if base:
+        lines.append(f"# staged fit: every candidate started from population={base} (its keys first, as it has them; "
+                     f"then this fit's {len(fitted)} parameters{' of ' + result['parameter_set'] if result.get('parameter_set') else ''})")
+    lines += [k for k in kept if k.startswith("#")]
+    lines += ["defaults:", "  - default", "  - _self_", *(k for k in kept if not k.startswith("#"))]
     for key, value in best["params"].items():
         r, p = ranges[key], result["parameters"][key]
         lines.append(f"{key.split('.', 1)[1]}: {value:.6g}  # fitted by calibrate; prior {p['prior']} "
                      f"[{p['low']:g}, {p['high']:g}]; best-{result['best_share']:.0%} range "
                      f"[{r['low']:.4g}, {r['high']:.4g}]" + ("" if r["identified"] else " (not identified)"))
     return "\n".join(lines) + "\n"
+
+
+def _base_lines(base: str, fitted: set[str]) -> list[str]:
+    """The key lines of the shipped population preset ``base`` (a path or a name under
+    conf/population/), except the keys this fit refits."""
+    path = Path(base) if base.endswith((".yaml", ".yml")) else Path(str(resources.files("conf") / "population" / f"{base}.yaml"))
+    out = []
+    for line in path.read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if line.startswith(("# command:", "# calibration:")):
+            out.append(f"# {base}'s {line[2:]}")
+        elif line and not line.startswith(("#", " ", "-", "defaults")) and key not in fitted:
+            out.append(line.replace("# fitted by calibrate", f"# from {base}: fitted by calibrate", 1))
+    return out
 
 
 def fitting_seeds(preset: str) -> list[int] | None:

@@ -22,7 +22,9 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     not curators on strike (unless ``reviewed``: the review queues' capacity already leaves them out).
 
     A question reaching the current threshold before its votes age away is closed by the
-    community. Returns the questions closed by these votes.
+    community. A question's first close vote cast outside the queue (on the question page) opens
+    a close review task, as on Stack Overflow, where the first close vote or close flag puts the
+    question in the close-votes queue. Returns the questions closed by these votes.
     """
     posts, users, pol = site.posts, site.users, site.policy
     questions = np.asarray(questions, dtype=np.int64)
@@ -41,7 +43,8 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
     site.votes.append(questions.size, post=questions, voter=voters, created=times, vote_type=VoteType.CLOSE,
                       voter_rep=users.reputation[voters])
     start = posts.close_vote_start[questions]
-    posts.close_vote_start[questions] = np.where(start == NONE, times, start)
+    first_vote = start == NONE
+    posts.close_vote_start[questions] = np.where(first_vote, times, start)
     np.add.at(posts.close_votes, questions, 1)
     done, done_at = threshold_crossings(questions, times, posts.close_votes, pol.close_vote_threshold)
     # some close votes come from moderators, whose vote is binding
@@ -53,6 +56,9 @@ def cast(site: Site, questions: np.ndarray, voters: np.ndarray, times: np.ndarra
         by_mod, first = np.unique(questions[binding], return_index=True)
         close(site, by_mod, times[binding][first], Closer.MODERATOR)
     close(site, done, done_at, Closer.COMMUNITY)
+    if not reviewed:
+        opened = unique_ids(questions[first_vote])
+        site.review.close.add(opened[posts.state[opened] == State.LIVE], site.clock.minute)
     return done
 
 

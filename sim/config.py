@@ -290,6 +290,7 @@ class PopulationConfig:
     appeal_prob: float = num(0.3, PROB)
     flagger_vote_weight: float = num(0.2, FACTOR)
     reviewer_base_weight: float = num(0.01, RATE)
+    close_review_share_factor: float = num(1.0, PROB)
     rep_warm_start_days: float = num(1000.0, DAYS)
     warm_start_rep_per_answer: float = num(20.0, _rng(0.0, MAX_REP_PER_EVENT))
     warm_start_rep_per_question: float = num(4.0, _rng(0.0, MAX_REP_PER_EVENT))

@@ -163,6 +163,8 @@ class ReviewQueue:
         site, r = self.site, self.site.settings.rules
         cap = r.reviews_per_queue_per_day_backlog if self.backlog > r.review_backlog_threshold else r.reviews_per_queue_per_day
         per_day = self.reviewers * site.settings.moderation.review_share_of_eligible * cap
+        if self.name == "close":  # the close-votes queue draws fewer of its eligible reviewers
+            per_day *= site.settings.population.close_review_share_factor
         per_day *= 1.0 - site.policy.curator_strike_share  # striking curators do not review
         self._credit += per_day * site.clock.tick_days * site.global_activity
         n = int(self._credit)
@@ -241,6 +243,23 @@ class ReviewQueues:
     def new_day(self) -> None:
         for q in self.all:
             q.new_day()
+        self._expire_close_tasks()
+
+    def _expire_close_tasks(self) -> None:
+        """Close review tasks older than the close-vote aging period leave the queue unreviewed
+        (their votes and flags have aged away; Stack Overflow's task then completes with no
+        decision): the task is invalidated and the question's pending close flags age out."""
+        site, q = self.site, self.close
+        if q.backlog == 0:
+            return
+        now = site.clock.minute
+        old = now - q.times > site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
+        if not old.any():
+            return
+        items, tasks = q.drop_where(old)
+        self._complete(tasks, now, NONE, ReviewTaskState.INVALIDATED)
+        live = items[site.posts.state[items] == State.LIVE]
+        site.flags.resolve_many(Target.POST, live, False, handler=NONE, time=now)
 
     def add_new_posts(self, first: np.ndarray, ids: np.ndarray, now: int) -> None:
         """New posts that need a look: first questions and first answers of new members, and late

@@ -140,6 +140,26 @@ def test_the_preset_header_records_the_fitting_seeds():
     assert yaml.safe_load(text) == {"defaults": ["default", "_self_"], "ask_rate": 0.008}
 
 
+def test_a_staged_fit_keeps_the_starting_presets_keys_and_overrides_the_refitted_ones(tmp_path):
+    base = tmp_path / "stage1.yaml"
+    base.write_text("# stage1: population preset\n# command: preflight calibrate site=small trials=9\n"
+                    "defaults:\n  - default\n  - _self_\nask_rate: 0.007  # fitted by calibrate\n"
+                    "vote_rate: 0.07  # fitted by calibrate\n")
+    result = {"preset": "calibrated_x", "created": "now", "command": "preflight calibrate parameters=close_queue",
+              "site": "small", "calibration": {"path": "conf/calibration/small.yaml"}, "days": 60, "warmup_days": 14,
+              "best": {"loss": 0.0, "number": 3, "params": {"population.ask_rate": 0.008}}, "trials": 10,
+              "sampler_seed": 0, "emergent": ["questions_per_day"], "inputs": [], "seeds": [1001, 1002],
+              "best_share": 0.1, "parameters": {"population.ask_rate": {"prior": "log_uniform", "low": 0.0035,
+                                                                          "high": 0.014}},
+              "ranges": {"population.ask_rate": {"low": 0.0079, "high": 0.0081, "identified": True}},
+              "base": str(base), "parameter_set": "close_queue"}
+    text = preset_text(result)
+    assert yaml.safe_load(text) == {"defaults": ["default", "_self_"], "vote_rate": 0.07, "ask_rate": 0.008}
+    assert f"# staged fit: every candidate started from population={base}" in text
+    assert "'s command: preflight calibrate site=small trials=9" in text  # the first stage's command
+    assert fitting_seeds(text) == [1001, 1002]
+
+
 @pytest.mark.parametrize("command, message", [
     (["calibrate", "calibration=nope"], "calibration=nope: no such calibration file"),
     (["calibrate", "site=small", "trials=0"], "trials=0: must be at least 1"),

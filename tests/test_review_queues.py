@@ -282,3 +282,75 @@ def test_members_below_the_comment_privilege_have_their_own_share_of_answers_to_
     assert moved[100:].all() == bool(old_share) and (~moved[100:]).all() == (not old_share)
     assert (targets[moved] < lo).all()  # before the hot window, and questions
     assert (site.posts.kind[targets[moved]] == PostType.QUESTION).all()
+
+
+def _close_tasks(site, q) -> np.ndarray:
+    """The close review tasks of question ``q``."""
+    t = site.review_tasks
+    return np.flatnonzero((t.post[: t.n] == q) & (t.queue[: t.n] == QUEUE_NAMES.index("close")))
+
+
+def _open_questions(site, n: int, quality: float = 0.7) -> np.ndarray:
+    """``n`` live questions posted now by distinct members (not duplicates)."""
+    owners = _askers(site, n)
+    qs = posting.ask(site, owners, np.full(owners.size, site.clock.minute), quality=np.full(owners.size, quality))
+    site.posts.duplicate[qs] = False
+    site.posts.close_worthy[qs] = quality < site.settings.population.close_worthy_quality
+    return qs
+
+
+def _voters(site, n: int) -> np.ndarray:
+    """``n`` active members with the close-vote privilege."""
+    ids = site.active_members()
+    return ids[site.users.reputation[ids] >= site.policy.priv_close_vote][:n]
+
+
+def test_a_first_close_vote_cast_on_the_question_page_opens_one_close_review_task():
+    # as on Stack Overflow: the first close vote (or close flag) puts the question in the close queue
+    site = _warm_site("population.close_vote_prob=0.0", "population.false_close_vote_prob=0.0",
+                      "population.close_flag_prob=0.0")
+    (q,) = _open_questions(site, 1)
+    v = _voters(site, 2)
+    assert v.size == 2
+    now = site.clock.minute
+    close_votes.cast(site, np.array([q]), v[:1], np.array([now]))
+    assert _close_tasks(site, q).size == 1
+    close_votes.cast(site, np.array([q]), v[1:], np.array([now + 1]))  # a second vote opens no second task
+    assert _close_tasks(site, q).size == 1
+    # votes cast from the queue open none (the question is already under review)
+    (q2,) = _open_questions(site, 1)
+    close_votes.cast(site, np.array([q2]), v[:1], np.array([now]), reviewed=True)
+    assert _close_tasks(site, q2).size == 0
+
+
+def test_close_tasks_nobody_reviews_age_out_with_their_votes():
+    # no close-queue reviewers: a task waits until its votes have aged (14 days), then leaves unreviewed
+    site = _warm_site("population.close_review_share_factor=0.0", "population.close_vote_prob=0.0",
+                      "population.false_close_vote_prob=0.0", "population.close_flag_prob=0.0")
+    (q,) = _open_questions(site, 1, quality=0.1)
+    close_votes.cast(site, np.array([q]), _voters(site, 1), np.array([site.clock.minute]))
+    (task,) = _close_tasks(site, q)
+    t = site.review_tasks
+    aging = site.settings.rules.close_vote_aging_days
+    _run_days(site, aging - 1)
+    assert t.state[task] == ReviewTaskState.ACTIVE and site.review.close.backlog >= 1
+    _run_days(site, 3)
+    assert t.state[task] == ReviewTaskState.INVALIDATED
+    assert (t.completed_at[task] - t.created[task]) / MINUTES_PER_DAY == pytest.approx(aging, abs=1.01)
+    assert site.posts.state[q] == State.LIVE and site.posts.close_votes[q] == 0
+    r = site.review_results
+    assert not np.isin(r.task[: r.n], [task]).any()  # never reviewed
+
+
+def test_fewer_close_queue_reviewers_do_fewer_close_reviews_and_leave_more_to_age_out():
+    def close_queue(factor: float) -> tuple[int, int]:
+        site = _warm_site(f"population.close_review_share_factor={factor}", warm_days=24)
+        t, r = site.review_tasks, site.review_results
+        close = QUEUE_NAMES.index("close")
+        reviews = int(((r.queue[: r.n] == close) & ~r.audit[: r.n]).sum())
+        aged = int(((t.queue[: t.n] == close) & (t.state[: t.n] == ReviewTaskState.INVALIDATED)).sum())
+        return reviews, aged
+    full, tenth = close_queue(1.0), close_queue(0.1)
+    print(f"close reviews, tasks aged out: factor 1 {full}, factor 0.1 {tenth}")
+    assert tenth[0] < 0.5 * full[0]
+    assert tenth[1] > full[1]
