@@ -18,7 +18,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from experiments.calibration import CalibrationError, load_calibration, load_parameters, spread_rows, target_values
+from experiments.calibration import (
+    CalibrationError,
+    load_calibration,
+    load_parameters,
+    spread_rows,
+    target_values,
+)
 from experiments.cluster import ClusterError, backend, cores
 from sim.config import ConfigError
 

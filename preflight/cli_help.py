@@ -305,6 +305,9 @@ calibration.json. How to read it: docs/calibration.md.
 
 options:
   calibration=NAME|PATH   the calibration file (default: the site's)
+  parameters=NAME|PATH    fit this parameter set (conf/calibration/parameters/NAME.yaml) instead of
+                          the file's; with population=PRESET every candidate starts from that preset
+                          and the preset written keeps its keys (a staged fit)
   trials=N                trials to finish (default: the file's search.trials)
   n_jobs=N                parallel simulations (default: the file's search.n_jobs; 0 = every core)
   ray=ADDRESS             run them on Ray: local (a private instance here), auto or ray://HOST:PORT
@@ -317,6 +320,7 @@ Overrides (KEY=VALUE) are those of preflight run: site, run.days, run.warmup_day
 examples:
   preflight calibrate site=small trials=120 n_jobs=2
   preflight calibrate resume=outputs/calibrate/small_2026-12-02_09-00-00-000000-p123
+  preflight calibrate site=small parameters=close_queue population=calibrated_small_stage1 name=calibrated_small
 
 exit codes:
   0  done

@@ -85,7 +85,8 @@ def test_a_visit_decides_by_its_own_key():
 
 def test_with_the_response_off_the_site_is_the_old_one():
     """Half saturations 0 and no boredom or unanswered-question churn reproduce the golden summary
-    recorded before supply responded to demand, exactly."""
+    recorded before supply responded to demand, exactly (regenerated once since, for a deliberate
+    change outside supply: close review tasks opened by direct close votes, and their aging out)."""
     result = simulate(small(*RESPONSE_OFF, days=25, warmup=5, seed=7))
     got = json.loads(json.dumps({"metrics": json_ready(result.metrics), "events": result.events,
                                  "daily_questions": result.series["questions_per_day"].tolist()}, sort_keys=True))
