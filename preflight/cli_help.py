@@ -320,7 +320,7 @@ Overrides (KEY=VALUE) are those of preflight run: site, run.days, run.warmup_day
 examples:
   preflight calibrate site=small trials=120 n_jobs=2
   preflight calibrate resume=outputs/calibrate/small_2026-12-02_09-00-00-000000-p123
-  preflight calibrate site=small parameters=close_queue population=calibrated_small_stage1 name=calibrated_small
+  preflight calibrate parameters=close_queue population=calibrated_small_stage1   # a staged fit
 
 exit codes:
   0  done
