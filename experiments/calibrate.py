@@ -69,9 +69,10 @@ def whole(options: dict, key: str, default: int, minimum: int) -> int:
     return value
 
 
-def site_of(overrides: list[str]) -> str | None:
-    """The ``site=NAME`` among the overrides, if any."""
-    found = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").split("=", 1)[0] == "site"]
+def override_value(overrides: list[str], key: str) -> str | None:
+    """The value of the last ``KEY=VALUE`` (or ``+KEY=VALUE``) among the overrides, if any: ``site``
+    names the calibration, ``population`` the preset every candidate starts from."""
+    found = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").split("=", 1)[0] == key]
     return found[-1] if found else None
 
 
@@ -88,15 +89,9 @@ def _request(options: dict, overrides: list[str]) -> dict:
         except (OSError, ValueError):
             raise CalibrationError(f"resume={folder}: not a calibration folder (no readable {REQUEST_FILE})") from None
         return {**request, "folder": str(folder), "resumed": True}
-    name = options.get("calibration") or site_of(overrides) or "small"
+    name = options.get("calibration") or override_value(overrides, "site") or "small"
     return {"calibration": name, "parameters": options.get("parameters"), "overrides": overrides,
             "preset": options.get("name"), "out": options.get("out", ""), "folder": None, "resumed": False}
-
-
-def starting_preset(overrides: list[str]) -> str | None:
-    """The ``population=PRESET`` among the overrides (the preset every candidate starts from), if any."""
-    found = [o.split("=", 1)[1] for o in overrides if o.lstrip("+").split("=", 1)[0] == "population"]
-    return found[-1] if found else None
 
 
 def _prepare(options: dict, overrides: list[str]):
@@ -189,7 +184,7 @@ def summarize_study(study, calibration, settings, request: dict, folder: Path) -
         "preset": preset, "command": request["command"], "created": request["created"],
         "calibration": {"name": calibration.name, "path": calibration.path}, "site": settings.site.name,
         "days": settings.run.days, "warmup_days": settings.run.warmup_days, "overrides": request["run_overrides"],
-        "parameter_set": request.get("parameters") or None, "base": starting_preset(request["overrides"]),
+        "parameter_set": request.get("parameters") or None, "base": override_value(request["overrides"], "population"),
         "seeds": seeds, "sampler_seed": calibration.search.sampler_seed, "trials": len(finished(study)),
         "emergent": list(calibration.emergent()), "inputs": [k for k in calibration.targets if k not in calibration.emergent()],
         "excluded": calibration.excluded, "unreached": calibration.unreached,

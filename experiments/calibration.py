@@ -133,6 +133,19 @@ def calibration_file(name: str) -> tuple[str, str]:
                            f"or a path to a .yaml file)")
 
 
+def preset_file(name: str) -> tuple[str, Path]:
+    """``(option name, file)`` of ``preset=NAME`` (``conf/population/NAME.yaml``) or a path to a preset."""
+    shipped = resources.files("conf") / "population" / f"{name}.yaml"
+    if shipped.is_file():
+        return name, Path(str(shipped))
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path.stem, path
+    options = sorted(p.name[:-5] for p in (resources.files("conf") / "population").iterdir() if p.name.endswith(".yaml"))
+    raise CalibrationError(f"preset={name}: no such population preset (allowed: {', '.join(options)}, or a path "
+                           f"to a preset file that `preflight calibrate` wrote)")
+
+
 def load_calibration(name: str) -> Calibration:
     """The calibration file ``name`` with its parameters, checked (one-line errors)."""
     path, text = calibration_file(name)

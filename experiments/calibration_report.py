@@ -12,13 +12,13 @@ import io
 import json
 import math
 from datetime import date, timedelta
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from experiments.calibration import preset_file
 from preflight.files import atomic_write, json_ready
 from sim.clock import MINUTES_PER_DAY
 
@@ -92,7 +92,7 @@ def preset_text(result: dict) -> str:
 def _base_lines(base: str, fitted: set[str]) -> list[str]:
     """The key lines of the shipped population preset ``base`` (a path or a name under
     conf/population/), except the keys this fit refits."""
-    path = Path(base) if base.endswith((".yaml", ".yml")) else Path(str(resources.files("conf") / "population" / f"{base}.yaml"))
+    _, path = preset_file(base)
     out = []
     for line in path.read_text().splitlines():
         key = line.split(":", 1)[0]

@@ -15,12 +15,13 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from experiments.calibrate import site_of, split_options, whole
+from experiments.calibrate import override_value, split_options, whole
 from experiments.calibration import (
     Calibration,
     CalibrationError,
     load_calibration,
     misses,
+    preset_file,
     spread_rows,
     target_values,
 )
@@ -29,19 +30,6 @@ from sim.config import ConfigError
 
 OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "ray", "out")
 RESULT_FILE = "validation.json"
-
-
-def preset_file(name: str) -> tuple[str, Path]:
-    """``(option name, file)`` of ``preset=NAME`` (``conf/population/NAME.yaml``) or a path to a preset."""
-    shipped = resources.files("conf") / "population" / f"{name}.yaml"
-    if shipped.is_file():
-        return name, Path(str(shipped))
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return path.stem, path
-    options = sorted(p.name[:-5] for p in (resources.files("conf") / "population").iterdir() if p.name.endswith(".yaml"))
-    raise CalibrationError(f"preset={name}: no such population preset (allowed: {', '.join(options)}, or a path "
-                           f"to a preset file that `preflight calibrate` wrote)")
 
 
 def parse_seeds(text: str | None, default: tuple[int, ...]) -> list[int]:
@@ -87,7 +75,7 @@ def validate_main(argv: list[str]) -> None:
 
     try:
         options, overrides = split_options(argv, OPTIONS)
-        calibration = load_calibration(options.get("calibration") or site_of(overrides) or "small")
+        calibration = load_calibration(options.get("calibration") or override_value(overrides, "site") or "small")
         preset, path = preset_file(options.get("preset") or calibration.preset)
         seeds = parse_seeds(options.get("seeds"), calibration.validation_seeds)
         check_fresh(seeds, preset, path)
