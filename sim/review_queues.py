@@ -66,9 +66,10 @@ class ReviewQueue:
         today: Reviews done today per member (the daily cap).
     """
 
-    def __init__(self, site: Site | None, name: str, min_rep: int, tasks: Table) -> None:
+    def __init__(self, site: Site | None, name: str, min_rep: int, tasks: Table, share_factor: float = 1.0) -> None:
         self.site = site
         self.name = name
+        self.share_factor = share_factor  # this queue's share of its eligible reviewers, relative to the others
         self.index = QUEUE_NAMES.index(name)
         self.kind, self.action_result, self.no_action_result = QUEUES[name]
         self.min_rep = min_rep
@@ -162,9 +163,7 @@ class ReviewQueue:
         """Reviews available this tick."""
         site, r = self.site, self.site.settings.rules
         cap = r.reviews_per_queue_per_day_backlog if self.backlog > r.review_backlog_threshold else r.reviews_per_queue_per_day
-        per_day = self.reviewers * site.settings.moderation.review_share_of_eligible * cap
-        if self.name == "close":  # the close-votes queue draws fewer of its eligible reviewers
-            per_day *= site.settings.population.close_review_share_factor
+        per_day = self.reviewers * site.settings.moderation.review_share_of_eligible * cap * self.share_factor
         per_day *= 1.0 - site.policy.curator_strike_share  # striking curators do not review
         self._credit += per_day * site.clock.tick_days * site.global_activity
         n = int(self._credit)
@@ -221,8 +220,9 @@ class ReviewQueues:
         self.reviewers = Reviewers(site)
         levels = {"suggested_edits": r.priv_review_suggested_edits, "close": pol.priv_close_vote,
                   "low_quality": r.priv_review_low_quality, "reopen": pol.priv_close_vote}
-        self.all = tuple(ReviewQueue(site, name, levels.get(name, pol.priv_review), site.review_tasks)
-                         for name in QUEUE_NAMES)
+        shares = {"close": site.settings.population.close_review_share_factor}  # the others: 1
+        self.all = tuple(ReviewQueue(site, name, levels.get(name, pol.priv_review), site.review_tasks,
+                                     shares.get(name, 1.0)) for name in QUEUE_NAMES)
         for q in self.all:
             setattr(self, q.name, q)
 
@@ -245,6 +245,12 @@ class ReviewQueues:
             q.new_day()
         self._expire_close_tasks()
 
+    def _aged(self, opened: np.ndarray, now: int) -> np.ndarray:
+        """Which close tasks opened at minutes ``opened`` are past the close-vote aging period: the
+        one rule behind both the daily expiry of tasks nobody took and the end of a task whose
+        review came after it aged."""
+        return now - opened > self.site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
+
     def _expire_close_tasks(self) -> None:
         """Close review tasks older than the close-vote aging period leave the queue unreviewed
         (their votes and flags have aged away; Stack Overflow's task then completes with no
@@ -253,7 +259,7 @@ class ReviewQueues:
         if q.backlog == 0:
             return
         now = site.clock.minute
-        old = now - q.times > site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
+        old = self._aged(q.times, now)
         if not old.any():
             return
         items, tasks = q.drop_where(old)
@@ -399,8 +405,7 @@ class ReviewQueues:
         close = self.reviewers.decide(rng, posts.close_worthy[items], who)
         results = self._record(q, tasks, who, close, now)
         close_votes.cast(site, items[close], who[close], np.full(int(close.sum()), now), reviewed=True)
-        aging = site.settings.rules.close_vote_aging_days * MINUTES_PER_DAY
-        finished = (posts.state[items] != State.LIVE) | (now - site.review_tasks.created[tasks] > aging)
+        finished = (posts.state[items] != State.LIVE) | self._aged(site.review_tasks.created[tasks], now)
         _, left_open = self._tally(q, items, tasks, close, results, _NO_LIMIT, site.policy.close_vote_threshold,
                                    finished, now)
         settled = np.concatenate([items[finished], left_open])
