@@ -17,7 +17,7 @@ from agents.bad_actors import FAMILIES, BadActor
 from agents.community import Community
 from agents.moderator import Moderator
 from agents.staff import Staff
-from sim import close_votes, retention, store
+from sim import close_votes, posting, retention, store
 from sim.arrivals import Arrivals
 from sim.auto_suspensions import AutoSuspensions
 from sim.clock import DAYS_PER_WEEK, MINUTES_PER_DAY, Clock
@@ -299,6 +299,7 @@ class Site(mesa.Model):
             self._day_first_vote.append(self.votes.n)
         self.registrations.start_day()
         self.users.start_day()
+        posting.start_day(self)
         self.review.new_day()
         self.arrivals.plan_day()
         self._rebuild_pools()

@@ -112,6 +112,8 @@ class RulesConfig:
     priv_close_vote: int = num(3000, REP)
     newcomer_rep: int = num(125, REP)
     newcomer_question_interval_min: int = num(90, MINUTES)
+    question_limit_per_day: int = num(6, _rng(1, 10_000))
+    question_limit_per_30_days: int = num(50, _rng(1, 10_000))
     close_vote_threshold: int = num(3, _rng(1, 50))
     close_vote_aging_days: float = num(14.0, DAYS_POS)
     reopen_vote_threshold: int = num(3, _rng(1, 50))

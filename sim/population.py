@@ -56,6 +56,7 @@ class Users(Table):
         "flags_declined": (np.int32, 0), "flag_banned_until": (np.int32, NONE),
         "suspended_until": (np.int32, NONE), "blocked_until": (np.int32, NONE), "suspensions": (np.int8, 0), "question_banned": (np.bool_, False),
         "destroyed": (np.bool_, False), "last_question_at": (np.int32, -(10**8)), "questions": (np.int32, 0),
+        "questions_today": (np.int16, 0), "questions_30_days": (np.int16, 0),
         "answers": (np.int32, 0), "first_post": (np.int32, NONE), "first_post_at": (np.int32, NONE),
         "first_post_bad": (np.bool_, False), "returned_at": (np.int32, NONE), "abused_at": (np.int32, NONE),
         "abuse_received": (np.int32, 0), "last_post": (np.int32, NONE), "fraud_rep": (np.int32, 0),
@@ -192,11 +193,13 @@ class Users(Table):
         return (now - self.joined[ids]) < self.settings.population.newcomer_days * MINUTES_PER_DAY
 
     def start_day(self) -> None:
-        """A new day: the daily allowances start afresh (vote reputation toward the cap, votes, flags)."""
+        """A new day: the daily allowances start afresh (vote reputation toward the cap, votes, flags,
+        questions)."""
         n = self.n
         self.rep_today[:n] = 0
         self.votes_today[:n] = 0
         self.flags_today[:n] = 0
+        self.questions_today[:n] = 0
 
     def touch(self, ids: np.ndarray, now: np.ndarray | int) -> None:
         """Record activity: marks a newcomer as returned once they act a day after their first post."""

@@ -29,9 +29,25 @@ def _record_first_posts(site: Site, owners: np.ndarray, post_ids: np.ndarray, ti
     users.touch(owners, times)
 
 
+def start_day(site: Site) -> None:
+    """A new day (``site.clock.day``): the questions asked 30 days ago leave their askers' 30-day
+    count, so the count covers the last 30 whole days, today included (the daily count starts
+    afresh in :meth:`sim.population.Users.start_day`)."""
+    day = site.clock.day
+    lo, hi = site.post_id_at_day(day - 30), site.post_id_at_day(day - 29)
+    if hi <= lo:
+        return
+    posts = site.posts
+    owners = posts.owner[lo:hi][posts.kind[lo:hi] == PostType.QUESTION]
+    np.subtract.at(site.users.questions_30_days, owners, 1)
+
+
 def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray | None = None,
         harm: int = Harm.NONE, ai: bool = False) -> np.ndarray:
-    """Post questions; drops authors who are suspended, question-banned or rate-limited.
+    """Post questions; drops authors who are suspended, question-banned or rate-limited (below
+    ``newcomer_rep``, one question per ``newcomer_question_interval_min``; everybody, at most
+    ``rules.question_limit_per_day`` today and ``rules.question_limit_per_30_days`` in the last
+    30 days, see :func:`start_day`).
 
     Args:
         site: The model.
@@ -51,6 +67,8 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
     low = users.reputation[owners] < pol.newcomer_rep
     interval = np.where(low, pol.newcomer_question_interval_min, 0)
     keep &= (times - users.last_question_at[owners]) >= interval
+    r = site.settings.rules
+    keep &= (users.questions_today[owners] < r.question_limit_per_day) & (users.questions_30_days[owners] < r.question_limit_per_30_days)
     owners, times = owners[keep], times[keep]
     if quality is not None:
         quality = np.asarray(quality)[keep]
@@ -70,6 +88,8 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
         ai=ai, duplicate=duplicate, close_worthy=close_worthy, group=users.region[owners])
     users.last_question_at[owners] = times
     users.questions[owners] += 1
+    users.questions_today[owners] += 1
+    users.questions_30_days[owners] += 1
     _record_first_posts(site, owners, ids, times)
     site.on_posts_created(ids)
     return ids

@@ -139,3 +139,42 @@ def test_first_posts_of_newcomers_shape_retention():
 def test_reputation_never_below_one(seed):
     site = run_site(small(days=4, warmup=0, seed=seed))
     assert site.users.col("reputation").min() >= 1
+
+
+def _keen_asker(*overrides: str, days: int = 32):
+    """A member who tries to ask at every tick of ``days`` days (reputation high, so the newcomer
+    interval does not apply; good questions, so the question ban does not; nobody leaves the site,
+    so neither do they); the days of their questions."""
+    from preflight.run import build_site
+    from sim import posting
+
+    no_churn = ("population.churn_hazard_per_day=0", "population.newcomer_churn_hazard_per_day=0",
+                "population.supply.boredom_hazard_per_missed_answer=0")
+    site = build_site(small(*no_churn, *overrides, days=days + 2, warmup=1, seed=5))
+    users = site.users
+    member = site.member = int(site.active_members()[0])
+    users.reputation[member], users.quality[member] = 10_000, 1.0
+    asked = []
+    for _ in range(int(days * MINUTES_PER_DAY / site.clock.tick_minutes)):
+        if not site.clock.is_day_start:  # the day's allowances start afresh in its first tick
+            asked.extend(posting.ask(site, np.array([site.member]), np.array([site.clock.minute])).tolist())
+        site.step()
+    return site.posts.column("created")[np.array(asked, dtype=np.int64)] // MINUTES_PER_DAY
+
+
+def test_nobody_asks_more_than_the_daily_and_the_30_day_question_limits():
+    """SO's asking limits hold for every account: 6 questions a day, 50 in any 30 days; the 30-day
+    count frees a question's slot 30 days after it was asked."""
+    day = _keen_asker()
+    per_day = np.bincount(day, minlength=32)
+    assert per_day.max() == 6
+    assert (per_day[:8] == 6).all() and per_day[8] == 2  # 8 full days, then the 30-day limit binds
+    assert per_day[9:30].sum() == 0
+    windows = np.convolve(per_day, np.ones(30, dtype=int), mode="valid")
+    assert windows.max() == 50
+    assert per_day[30] == 6 and per_day[31] == 6  # day 0's and day 1's questions left the window
+
+
+def test_without_the_question_limits_the_keen_asker_asks_at_every_tick():
+    day = _keen_asker("rules.question_limit_per_day=10000", "rules.question_limit_per_30_days=10000", days=3)
+    assert np.bincount(day).min() > 6
