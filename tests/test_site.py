@@ -152,12 +152,12 @@ def _keen_asker(*overrides: str, days: int = 32):
                 "population.supply.boredom_hazard_per_missed_answer=0")
     site = build_site(small(*no_churn, *overrides, days=days + 2, warmup=1, seed=5))
     users = site.users
-    member = site.member = int(site.active_members()[0])
+    member = int(site.active_members()[0])
     users.reputation[member], users.quality[member] = 10_000, 1.0
     asked = []
     for _ in range(int(days * MINUTES_PER_DAY / site.clock.tick_minutes)):
         if not site.clock.is_day_start:  # the day's allowances start afresh in its first tick
-            asked.extend(posting.ask(site, np.array([site.member]), np.array([site.clock.minute])).tolist())
+            asked.extend(posting.ask(site, np.array([member]), np.array([site.clock.minute])).tolist())
         site.step()
     return site.posts.column("created")[np.array(asked, dtype=np.int64)] // MINUTES_PER_DAY
 
