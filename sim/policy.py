@@ -22,6 +22,8 @@ class Policy:
         red_flags_to_delete: Spam/rude flags that delete a post (with the reputation penalty).
         newcomer_rep: Reputation below which new-user limits apply.
         newcomer_question_interval_min: Minimum minutes between questions below ``newcomer_rep``.
+        question_limit_per_day: Questions an account may ask in a day.
+        question_limit_per_30_days: Questions an account may ask in the last 30 days.
         ask_multiplier: Multiplier on every asker's rate (e.g. askers going elsewhere).
         spam_detector: Whether the spam detector runs.
         moderator_strike_share: Share of the moderators on strike (0: none): ``round(share x n)`` of
@@ -47,6 +49,8 @@ class Policy:
     red_flags_to_delete: int
     newcomer_rep: int
     newcomer_question_interval_min: int
+    question_limit_per_day: int
+    question_limit_per_30_days: int
     priv_upvote: int
     priv_downvote: int
     priv_comment_everywhere: int
@@ -81,7 +85,9 @@ class Policy:
             close_vote_threshold=r.close_vote_threshold, reopen_vote_threshold=r.reopen_vote_threshold,
             red_flags_to_hide=r.red_flags_to_hide,
             red_flags_to_delete=r.red_flags_to_delete, newcomer_rep=r.newcomer_rep,
-            newcomer_question_interval_min=r.newcomer_question_interval_min, priv_upvote=r.priv_upvote,
+            newcomer_question_interval_min=r.newcomer_question_interval_min,
+            question_limit_per_day=r.question_limit_per_day, question_limit_per_30_days=r.question_limit_per_30_days,
+            priv_upvote=r.priv_upvote,
             priv_downvote=r.priv_downvote, priv_comment_everywhere=r.priv_comment_everywhere,
             priv_close_vote=r.priv_close_vote, priv_review=r.priv_review,
             spam_detector=s.moderation.spam_detector.enabled,

@@ -46,8 +46,8 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
         harm: int = Harm.NONE, ai: bool = False) -> np.ndarray:
     """Post questions; drops authors who are suspended, question-banned or rate-limited (below
     ``newcomer_rep``, one question per ``newcomer_question_interval_min``; everybody, at most
-    ``rules.question_limit_per_day`` today and ``rules.question_limit_per_30_days`` in the last
-    30 days, see :func:`start_day`).
+    ``question_limit_per_day`` today and ``question_limit_per_30_days`` in the last 30 days, see
+    :func:`start_day`; all from :class:`sim.policy.Policy`, so a lever may change them).
 
     Args:
         site: The model.
@@ -67,8 +67,8 @@ def ask(site: Site, owners: np.ndarray, times: np.ndarray, quality: np.ndarray |
     low = users.reputation[owners] < pol.newcomer_rep
     interval = np.where(low, pol.newcomer_question_interval_min, 0)
     keep &= (times - users.last_question_at[owners]) >= interval
-    r = site.settings.rules
-    keep &= (users.questions_today[owners] < r.question_limit_per_day) & (users.questions_30_days[owners] < r.question_limit_per_30_days)
+    keep &= ((users.questions_today[owners] < pol.question_limit_per_day)
+             & (users.questions_30_days[owners] < pol.question_limit_per_30_days))
     owners, times = owners[keep], times[keep]
     if quality is not None:
         quality = np.asarray(quality)[keep]
