@@ -124,7 +124,7 @@ def _prepare(options: dict, overrides: list[str]):
 
 def calibrate_main(argv: list[str]) -> None:
     """``preflight calibrate ...``: search, re-run the best candidate, write preset and report."""
-    from experiments.calibration_search import abandon_unfinished, open_study, search
+    from experiments.calibration_search import abandon_unfinished, open_study, search, starting_point
     from preflight.compose import _fail
     from preflight.files import atomic_write
     from preflight.outputs import new_folder, prepare
@@ -151,8 +151,9 @@ def calibrate_main(argv: list[str]) -> None:
         sys.stderr.write(f"preflight calibrate: {left} trials an interruption left unfinished are asked again\n")
     print(f"preflight calibrate: {calibration.path} on site {settings.site.name}: {request['trials']} trials x "
           f"{len(calibration.search.seeds)} seeds of {settings.run.days:g} days; study in {folder / 'study.journal'}")
+    staged = override_value(request["overrides"], "population") is not None
     search(study, calibration, settings, request["trials"], request["n_jobs"], settings.run.progress,
-           request["backend"])
+           request["backend"], starting_point(settings, calibration.parameters) if staged else None)
     result, portraits = summarize_study(study, calibration, settings, request, folder)
     _write_and_say(result, portraits, folder)
 

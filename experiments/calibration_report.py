@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import math
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -91,13 +92,15 @@ def preset_text(result: dict) -> str:
 
 def _base_lines(base: str, fitted: set[str]) -> list[str]:
     """The key lines of the shipped population preset ``base`` (a path or a name under
-    conf/population/), except the keys this fit refits."""
+    conf/population/), except the keys this fit refits, with the commands of the base's own stages."""
     _, path = preset_file(base)
     out = []
     for line in path.read_text().splitlines():
         key = line.split(":", 1)[0]
         if line.startswith(("# command:", "# calibration:")):
             out.append(f"# {base}'s {line[2:]}")
+        elif re.match(r"# \S+'s (command|calibration): ", line):  # an earlier stage's, as the base has it
+            out.append(line)
         elif line and not line.startswith(("#", " ", "-", "defaults")) and key not in fitted:
             out.append(line.replace("# fitted by calibrate", f"# from {base}: fitted by calibrate", 1))
     return out

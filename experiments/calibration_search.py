@@ -129,18 +129,37 @@ def _distributions(parameters: dict[str, Parameter]) -> dict:
     return {k: FloatDistribution(p.low, p.high, log=p.prior == "log_uniform") for k, p in parameters.items()}
 
 
+def starting_point(settings: Settings, parameters: dict[str, Parameter]) -> dict[str, float] | None:
+    """The parameters' values in ``settings`` (a staged fit's starting preset), if every one lies
+    inside its prior's range; None otherwise (the search then starts from the prior alone)."""
+    tree = to_tree(settings)
+    values = {}
+    for key, p in parameters.items():
+        node = tree
+        for part in key.split("."):
+            node = node[part]
+        if not p.low <= node <= p.high:
+            return None
+        values[key] = float(node)
+    return values
+
+
 def search(study, calibration: Calibration, settings: Settings, trials: int, n_jobs: int,
-           progress: bool = True, backend: str = "loky") -> None:
+           progress: bool = True, backend: str = "loky", start: dict[str, float] | None = None) -> None:
     """Ask and evaluate candidates until ``trials`` trials have finished.
 
     Each candidate runs on every fitting seed; its value is :func:`experiments.calibration.loss` of
-    the means over seeds, and the per-seed target values are kept in the trial (``values``).
+    the means over seeds, and the per-seed target values are kept in the trial (``values``). With
+    ``start``, a new study's first trial is that point (a staged fit's starting preset: the fit then
+    cannot end worse than where it began, on the fitting seeds).
     """
     from preflight.progress import bar
 
     seeds = calibration.search.seeds
     distributions = _distributions(calibration.parameters)
     jobs = cores(n_jobs, backend)
+    if start is not None and not study.trials:
+        study.enqueue_trial(start)
     with bar(trials * len(seeds), f"calibrate {calibration.name}", "run", progress) as runs:
         runs.update(len(finished(study)) * len(seeds))
         while (done := len(finished(study))) < trials:

@@ -143,6 +143,7 @@ def test_the_preset_header_records_the_fitting_seeds():
 def test_a_staged_fit_keeps_the_starting_presets_keys_and_overrides_the_refitted_ones(tmp_path):
     base = tmp_path / "stage1.yaml"
     base.write_text("# stage1: population preset\n# command: preflight calibrate site=small trials=9\n"
+                    "# stage0's command: preflight calibrate site=small trials=5\n"
                     "defaults:\n  - default\n  - _self_\nask_rate: 0.007  # fitted by calibrate\n"
                     "vote_rate: 0.07  # fitted by calibrate\n")
     result = {"preset": "calibrated_x", "created": "now", "command": "preflight calibrate parameters=close_queue",
@@ -157,6 +158,7 @@ def test_a_staged_fit_keeps_the_starting_presets_keys_and_overrides_the_refitted
     assert yaml.safe_load(text) == {"defaults": ["default", "_self_"], "vote_rate": 0.07, "ask_rate": 0.008}
     assert f"# staged fit: every candidate started from population={base}" in text
     assert "'s command: preflight calibrate site=small trials=9" in text  # the first stage's command
+    assert "# stage0's command: preflight calibrate site=small trials=5" in text  # and the one before it
     assert fitting_seeds(text) == [1001, 1002]
 
 

@@ -135,3 +135,24 @@ def test_a_resumed_study_asks_what_an_uninterrupted_one_asks(tmp_path):
     search(resumed, calibration, settings, 3, n_jobs=1, progress=False)
     assert [t.params for t in finished(resumed)] == [t.params for t in finished(whole)]
     assert [t.value for t in finished(resumed)] == [t.value for t in finished(whole)]
+
+
+def test_a_staged_fit_asks_its_starting_preset_first_and_only_once(tmp_path):
+    """With ``start`` (a staged fit's starting preset), a new study's first trial is that point; a
+    resumed study does not ask it again; a point outside the priors gives no start."""
+    from experiments.calibration_search import starting_point
+
+    settings = candidate(small(days=4, warmup=1), {"population.ask_rate": 0.009, "population.vote_rate": 0.05})
+    targets = {"questions_per_day": Target("questions_per_day", 0.008, (0.007, 0.009), "emergent",
+                                           "registered_users", "x")}
+    calibration = _calibration(targets, seeds=(5,), trials=2)
+    start = starting_point(settings, calibration.parameters)
+    assert start == {"population.ask_rate": 0.009, "population.vote_rate": 0.05,
+                     "population.unwelcoming_base": settings.population.unwelcoming_base}
+    study = open_study(tmp_path, "staged")
+    search(study, calibration, settings, 2, n_jobs=1, progress=False, start=start)
+    first, second = finished(study)
+    assert first.params == start and second.params != start
+    search(study, calibration, settings, 3, n_jobs=1, progress=False, start=start)
+    assert finished(study)[2].params != start
+    assert starting_point(candidate(settings, {"population.ask_rate": 0.02}), calibration.parameters) is None
