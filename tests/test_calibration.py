@@ -106,6 +106,19 @@ def test_every_shipped_target_is_emergent_or_input():
     assert len(full.emergent()) == len(full.targets) - 2
 
 
+def test_the_full_scale_stage_fits_the_full_scale_targets_for_the_preset_that_is_validated():
+    """The full-scale stage (docs/calibration.md, "Scale") reads the same targets as the file that
+    validates its preset, on seeds the validation never uses."""
+    full, stage = load_calibration("stackoverflow_2018"), load_calibration("stackoverflow_2018_refit")
+    assert stage.site == full.site and stage.preset == full.preset
+    assert set(stage.targets) == set(full.targets)
+    for name, t in stage.targets.items():
+        f = full.targets[name]
+        assert (t.kind, t.value, tuple(t.band), t.per) == (f.kind, f.value, tuple(f.band), f.per), name
+    assert not set(stage.search.seeds) & set(full.validation_seeds)
+    assert (ROOT / "conf" / "population" / f"{full.preset}.yaml").exists()
+
+
 def test_small_site_targets_are_the_full_scale_ones_per_capita():
     full, small = load_calibration("stackoverflow_2018"), load_calibration("small")
     assert set(small.targets) | set(small.excluded) == set(full.targets)
