@@ -29,6 +29,8 @@ from experiments.cluster import ClusterError, backend, cores
 from sim.config import ConfigError
 
 OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "ray", "out")
+#: the population name a preset file given by path runs under (conf/population/ holds no such preset)
+OUTSIDE_PRESET = "_preset_given_by_path"
 RESULT_FILE = "validation.json"
 
 
@@ -61,10 +63,12 @@ def _overrides(calibration: Calibration, preset: str, path: Path, overrides: lis
 
     shipped = resources.files("conf") / "population" / f"{preset}.yaml"
     extra = [f"population={preset}"]
-    if not (shipped.is_file() and Path(str(shipped)) == path):  # a preset file outside conf/: on the search path
+    if not (shipped.is_file() and Path(str(shipped)) == path):
+        # a preset file outside conf/: on the search path under a name no shipped preset has, since
+        # conf/ comes first on Hydra's search path and a shipped preset of the same name would win
         (Path(search_dir) / "population").mkdir(parents=True, exist_ok=True)
-        (Path(search_dir) / "population" / f"{preset}.yaml").write_text(path.read_text())
-        extra.append(f"hydra.searchpath=[file://{search_dir}]")
+        (Path(search_dir) / "population" / f"{OUTSIDE_PRESET}.yaml").write_text(path.read_text())
+        extra = [f"population={OUTSIDE_PRESET}", f"hydra.searchpath=[file://{search_dir}]"]
     return base_overrides(calibration, [*extra, *overrides])
 
 

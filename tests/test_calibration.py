@@ -237,6 +237,23 @@ def test_validate_exits_1_and_names_the_target_out_of_band(tmp_path, monkeypatch
     assert (tmp_path / "check" / "validation.json").is_file() and (tmp_path / "check" / "validation.md").is_file()
 
 
+def test_validate_runs_a_preset_file_even_where_a_shipped_preset_has_its_name(tmp_path, monkeypatch):
+    """``preset=PATH`` runs that file, also when conf/population/ ships a preset of the same name
+    (as `preflight calibrate`'s printed command does for a refit of a shipped preset): a different
+    ask rate gives a different question volume."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fit").mkdir()
+    (tmp_path / "fit" / "calibrated_small.yaml").write_text("defaults:\n  - default\n  - _self_\nask_rate: 0.03\n")
+    short = ["site=small", "seeds=2001", "run.days=6", "run.warmup_days=2", "n_jobs=1", "run.progress=false"]
+    volume = {}
+    for name, preset in (("shipped", "calibrated_small"), ("file", "fit/calibrated_small.yaml")):
+        with pytest.raises(SystemExit):
+            main(["validate", *short, f"preset={preset}", f"out={name}"])
+        rows = json.loads((tmp_path / name / "validation.json").read_text())["rows"]
+        volume[name] = next(r["mean"] for r in rows if r["target"] == "questions_per_day")
+    assert volume["file"] > 1.5 * volume["shipped"], volume
+
+
 def test_a_second_validation_gets_its_own_folder_beside_the_first(tmp_path, monkeypatch):
     """Without out=, each validation makes a new folder under outputs/validate/, which may already
     hold earlier validations' folders (the default parent is not refused as "holding results")."""
