@@ -9,7 +9,7 @@ least 14 days before the end (time to close): questions a day and per registered
 end, the close-worthy share, the closed share and the hours to closure (25th, 50th, 75th
 percentile) of close-worthy questions and who closed them, close votes, close tasks and close
 reviews per question, reviews per task, and the tasks' end states. The same counts on two sites
-show where a per-capita fit stops carrying over (docs/calibration.md, "Staged fits").
+show where a per-capita fit stops carrying over (docs/calibration.md, "Scale").
 """
 
 from __future__ import annotations
