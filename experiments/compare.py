@@ -298,7 +298,7 @@ def summarize_pairs(settings: Settings, runs: dict[str, list[dict]], command: st
         "fairness": _fairness(runs),
         "mod_workload": {k: rows[k] for k in MOD_WORKLOAD if k in rows},
         "config_diff": diff,
-        "provenance": _provenance(settings, command, wall_time_s, whatif),
+        "provenance": result_provenance(settings, command, wall_time_s, whatif),
     }
 
 
@@ -446,7 +446,7 @@ def config_diff(baseline: Settings, scenario: Settings) -> list[dict]:
     return [{"key": k, "baseline": a.get(k), "scenario": b.get(k)} for k in keys]
 
 
-def _provenance(settings: Settings, command: str | None, wall_time_s: float, whatif: dict | None = None) -> dict:
+def result_provenance(settings: Settings, command: str | None, wall_time_s: float, whatif: dict | None = None) -> dict:
     """The run provenance (git state, packages, what-if files) plus the seeds and the resolved
     configuration of the scenario arm (the baseline is :func:`baseline_of` it), enough to re-run."""
     from preflight.provenance import provenance

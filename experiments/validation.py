@@ -5,13 +5,15 @@ seeds) and check every emergent target's band (docs/calibration.md).
 [out=DIR] [OVERRIDE ...]``. Exit 0 when every emergent target's mean over the seeds is in band, 1
 otherwise (one line per miss), 2 on bad input (nothing written). Writes ``validation.json`` and
 ``validation.md`` (the table, with the command) to a fresh folder, default
-``outputs/validate/<calibration>_<time>/``.
+``outputs/validate/<calibration>_<time>/``; ``validation.json`` also keeps the provenance (git commit
+and dirty state, package versions, seeds, the resolved configuration).
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from experiments.calibration import (
     target_values,
 )
 from experiments.cluster import ClusterError, backend, cores
+from experiments.compare import result_provenance
 from sim.config import ConfigError
 
 OPTIONS = ("calibration", "preset", "seeds", "n_jobs", "ray", "out")
@@ -92,14 +95,17 @@ def validate_main(argv: list[str]) -> None:
     except (CalibrationError, ClusterError, ConfigError) as err:  # bad input; anything else is a bug (traceback, exit 1)
         _fail(str(err))
     command = " ".join(["preflight", "validate", *argv])
+    started = time.perf_counter()
     rows = validation_rows(calibration, settings, seeds, n_jobs, pool)
+    wall_time_s = time.perf_counter() - started
     try:
         folder = (prepare(options["out"], "out") if options.get("out") else
                   new_folder(Path("outputs") / "validate", calibration.name, "out"))
     except ConfigError as err:
         _fail(str(err))
     report = validation_markdown(rows, command, calibration, preset, seeds, settings)
-    _write(folder, rows, report, command, calibration, preset, seeds, run_overrides)
+    _write(folder, rows, report, command, calibration, preset, seeds, run_overrides,
+           result_provenance(settings, command, wall_time_s) | {"seeds": seeds})
     print(report)
     missed = misses(rows, calibration.unreached)
     for line in missed:
@@ -149,11 +155,11 @@ def validation_markdown(rows: list[dict], command: str, calibration: Calibration
 
 
 def _write(folder: Path, rows, report: str, command: str, calibration: Calibration, preset: str, seeds,
-           run_overrides) -> None:
+           run_overrides, provenance: dict) -> None:
     from preflight.files import atomic_write, json_ready
 
     atomic_write(folder / "validation.md", (report + "\n").encode())
     result = {"command": command, "calibration": calibration.path, "preset": preset, "seeds": seeds,
               "overrides": run_overrides, "rows": rows, "misses": misses(rows, calibration.unreached),
-              "unreached": calibration.unreached}
+              "unreached": calibration.unreached, "provenance": provenance}
     atomic_write(folder / RESULT_FILE, json.dumps(json_ready(result), indent=2, allow_nan=False).encode())

@@ -234,7 +234,13 @@ def test_validate_exits_1_and_names_the_target_out_of_band(tmp_path, monkeypatch
     assert exit_.value.code == 1
     # six days miss other targets too (in the file's order); the impossible one must be among the misses
     assert "MISS questions_per_day" in [line.split(":")[0] for line in out.splitlines() if line.startswith("MISS ")]
-    assert (tmp_path / "check" / "validation.json").is_file() and (tmp_path / "check" / "validation.md").is_file()
+    assert (tmp_path / "check" / "validation.md").is_file()
+    provenance = json.loads((tmp_path / "check" / "validation.json").read_text())["provenance"]
+    assert provenance["seeds"] == [2001] and provenance["config"]["run"]["days"] == 6
+    preset = yaml.safe_load((ROOT / "conf/population/calibrated_small.yaml").read_text())
+    assert provenance["config"]["population"]["ask_rate"] == preset["ask_rate"]  # the preset that ran
+    assert isinstance(provenance["git_dirty"], bool) and provenance["git_commit"]
+    assert {"numpy", "python"} <= set(provenance["packages"])
 
 
 def test_validate_runs_a_preset_file_even_where_a_shipped_preset_has_its_name(tmp_path, monkeypatch):
