@@ -63,7 +63,9 @@ def portrait_of(record, window, settings) -> dict:
 def preset_text(result: dict) -> str:
     """The fitted population preset: a header naming the command, seeds and targets, then the
     fitted keys (everything else is ``conf/population/default.yaml``). A staged fit (every
-    candidate started from ``population=BASE``) keeps the base preset's keys that it did not refit."""
+    candidate started from ``population=BASE``) keeps the base preset's keys that it did not refit.
+    A nested parameter (``population.traits.expert_answer_factor``) is written in its section
+    (``traits:``), which Hydra merges key by key into the default's."""
     best, ranges = result["best"], result["ranges"]
     lines = [f"# {result['preset']}: population preset fitted by `preflight calibrate` ({result['created']}).",
              f"# command: {result['command']}",
@@ -76,34 +78,67 @@ def preset_text(result: dict) -> str:
              "# `preflight validate` refuses these seeds (validation runs on fresh ones)."]
     base = result.get("base")
     fitted = {key.split(".", 1)[1] for key in best["params"]}
-    kept = _base_lines(base, fitted) if base else []
+    comments, entries = _base_entries(base, fitted) if base else ([], {})
     if base:
         lines.append(f"# staged fit: every candidate started from population={base} (its keys first, as it has them; "
                      f"then this fit's {len(fitted)} parameters{' of ' + result['parameter_set'] if result.get('parameter_set') else ''})")
-    lines += [k for k in kept if k.startswith("#")]
-    lines += ["defaults:", "  - default", "  - _self_", *(k for k in kept if not k.startswith("#"))]
+    lines += comments
     for key, value in best["params"].items():
         r, p = ranges[key], result["parameters"][key]
-        lines.append(f"{key.split('.', 1)[1]}: {value:.6g}  # fitted by calibrate; prior {p['prior']} "
-                     f"[{p['low']:g}, {p['high']:g}]; best-{result['best_share']:.0%} range "
-                     f"[{r['low']:.4g}, {r['high']:.4g}]" + ("" if r["identified"] else " (not identified)"))
-    return "\n".join(lines) + "\n"
+        *section, name = key.split(".")[1:]
+        line = (f"{name}: {value:.6g}  # fitted by calibrate; prior {p['prior']} [{p['low']:g}, {p['high']:g}]; "
+                f"best-{result['best_share']:.0%} range [{r['low']:.4g}, {r['high']:.4g}]"
+                + ("" if r["identified"] else " (not identified)"))
+        _put(entries, section, name, line)
+    return "\n".join([*lines, "defaults:", "  - default", "  - _self_", *_emit(entries)]) + "\n"
 
 
-def _base_lines(base: str, fitted: set[str]) -> list[str]:
-    """The key lines of the shipped population preset ``base`` (a path or a name under
-    conf/population/), except the keys this fit refits, with the commands of the base's own stages."""
-    _, path = preset_file(base)
+def _put(entries: dict, section: list[str], name: str, line: str) -> None:
+    """Set ``name``'s line in the nested ``section`` of ``entries`` (a dict of lines and sub-dicts)."""
+    for part in section:
+        entries = entries.setdefault(part, {})
+        if not isinstance(entries, dict):
+            raise ValueError(f"population.{'.'.join(section)}: a value, not a section")
+    entries[name] = line
+
+
+def _emit(entries: dict, indent: str = "") -> list[str]:
     out = []
-    for line in path.read_text().splitlines():
-        key = line.split(":", 1)[0]
-        if line.startswith(("# command:", "# calibration:")):
-            out.append(f"# {base}'s {line[2:]}")
-        elif re.match(r"# \S+'s (command|calibration): ", line):  # an earlier stage's, as the base has it
-            out.append(line)
-        elif line and not line.startswith(("#", " ", "-", "defaults")) and key not in fitted:
-            out.append(line.replace("# fitted by calibrate", f"# from {base}: fitted by calibrate", 1))
+    for key, entry in entries.items():
+        if isinstance(entry, dict):
+            out += [f"{indent}{key}:", *_emit(entry, indent + "  ")]
+        else:
+            out.append(indent + entry)
     return out
+
+
+def _base_entries(base: str, fitted: set[str]) -> tuple[list[str], dict]:
+    """The shipped population preset ``base`` (a path or a name under conf/population/): the
+    commands of its own stages (comment lines) and its key lines, nested by section, except the
+    keys this fit refits (``fitted``: dotted names below ``population``)."""
+    _, path = preset_file(base)
+    comments, entries, stack = [], {}, []  # stack: the open sections, (indent, name)
+    for line in path.read_text().splitlines():
+        if line.startswith(("# command:", "# calibration:")):
+            comments.append(f"# {base}'s {line[2:]}")
+            continue
+        if re.match(r"# \S+'s (command|calibration): ", line):  # an earlier stage's, as the base has it
+            comments.append(line)
+            continue
+        body = line.lstrip(" ")
+        if not body or body.startswith(("#", "-")) or line.startswith("defaults"):
+            continue
+        indent = len(line) - len(body)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        key, rest = body.split(":", 1)
+        section = [name for _, name in stack]
+        if not rest.split("#", 1)[0].strip():  # a section header
+            stack.append((indent, key))
+            continue
+        if ".".join([*section, key]) not in fitted:
+            _put(entries, section, key, body.replace("# fitted by calibrate", f"# from {base}: fitted by calibrate", 1))
+    return comments, entries
 
 
 def fitting_seeds(preset: str) -> list[int] | None:

@@ -175,6 +175,31 @@ def test_a_staged_fit_keeps_the_starting_presets_keys_and_overrides_the_refitted
     assert fitting_seeds(text) == [1001, 1002]
 
 
+def test_a_nested_parameter_is_written_in_its_section_and_a_staged_fit_keeps_the_bases_sections(tmp_path):
+    """``population.traits.expert_answer_factor`` goes under ``traits:`` (so Hydra merges it into the
+    default's traits); a base preset's own sections are kept, less the keys refitted."""
+    base = tmp_path / "stage1.yaml"
+    base.write_text("# stage1: population preset\n# command: preflight calibrate site=small trials=9\n"
+                    "defaults:\n  - default\n  - _self_\nask_rate: 0.007  # fitted by calibrate\n"
+                    "traits:  # members' traits\n  expert_answer_factor: 5.0  # fitted by calibrate\n"
+                    "  expert_ask_factor: 0.4  # fitted by calibrate\nsupply:\n  smoothing_days: 2.0\n"
+                    "vote_rate: 0.07\n")
+    params = {"population.traits.expert_answer_factor": 3.0, "population.answer_rate": 0.011}
+    result = {"preset": "calibrated_x", "created": "now", "command": "preflight calibrate", "site": "small",
+              "calibration": {"path": "conf/calibration/small.yaml"}, "days": 60, "warmup_days": 14,
+              "best": {"loss": 0.0, "number": 3, "params": params}, "trials": 10, "sampler_seed": 0,
+              "emergent": ["questions_per_day"], "inputs": [], "seeds": [1001], "best_share": 0.1,
+              "parameters": {k: {"prior": "log_uniform", "low": v / 2, "high": v * 2} for k, v in params.items()},
+              "ranges": {k: {"low": v, "high": v, "identified": True} for k, v in params.items()},
+              "base": str(base)}
+    assert yaml.safe_load(preset_text(result)) == {
+        "defaults": ["default", "_self_"], "ask_rate": 0.007, "vote_rate": 0.07, "answer_rate": 0.011,
+        "traits": {"expert_answer_factor": 3.0, "expert_ask_factor": 0.4}, "supply": {"smoothing_days": 2.0}}
+    del result["base"]
+    assert yaml.safe_load(preset_text(result)) == {"defaults": ["default", "_self_"], "answer_rate": 0.011,
+                                                   "traits": {"expert_answer_factor": 3.0}}
+
+
 @pytest.mark.parametrize("command, message", [
     (["calibrate", "calibration=nope"], "calibration=nope: no such calibration file"),
     (["calibrate", "site=small", "trials=0"], "trials=0: must be at least 1"),
