@@ -84,6 +84,7 @@ class Search:
     batch: int
     n_jobs: int
     centre_weight: float = 0.0
+    miss_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,9 @@ def load_calibration(name: str) -> Calibration:
                       batch=int(_number(search, "batch", f"{name}: search", 1)),
                       n_jobs=int(_number(search, "n_jobs", f"{name}: search", 0)),
                       centre_weight=_number(search, "centre_weight", f"{name}: search", 0)
-                      if "centre_weight" in search else 0.0))
+                      if "centre_weight" in search else 0.0,
+                      miss_penalty=_number(search, "miss_penalty", f"{name}: search", 0)
+                      if "miss_penalty" in search else 0.0))
 
 
 def _unreached(raw: dict, name: str) -> dict[str, str]:
@@ -303,13 +306,20 @@ def centre_distance(value: float, target: Target) -> float:
     return abs(value - target.value) / (high - low)
 
 
-def loss(means: dict[str, float], targets: dict[str, Target], centre_weight: float = 0.0) -> float:
+def loss(means: dict[str, float], targets: dict[str, Target], centre_weight: float = 0.0,
+         miss_penalty: float = 0.0) -> float:
     """Sum over the emergent targets of the squared distance outside the band (in band widths),
     plus ``centre_weight`` times the squared distance from the observed value (in band widths):
     a gentle pull inside the band, so that a fit does not rest on a band's edge, where a fresh
-    seed falls out of it."""
-    return float(sum(band_distance(means[name], t.band) ** 2 + centre_weight * centre_distance(means[name], t) ** 2
-                     for name, t in targets.items() if t.kind == "emergent"))
+    seed falls out of it; plus ``miss_penalty`` for each target out of band, so that a hair's
+    miss of one target is not bought with a better centring of the others."""
+    total = 0.0
+    for name, t in targets.items():
+        if t.kind != "emergent":
+            continue
+        out = band_distance(means[name], t.band)
+        total += out ** 2 + centre_weight * centre_distance(means[name], t) ** 2 + (miss_penalty if out > 0 else 0.0)
+    return float(total)
 
 
 def target_values(per_seed: list[dict[str, float]], targets: dict[str, Target], registered_users: int) -> dict:

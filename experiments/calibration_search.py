@@ -171,7 +171,8 @@ def search(study, calibration: Calibration, settings: Settings, trials: int, n_j
                 per_seed = [r["metrics"] for r in results[i * len(seeds):(i + 1) * len(seeds)]]
                 values = target_values(per_seed, calibration.targets, settings.site.registered_users)
                 trial.set_user_attr("values", json_ready(values))
-                study.tell(trial, loss(_means(values), fitted_targets(calibration), calibration.search.centre_weight))
+                study.tell(trial, loss(_means(values), fitted_targets(calibration), calibration.search.centre_weight,
+                                       calibration.search.miss_penalty))
 
 
 def fitted_targets(calibration: Calibration) -> dict:

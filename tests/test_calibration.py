@@ -58,6 +58,17 @@ def test_the_centre_pull_prefers_the_observed_value_but_never_outweighs_a_miss()
     assert loss({"a": math.nan, "c": 0.0}, targets, 0.1) == pytest.approx(2.0 ** 2 + 0.1 * 2.0 ** 2)
 
 
+def test_the_miss_penalty_makes_one_target_just_out_cost_more_than_every_other_at_its_edge():
+    targets = {name: _target() for name in "abcde"}  # each observed 2, band [1, 3]
+    edges = {"a": 3.0, "b": 1.0, "c": 3.0, "d": 1.0, "e": 3.0}  # all in band, all at an edge
+    centred_but_one_out = {"a": 3.02, "b": 2.0, "c": 2.0, "d": 2.0, "e": 2.0}
+    assert loss(centred_but_one_out, targets, 0.25) < loss(edges, targets, 0.25)  # without: the miss wins
+    assert loss(centred_but_one_out, targets, 0.25, miss_penalty=1.0) > loss(edges, targets, 0.25, miss_penalty=1.0)
+    assert loss(edges, targets, 0.25, miss_penalty=1.0) == loss(edges, targets, 0.25)  # in band: no penalty
+    assert loss({**edges, "a": math.nan}, targets, 0.25, 1.0) == pytest.approx(
+        loss({**edges, "a": math.nan}, targets, 0.25) + 1.0)  # undefined counts as a miss
+
+
 def test_per_capita_targets_divide_by_their_denominator():
     metrics = {"questions_per_day": 16.0, "upvotes_per_day": 80.0}
     assert simulated_value(_target(per="registered_users", name="questions_per_day"), metrics, 2000) == 0.008
@@ -106,17 +117,27 @@ def test_every_shipped_target_is_emergent_or_input():
     assert len(full.emergent()) == len(full.targets) - 2
 
 
-def test_the_full_scale_stage_fits_the_full_scale_targets_for_the_preset_that_is_validated():
-    """The full-scale stage (docs/calibration.md, "Scale") reads the same targets as the file that
-    validates its preset, on seeds the validation never uses."""
-    full, stage = load_calibration("stackoverflow_2018"), load_calibration("stackoverflow_2018_refit")
-    assert stage.site == full.site and stage.preset == full.preset
+@pytest.mark.parametrize("stage_name", ["stackoverflow_2018_refit", "stackoverflow_2018_year"])
+def test_the_full_scale_stages_fit_the_full_scale_targets_on_seeds_the_validation_never_uses(stage_name):
+    """Each full-scale stage (docs/calibration.md, "Scale") reads the same targets as the file that
+    validates the shipped preset, on seeds the validation never uses, and the preset it wrote ships."""
+    full, stage = load_calibration("stackoverflow_2018"), load_calibration(stage_name)
+    assert stage.site == full.site
     assert set(stage.targets) == set(full.targets)
     for name, t in stage.targets.items():
         f = full.targets[name]
         assert (t.kind, t.value, tuple(t.band), t.per) == (f.kind, f.value, tuple(f.band), f.per), name
     assert not set(stage.search.seeds) & set(full.validation_seeds)
-    assert (ROOT / "conf" / "population" / f"{full.preset}.yaml").exists()
+    assert (ROOT / "conf" / "population" / f"{stage.preset}.yaml").exists()
+
+
+def test_the_validated_full_scale_preset_is_the_last_stages_over_the_validations_horizon():
+    """The preset `preflight validate site=stackoverflow_2018` checks is the one the last full-scale
+    stage wrote, and that stage read the validation's whole horizon; it started from the stage before."""
+    full, year = load_calibration("stackoverflow_2018"), load_calibration("stackoverflow_2018_year")
+    assert year.preset == full.preset and (year.days, year.warmup_days) == (full.days, full.warmup_days)
+    header = (ROOT / "conf" / "population" / f"{full.preset}.yaml").read_text()
+    assert "calibration=stackoverflow_2018_year population=calibrated_stackoverflow_2018_stage1 " in header
 
 
 def test_small_site_targets_are_the_full_scale_ones_per_capita():
