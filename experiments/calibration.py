@@ -171,10 +171,8 @@ def load_calibration(name: str) -> Calibration:
                       sampler_seed=int(_number(search, "sampler_seed", f"{name}: search", 0)),
                       batch=int(_number(search, "batch", f"{name}: search", 1)),
                       n_jobs=int(_number(search, "n_jobs", f"{name}: search", 0)),
-                      centre_weight=_number(search, "centre_weight", f"{name}: search", 0)
-                      if "centre_weight" in search else 0.0,
-                      miss_penalty=_number(search, "miss_penalty", f"{name}: search", 0)
-                      if "miss_penalty" in search else 0.0))
+                      centre_weight=_optional_number(search, "centre_weight", f"{name}: search"),
+                      miss_penalty=_optional_number(search, "miss_penalty", f"{name}: search")))
 
 
 def _unreached(raw: dict, name: str) -> dict[str, str]:
@@ -255,6 +253,11 @@ def _number(raw: dict, key: str, where: str, minimum: float = 0) -> float:
     if value < minimum:
         raise CalibrationError(f"{where}.{key}={value:g}: must be at least {minimum:g}")
     return value
+
+
+def _optional_number(raw: dict, key: str, where: str, default: float = 0.0, minimum: float = 0) -> float:
+    """``raw[key]`` checked as :func:`_number` does, or ``default`` when the key is absent."""
+    return _number(raw, key, where, minimum) if key in raw else default
 
 
 def _float(value, where: str) -> float:
